@@ -1,0 +1,182 @@
+"""Settings: config.yaml (or the file named by SABOT_CONFIG), overridden by SABOT_* variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+
+class DatabaseSettings(BaseModel):
+    url: str = ""
+    echo: bool = False
+
+
+class SecuritySettings(BaseModel):
+    key_file: str = ""
+    data_key: str = ""
+    data_key_id: str = ""
+    hmac_key: str = ""
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+
+
+class TelegramSettings(BaseModel):
+    base_url: str = "https://api.telegram.org/bot"
+    token: str = ""
+
+
+class SmtpSettings(BaseModel):
+    host: str = "localhost"
+    port: int = 587
+    username: str = ""
+    password: str = ""
+    starttls: bool = True
+    timeout_seconds: float = 10
+
+
+class DeliverySettings(BaseModel):
+    backend: str = "outbox"
+    email_from: str = "Secure Access registration <no-reply@sabot.invalid>"
+    smtp: SmtpSettings = SmtpSettings()
+
+
+class RecordsSettings(BaseModel):
+    backend: str = "local"
+    demo_on_empty: bool = True
+
+
+class CodePolicy(BaseModel):
+    digits: int = 6
+    lifetime_minutes: float = 10
+    max_attempts: int = 10
+    resend_limit: int = 5
+    resend_window_minutes: float = 60
+
+
+class CodesPolicy(BaseModel):
+    confirmation: CodePolicy = CodePolicy(lifetime_minutes=15)
+    activation_text: CodePolicy = CodePolicy()
+    security_text: CodePolicy = CodePolicy()
+
+
+class IdentityPolicy(BaseModel):
+    min_age_years: int = 16
+    max_age_years: int = 120
+    max_attempts: int = 5
+    window_hours: float = 6
+
+
+class FinancialPolicy(BaseModel):
+    accepted_kinds: list[str] = ["credit_card", "mortgage", "home_equity_loan", "heloc", "auto_loan"]
+    refused_card_networks: list[str] = ["amex"]
+    refused_card_kinds: list[str] = ["debit", "corporate"]
+    max_attempts: int = 5
+    window_hours: float = 6
+
+
+class PasswordPolicy(BaseModel):
+    min_length: int = 8
+    max_length: int = 128
+
+
+class UsernamePolicy(BaseModel):
+    min_length: int = 6
+    max_length: int = 32
+
+
+class SignInPolicy(BaseModel):
+    max_attempts: int = 10
+    lockout_minutes: float = 10
+
+
+class SessionPolicy(BaseModel):
+    idle_minutes: float = 30
+    max_hours: float = 12
+
+
+class HelpDeskPolicy(BaseModel):
+    phone: str = "1-888-841-4648"
+    menu: str = "choose your language, then prompt 1, and stay on the line for an assistor"
+    timezone: str = "America/New_York"
+    opens: str = "07:30"
+    closes: str = "19:00"
+
+
+class Policy(BaseModel):
+    codes: CodesPolicy = CodesPolicy()
+    identity: IdentityPolicy = IdentityPolicy()
+    financial: FinancialPolicy = FinancialPolicy()
+    password: PasswordPolicy = PasswordPolicy()
+    username: UsernamePolicy = UsernamePolicy()
+    sign_in: SignInPolicy = SignInPolicy()
+    session: SessionPolicy = SessionPolicy()
+    help_desk: HelpDeskPolicy = HelpDeskPolicy()
+
+
+def _config_file() -> Path | None:
+    named = os.environ.get("SABOT_CONFIG")
+    if named:
+        return Path(named)
+    local = Path("config.yaml")
+    return local if local.exists() else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SABOT_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: str = ".sabot"
+    database: DatabaseSettings = DatabaseSettings()
+    security: SecuritySettings = SecuritySettings()
+    telegram: TelegramSettings = TelegramSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    records: RecordsSettings = RecordsSettings()
+    policy: Policy = Field(default_factory=Policy)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file()
+        if path is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        return tuple(sources)
+
+    # ----------------------------------------------------------------------------------------
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite+aiosqlite:///{(self.data_path / 'sabot.db').as_posix()}"
+
+    @property
+    def key_file_path(self) -> Path:
+        return Path(self.security.key_file) if self.security.key_file else self.data_path / "keys.json"
+
+    @property
+    def bot_token(self) -> str:
+        return os.environ.get("TELEGRAM_BOT_TOKEN") or self.telegram.token
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings; ``overrides`` (nested dicts allowed) win over every other source."""
+    return Settings(**overrides)

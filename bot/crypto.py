@@ -1,0 +1,164 @@
+"""Keys, encryption at rest, keyed hashes and password hashing.
+
+* Personal data (names, dates of birth, addresses, phones, emails, secrets) is encrypted with
+  AES-256-GCM; each ciphertext names the key that made it (``kid``) so keys can rotate.
+* SSNs, codes and lookup keys are stored only as HMAC-SHA256 with a server key.
+* Passwords are hashed with argon2id, in a worker thread so the event loop never waits on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from bot.config import Settings
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class DecryptionError(Exception):
+    pass
+
+
+@dataclass
+class KeyRing:
+    data_keys: dict[str, bytes]
+    active_kid: str
+    hmac_key: bytes
+
+    @classmethod
+    def generate(cls) -> "KeyRing":
+        kid = "k" + secrets.token_hex(4)
+        return cls({kid: AESGCM.generate_key(bit_length=256)}, kid, secrets.token_bytes(32))
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "active": self.active_kid,
+                "data_keys": {k: _b64(v) for k, v in self.data_keys.items()},
+                "hmac_key": _b64(self.hmac_key),
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> "KeyRing":
+        raw = json.loads(text)
+        return cls({k: _unb64(v) for k, v in raw["data_keys"].items()}, raw["active"], _unb64(raw["hmac_key"]))
+
+    def rotated(self) -> "KeyRing":
+        kid = "k" + secrets.token_hex(4)
+        keys = dict(self.data_keys)
+        keys[kid] = AESGCM.generate_key(bit_length=256)
+        return KeyRing(keys, kid, self.hmac_key)
+
+
+def write_key_file(path: Path, ring: KeyRing) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(ring.to_json())
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def load_key_ring(settings: Settings) -> KeyRing:
+    """Keys from the environment/config if given, else the key file (created on first use)."""
+    sec = settings.security
+    if sec.data_key and sec.hmac_key:
+        kid = sec.data_key_id or "env"
+        return KeyRing({kid: _unb64(sec.data_key)}, kid, _unb64(sec.hmac_key))
+    path = settings.key_file_path
+    if path.exists():
+        return KeyRing.from_json(path.read_text())
+    ring = KeyRing.generate()
+    write_key_file(path, ring)
+    return ring
+
+
+class Vault:
+    """Encrypts, decrypts and keyed-hashes values with one key ring."""
+
+    def __init__(self, ring: KeyRing, password_hasher: PasswordHasher | None = None):
+        self.ring = ring
+        self._aead = {kid: AESGCM(key) for kid, key in ring.data_keys.items()}
+        self.passwords = password_hasher or PasswordHasher()
+
+    # -- encryption -------------------------------------------------------------------------
+    def encrypt(self, value: Any, *, context: str = "") -> str:
+        """Encrypt any JSON-serialisable value; ``context`` binds it to its column."""
+        kid = self.ring.active_kid
+        nonce = os.urandom(12)
+        plain = json.dumps(value, separators=(",", ":"), default=str).encode("utf-8")
+        sealed = self._aead[kid].encrypt(nonce, plain, context.encode("utf-8"))
+        return f"{kid}.{_b64(nonce + sealed)}"
+
+    def decrypt(self, token: str | None, *, context: str = "") -> Any:
+        if token is None:
+            return None
+        try:
+            kid, body = token.split(".", 1)
+            raw = _unb64(body)
+            plain = self._aead[kid].decrypt(raw[:12], raw[12:], context.encode("utf-8"))
+        except Exception as exc:  # noqa: BLE001 - any failure means the value can't be trusted
+            raise DecryptionError("a stored value could not be decrypted") from exc
+        return json.loads(plain)
+
+    def key_id_of(self, token: str) -> str:
+        return token.split(".", 1)[0]
+
+    def needs_rotation(self, token: str | None) -> bool:
+        return token is not None and self.key_id_of(token) != self.ring.active_kid
+
+    # -- keyed hashes -----------------------------------------------------------------------
+    def digest(self, purpose: str, value: str) -> str:
+        mac = hmac.new(self.ring.hmac_key, f"{purpose}\x00{value}".encode("utf-8"), hashlib.sha256)
+        return mac.hexdigest()
+
+    def same_digest(self, purpose: str, value: str, expected: str) -> bool:
+        return hmac.compare_digest(self.digest(purpose, value), expected)
+
+    # -- passwords --------------------------------------------------------------------------
+    async def hash_password(self, password: str) -> str:
+        return await asyncio.to_thread(self.passwords.hash, password)
+
+    async def verify_password(self, stored: str | None, password: str) -> bool:
+        if not stored:
+            # Spend comparable time so a missing account can't be told from a wrong password.
+            await asyncio.to_thread(self.passwords.hash, password)
+            return False
+        try:
+            return await asyncio.to_thread(self.passwords.verify, stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+
+def make_vault(settings: Settings) -> Vault:
+    sec = settings.security
+    hasher = PasswordHasher(
+        time_cost=sec.argon2_time_cost,
+        memory_cost=sec.argon2_memory_kib,
+        parallelism=sec.argon2_parallelism,
+    )
+    return Vault(load_key_ring(settings), hasher)

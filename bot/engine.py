@@ -1,0 +1,94 @@
+"""The conversation engine: load a chat's state, run one step, commit, then reply.
+
+Every answer is committed before its reply is returned, so a restart or a second worker finds
+the conversation exactly where the user left it. Updates of one chat are handled one at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+
+from sqlalchemy import select
+
+from bot.crypto import DecryptionError
+from bot.services import Services
+from bot.storage.models import Conversation
+from bot.storage.repo import Repo
+from flows.core import Ctx
+from flows.replies import Action, Incoming, Reply
+from flows.router import FLOWS, ConversationState, dispatch
+
+log = logging.getLogger("sabot.engine")
+
+TRY_AGAIN = (
+    "Sorry, something went wrong on my side and that answer wasn't saved. Your earlier answers are "
+    "safe. Please send it again in a moment."
+)
+
+
+class Engine:
+    def __init__(self, services: Services):
+        self.services = services
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock(self, chat_id: int) -> asyncio.Lock:
+        lock = self._locks.get(chat_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[chat_id] = lock
+        return lock
+
+    async def handle(self, incoming: Incoming) -> list[Action]:
+        lock = self._lock(incoming.chat_id)
+        async with lock:
+            try:
+                return await self._handle(incoming)
+            except Exception:  # noqa: BLE001 - the user gets an answer whatever went wrong
+                log.exception("step failed for chat %s (kind=%s)", incoming.chat_id, incoming.kind)
+                return [Reply(TRY_AGAIN)]
+
+    async def _handle(self, incoming: Incoming) -> list[Action]:
+        services = self.services
+        vault = services.vault
+        now = services.clock.now()
+        async with services.sessions() as session, session.begin():
+            row = await session.scalar(
+                select(Conversation).where(Conversation.chat_id == incoming.chat_id).with_for_update()
+            )
+            if row is None:
+                conv = ConversationState.new()
+                row = Conversation(chat_id=incoming.chat_id, flow=conv.flow, state=conv.state, created_at=now, version=0)
+                session.add(row)
+            else:
+                try:
+                    data = vault.decrypt(row.data_enc, context="conversation") or {}
+                except DecryptionError:
+                    log.error("conversation %s could not be decrypted; starting it afresh", incoming.chat_id)
+                    data = {}
+                if row.flow not in FLOWS or row.state not in FLOWS[row.flow].steps:
+                    conv = ConversationState.new()
+                else:
+                    conv = ConversationState(row.flow, row.state, data)
+            ctx = Ctx(
+                chat_id=incoming.chat_id,
+                data=conv.data,
+                services=services,
+                repo=Repo(session, vault, services.clock),
+                incoming=incoming,
+            )
+            actions = await dispatch(conv, ctx, incoming)
+            row.flow = conv.flow
+            row.state = conv.state
+            row.data_enc = vault.encrypt(conv.data, context="conversation")
+            row.account_id = (conv.data.get("session") or {}).get("account_id")
+            row.updated_at = now
+            row.version = (row.version or 0) + 1
+        return actions
+
+    async def where(self, chat_id: int) -> tuple[str, str] | None:
+        """(flow, state) of a chat, for tests and operators."""
+        async with self.services.sessions() as session:
+            row = await session.get(Conversation, chat_id)
+            return (row.flow, row.state) if row else None

@@ -1,0 +1,240 @@
+"""The identity authority, behind one interface.
+
+``LocalRecords`` is the embedded default: people loaded from YAML with ``sabot records import``.
+The store keeps what a check needs and nothing more: the SSN only as a keyed hash, the person's
+details encrypted, each financial account as its kind plus a keyed hash of its last eight digits,
+phones as keyed hashes. A check compares inside this module and answers with categories of
+difference, never with what the record holds.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import yaml
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.clock import Clock
+from bot.crypto import Vault
+from bot.storage.models import RecordAccount, RecordPhone, Taxpayer
+from flows.addresses import Address, differences, plain
+from flows.ports import FinancialResult, IdentityClaim, IdentityResult, PhoneStatus
+
+FILING_STATUSES = (
+    "single",
+    "married_filing_jointly",
+    "married_filing_separately",
+    "head_of_household",
+    "qualifying_surviving_spouse",
+)
+ACCOUNT_KINDS = ("credit_card", "mortgage", "home_equity_loan", "heloc", "auto_loan")
+
+
+def name_key(text: str) -> str:
+    return plain(text).replace(" ", "")
+
+
+def phone_key(vault: Vault, e164: str) -> str:
+    return vault.digest("phone", e164)
+
+
+def ssn_key(vault: Vault, digits: str) -> str:
+    return vault.digest("ssn", re.sub(r"\D", "", digits))
+
+
+class LocalRecords:
+    def __init__(self, sessions: async_sessionmaker, vault: Vault, clock: Clock):
+        self.sessions = sessions
+        self.vault = vault
+        self.clock = clock
+
+    async def _person(self, session, ssn_hash: str) -> tuple[Taxpayer | None, dict | None]:
+        row = await session.get(Taxpayer, ssn_hash)
+        if row is None:
+            return None, None
+        return row, self.vault.decrypt(row.record_enc, context="record")
+
+    async def verify_identity(self, claim: IdentityClaim) -> IdentityResult:
+        async with self.sessions() as session:
+            row, rec = await self._person(session, claim.ssn_hash)
+        if row is None:
+            return IdentityResult(False, frozenset({"ssn"}))
+        diff: set[str] = set()
+        if name_key(claim.first_name) != name_key(rec["first_name"]) or name_key(claim.last_name) != name_key(
+            rec["last_name"]
+        ):
+            diff.add("name")
+        if claim.date_of_birth.isoformat() != rec["date_of_birth"]:
+            diff.add("date_of_birth")
+        if claim.filing_status != rec["filing_status"]:
+            diff.add("filing_status")
+        record_address = Address.from_dict(rec["address"])
+        diff |= differences(claim.address, record_address)
+        if diff:
+            return IdentityResult(False, frozenset(diff))
+        return IdentityResult(True, frozenset(), bool(row.e_services_username_key))
+
+    async def verify_financial(self, ssn_hash, kind, last8, card_network, card_kind) -> FinancialResult:
+        async with self.sessions() as session:
+            row, rec = await self._person(session, ssn_hash)
+            if row is None:
+                return FinancialResult(False)
+            if rec.get("credit_freeze"):
+                return FinancialResult(False, credit_freeze=True)
+            wanted = self.vault.digest("account", last8)
+            found = await session.scalar(
+                select(RecordAccount.id).where(
+                    RecordAccount.ssn_hash == ssn_hash,
+                    RecordAccount.kind == kind,
+                    RecordAccount.last8_hash == wanted,
+                )
+            )
+        return FinancialResult(found is not None)
+
+    async def phone_status(self, ssn_hash: str, e164: str) -> PhoneStatus:
+        async with self.sessions() as session:
+            row = await session.scalar(
+                select(RecordPhone).where(
+                    RecordPhone.ssn_hash == ssn_hash, RecordPhone.phone_hash == phone_key(self.vault, e164)
+                )
+            )
+        if row is None:
+            return PhoneStatus(in_name=False, text_enabled=False)
+        return PhoneStatus(in_name=True, text_enabled=row.text_enabled)
+
+    async def has_e_services(self, ssn_hash: str) -> bool:
+        async with self.sessions() as session:
+            row = await session.get(Taxpayer, ssn_hash)
+        return bool(row and row.e_services_username_key)
+
+    async def count(self) -> int:
+        async with self.sessions() as session:
+            return await session.scalar(select(func.count()).select_from(Taxpayer)) or 0
+
+
+# -- import ---------------------------------------------------------------------------------
+
+
+class RecordsFileError(ValueError):
+    pass
+
+
+def _e164(number: str) -> str:
+    parsed = phonenumbers.parse(str(number), "US")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _person_from_yaml(raw: dict[str, Any], index: int) -> dict[str, Any]:
+    where = f"taxpayer #{index + 1}"
+    try:
+        ssn = re.sub(r"\D", "", str(raw["ssn"]))
+        if len(ssn) != 9:
+            raise RecordsFileError(f"{where}: ssn must have 9 digits")
+        dob = raw["date_of_birth"]
+        dob = dob if isinstance(dob, date) else datetime.strptime(str(dob), "%Y-%m-%d").date()
+        status = str(raw["filing_status"])
+        if status not in FILING_STATUSES:
+            raise RecordsFileError(f"{where}: filing_status must be one of {', '.join(FILING_STATUSES)}")
+        addr = raw.get("address") or {}
+        address = Address.from_dict({k: ("" if v is None else str(v)) for k, v in addr.items()})
+        accounts = []
+        for acc in raw.get("financial_accounts") or []:
+            kind = str(acc["type"])
+            if kind not in ACCOUNT_KINDS:
+                raise RecordsFileError(f"{where}: financial account type must be one of {', '.join(ACCOUNT_KINDS)}")
+            digits = re.sub(r"\D", "", str(acc["number"]))
+            accounts.append(
+                {
+                    "kind": kind,
+                    "last8": digits[-8:],
+                    "card_network": acc.get("card_network"),
+                    "card_kind": acc.get("card_kind"),
+                }
+            )
+        phones = [
+            {"e164": _e164(p["number"]), "text_enabled": bool(p.get("text_enabled", True))}
+            for p in raw.get("phones") or []
+        ]
+        e_services = raw.get("e_services") or None
+        return {
+            "ssn": ssn,
+            "first_name": str(raw["first_name"]),
+            "last_name": str(raw["last_name"]),
+            "date_of_birth": dob.isoformat(),
+            "filing_status": status,
+            "address": address.to_dict(),
+            "credit_freeze": bool(raw.get("credit_freeze", False)),
+            "accounts": accounts,
+            "phones": phones,
+            "e_services": e_services,
+        }
+    except KeyError as exc:
+        raise RecordsFileError(f"{where}: missing field {exc.args[0]!r}") from None
+    except (TypeError, ValueError, phonenumbers.NumberParseException) as exc:
+        if isinstance(exc, RecordsFileError):
+            raise
+        raise RecordsFileError(f"{where}: {exc}") from None
+
+
+def read_records_file(path: Path | str) -> list[dict[str, Any]]:
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RecordsFileError(f"not valid YAML: {exc}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("taxpayers"), list):
+        raise RecordsFileError("the file must hold a 'taxpayers:' list")
+    return [_person_from_yaml(p, i) for i, p in enumerate(raw["taxpayers"])]
+
+
+async def import_people(sessions: async_sessionmaker, vault: Vault, clock: Clock, people: list[dict]) -> int:
+    """Store people, replacing anyone already stored under the same SSN. Returns how many."""
+    now = clock.now()
+    async with sessions() as session, session.begin():
+        for person in people:
+            key = ssn_key(vault, person["ssn"])
+            await session.execute(delete(RecordAccount).where(RecordAccount.ssn_hash == key))
+            await session.execute(delete(RecordPhone).where(RecordPhone.ssn_hash == key))
+            await session.execute(delete(Taxpayer).where(Taxpayer.ssn_hash == key))
+            es = person["e_services"]
+            es_user = str(es["username"]).lower() if es and es.get("username") else None
+            if es_user:
+                # a username can belong to one person: a re-import under another SSN moves it
+                await session.execute(delete(Taxpayer).where(Taxpayer.e_services_username_key == es_user))
+            record = {k: person[k] for k in ("first_name", "last_name", "date_of_birth", "filing_status", "address", "credit_freeze")}
+            record["e_services_username"] = es.get("username") if es else None
+            session.add(
+                Taxpayer(
+                    ssn_hash=key,
+                    record_enc=vault.encrypt(record, context="record"),
+                    e_services_username_key=es_user,
+                    e_services_password_hash=(
+                        await vault.hash_password(str(es["password"])) if es and es.get("password") else None
+                    ),
+                    imported_at=now,
+                )
+            )
+            await session.flush()
+            for acc in person["accounts"]:
+                session.add(
+                    RecordAccount(
+                        ssn_hash=key,
+                        kind=acc["kind"],
+                        card_network=acc["card_network"],
+                        card_kind=acc["card_kind"],
+                        last8_hash=vault.digest("account", acc["last8"]),
+                    )
+                )
+            for ph in person["phones"]:
+                session.add(
+                    RecordPhone(ssn_hash=key, phone_hash=phone_key(vault, ph["e164"]), text_enabled=ph["text_enabled"])
+                )
+    return len(people)
+
+
+def demo_records_path() -> Path:
+    return Path(__file__).with_name("data") / "demo_records.yaml"

@@ -1,0 +1,166 @@
+"""Database tables.
+
+What is kept and how:
+* SSNs, codes, phone lookup keys, account-number digits of the record store: HMAC only (``*_hash``).
+* Names, emails, dates of birth, addresses, phone numbers, answers in progress: encrypted (``*_enc``).
+* Passwords: argon2id.
+* Financial account digits typed by a user: never stored (they are checked and dropped).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Conversation(Base):
+    """Where one chat stands: the flow, its state, and the answers so far (encrypted)."""
+
+    __tablename__ = "conversations"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    flow: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(60))
+    data_enc: Mapped[str | None] = mapped_column(Text)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    username_key: Mapped[str] = mapped_column(String(64), unique=True)  # lower-cased, for lookups
+    password_hash: Mapped[str] = mapped_column(Text)
+    ssn_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    profile_enc: Mapped[str] = mapped_column(Text)  # name, email, date of birth, address
+    phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    phone_enc: Mapped[str | None] = mapped_column(Text)
+    site_phrase_enc: Mapped[str] = mapped_column(Text)
+    site_image: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(30), default="active")
+    totp_secret_enc: Mapped[str | None] = mapped_column(Text)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OneTimeCode(Base):
+    """An issued code, kept only as a keyed hash."""
+
+    __tablename__ = "codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(30))
+    subject: Mapped[str] = mapped_column(String(80))  # "chat:<id>" or "account:<id>"
+    code_hash: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_codes_subject_purpose", "subject", "purpose", "created_at"),)
+
+
+class Delivery(Base):
+    """The development delivery backend: every email, text and letter, encrypted."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))  # email | sms | mail
+    to_enc: Mapped[str] = mapped_column(Text)
+    subject_enc: Mapped[str | None] = mapped_column(Text)
+    body_enc: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Taxpayer(Base):
+    """The embedded record store: one person as the identity authority knows them."""
+
+    __tablename__ = "record_taxpayers"
+
+    ssn_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    record_enc: Mapped[str] = mapped_column(Text)  # name, dob, filing status, address, freeze
+    e_services_username_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    e_services_password_hash: Mapped[str | None] = mapped_column(Text)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RecordAccount(Base):
+    """A financial account of a person in the record store: only a keyed hash of its last eight."""
+
+    __tablename__ = "record_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ssn_hash: Mapped[str] = mapped_column(ForeignKey("record_taxpayers.ssn_hash", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    card_network: Mapped[str | None] = mapped_column(String(20))
+    card_kind: Mapped[str | None] = mapped_column(String(20))
+    last8_hash: Mapped[str] = mapped_column(String(64))
+
+
+class RecordPhone(Base):
+    """A mobile number associated with a person's name in the record store."""
+
+    __tablename__ = "record_phones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ssn_hash: Mapped[str] = mapped_column(ForeignKey("record_taxpayers.ssn_hash", ondelete="CASCADE"), index=True)
+    phone_hash: Mapped[str] = mapped_column(String(64), index=True)
+    text_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Attempt(Base):
+    """One counted attempt (a check, a code send) under a key, for limits and lockouts."""
+
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_attempts_key_at", "key", "at"),)

@@ -1,0 +1,157 @@
+"""Data access used by the flows: codes, accounts, attempt counters.
+
+Everything here runs inside the conversation's transaction, so an answer, the code it issued and
+the message that carries the code are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.config import CodePolicy
+from bot.crypto import Vault
+from bot.storage.models import Account, Attempt, OneTimeCode
+
+
+class TooManyCodes(Exception):
+    def __init__(self, retry_at: datetime):
+        super().__init__("too many codes requested")
+        self.retry_at = retry_at
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    result: str  # ok | wrong | expired | none | locked
+    remaining: int = 0
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    code: str
+    expires_at: datetime
+
+
+class Repo:
+    def __init__(self, session: AsyncSession, vault: Vault, clock: Clock):
+        self.session = session
+        self.vault = vault
+        self.clock = clock
+
+    # -- one-time codes --------------------------------------------------------------------
+    async def issue_code(self, subject: str, purpose: str, channel: str, policy: CodePolicy) -> IssuedCode:
+        now = self.clock.now()
+        window_start = now - timedelta(minutes=policy.resend_window_minutes)
+        recent = (
+            await self.session.scalars(
+                select(OneTimeCode.created_at)
+                .where(
+                    OneTimeCode.subject == subject,
+                    OneTimeCode.purpose == purpose,
+                    OneTimeCode.created_at > window_start,
+                )
+                .order_by(OneTimeCode.created_at)
+            )
+        ).all()
+        if len(recent) >= policy.resend_limit:
+            raise TooManyCodes(recent[0] + timedelta(minutes=policy.resend_window_minutes))
+        await self.session.execute(
+            update(OneTimeCode)
+            .where(OneTimeCode.subject == subject, OneTimeCode.purpose == purpose, OneTimeCode.used_at.is_(None))
+            .values(voided=True)
+        )
+        code = pyotp.HOTP(pyotp.random_base32(), digits=policy.digits).at(0)
+        expires = now + timedelta(minutes=policy.lifetime_minutes)
+        self.session.add(
+            OneTimeCode(
+                purpose=purpose,
+                subject=subject,
+                code_hash=self.vault.digest(f"code:{purpose}", code),
+                channel=channel,
+                created_at=now,
+                expires_at=expires,
+                attempts=0,
+                voided=False,
+            )
+        )
+        return IssuedCode(code, expires)
+
+    async def current_code(self, subject: str, purpose: str) -> OneTimeCode | None:
+        return await self.session.scalar(
+            select(OneTimeCode)
+            .where(
+                OneTimeCode.subject == subject,
+                OneTimeCode.purpose == purpose,
+                OneTimeCode.voided.is_(False),
+                OneTimeCode.used_at.is_(None),
+            )
+            .order_by(OneTimeCode.created_at.desc(), OneTimeCode.id.desc())
+            .limit(1)
+        )
+
+    async def code_expired(self, subject: str, purpose: str) -> bool:
+        row = await self.current_code(subject, purpose)
+        return row is None or row.expires_at <= self.clock.now()
+
+    async def check_code(self, subject: str, purpose: str, typed: str, policy: CodePolicy) -> CodeCheck:
+        row = await self.current_code(subject, purpose)
+        if row is None:
+            return CodeCheck("none")
+        now = self.clock.now()
+        if row.expires_at <= now:
+            return CodeCheck("expired")
+        if row.attempts >= policy.max_attempts:
+            row.voided = True
+            return CodeCheck("locked")
+        if self.vault.same_digest(f"code:{purpose}", typed, row.code_hash):
+            row.used_at = now
+            return CodeCheck("ok")
+        row.attempts += 1
+        remaining = policy.max_attempts - row.attempts
+        if remaining <= 0:
+            row.voided = True
+            return CodeCheck("locked")
+        return CodeCheck("wrong", remaining)
+
+    # -- attempts (limits and lockouts) ----------------------------------------------------
+    async def count_attempts(self, key: str, window: timedelta) -> tuple[int, datetime | None]:
+        since = self.clock.now() - window
+        count, oldest = (
+            await self.session.execute(
+                select(func.count(), func.min(Attempt.at)).where(Attempt.key == key, Attempt.at > since)
+            )
+        ).one()
+        return int(count), oldest
+
+    async def add_attempt(self, key: str) -> None:
+        self.session.add(Attempt(key=key, at=self.clock.now()))
+
+    # -- accounts --------------------------------------------------------------------------
+    async def username_taken(self, username: str) -> bool:
+        return (
+            await self.session.scalar(select(Account.id).where(Account.username_key == username.lower()))
+        ) is not None
+
+    async def account_by_username(self, username: str) -> Account | None:
+        return await self.session.scalar(select(Account).where(Account.username_key == username.lower()))
+
+    async def account_by_ssn(self, ssn_hash: str) -> Account | None:
+        return await self.session.scalar(select(Account).where(Account.ssn_hash == ssn_hash))
+
+    async def phone_owner(self, phone_hash: str) -> Account | None:
+        return await self.session.scalar(select(Account).where(Account.phone_hash == phone_hash))
+
+    async def account(self, account_id: int) -> Account | None:
+        return await self.session.get(Account, account_id)
+
+    async def create_account(self, **fields) -> Account:
+        now = self.clock.now()
+        account = Account(created_at=now, password_changed_at=now, **fields)
+        self.session.add(account)
+        await self.session.flush()
+        return account

@@ -1,0 +1,114 @@
+"""Pieces several flows share: sending and checking one-time codes, limits, friendly times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flows.core import Answer, Ctx
+from flows.validators import Invalid, one_time_code
+
+EASTERN = ZoneInfo("America/New_York")
+
+
+def when(moment: datetime) -> str:
+    """A time people can read: U.S. Eastern, e.g. '3:05 PM ET on Mar 2'."""
+    local = moment.astimezone(EASTERN)
+    return local.strftime("%-I:%M %p ET on %b %-d")
+
+
+def tries_left(remaining: int) -> str:
+    if remaining <= 0 or remaining > 3:
+        return ""
+    return f" You have {remaining} {'try' if remaining == 1 else 'tries'} left."
+
+
+@dataclass(frozen=True)
+class CodeKind:
+    """One kind of code: what it is called, where it goes and which policy governs it."""
+
+    purpose: str  # confirmation | activation_text | security_text
+    name: str  # what the user calls it
+    channel: str  # email | sms
+    policy_name: str
+
+    def policy(self, ctx: Ctx):
+        return getattr(ctx.policy.codes, self.policy_name)
+
+
+CONFIRMATION = CodeKind("confirmation", "confirmation code", "email", "confirmation")
+ACTIVATION_TEXT = CodeKind("activation_text", "activation code", "sms", "activation_text")
+SECURITY_TEXT = CodeKind("security_text", "security code", "sms", "security_text")
+
+
+def subject(ctx: Ctx) -> str:
+    return f"chat:{ctx.chat_id}"
+
+
+async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | None = None) -> None:
+    """Issue a new code, deliver it, and tell the user. Raises Invalid when resends are used up."""
+    from_repo = ctx.repo
+    try:
+        issued = await from_repo.issue_code(subject_key or subject(ctx), kind.purpose, kind.channel, kind.policy(ctx))
+    except Exception as exc:  # TooManyCodes, kept free of storage imports here
+        retry_at = getattr(exc, "retry_at", None)
+        if retry_at is None:
+            raise
+        raise Invalid(
+            f"You've asked for the most {kind.name}s allowed for now. You can ask for another after "
+            f"{when(retry_at)}. If a code arrives late, the newest one is the one that works.",
+            "code.resend_limit",
+        ) from None
+    minutes = int(kind.policy(ctx).lifetime_minutes)
+    if kind.channel == "email":
+        await ctx.deliver(
+            "email",
+            to,
+            subject="Your confirmation code",
+            body=(
+                f"Your confirmation code is {issued.code}.\n\n"
+                f"Type it in the chat within {minutes} minutes to confirm this email address. "
+                "If you did not start a Secure Access registration, ignore this email."
+            ),
+        )
+        ctx.say(f"I've emailed a {kind.name} to {to}. It works for {minutes} minutes.")
+    else:
+        await ctx.deliver("sms", to, body=f"Your {kind.name} is {issued.code}. It expires in {minutes} minutes.")
+        ctx.say(f"I've texted a six-digit {kind.name} to your phone. It works for {minutes} minutes.")
+
+
+async def check_code(ctx: Ctx, kind: CodeKind, answer: Answer, *, subject_key: str | None = None) -> None:
+    """Check a typed code; returns when it is right, raises Invalid with what to do otherwise."""
+    policy = kind.policy(ctx)
+    typed = one_time_code(answer.text, digits=policy.digits)
+    result = await ctx.repo.check_code(subject_key or subject(ctx), kind.purpose, typed, policy)
+    if result.result == "ok":
+        return
+    if result.result == "wrong":
+        raise Invalid(f"That {kind.name} isn't right. Check the digits and type it again.{tries_left(result.remaining)}", "code.wrong")
+    if result.result == "expired":
+        raise Invalid(f"That {kind.name} has expired. Tap \"Send a new code\" and use the new one.", "code.expired")
+    if result.result == "locked":
+        raise Invalid(
+            f"That {kind.name} was entered wrongly too many times, so it no longer works. "
+            "Tap \"Send a new code\" for a fresh one.",
+            "code.locked",
+        )
+    raise Invalid(f"There is no {kind.name} waiting for you. Tap \"Send a new code\" to get one.", "code.none")
+
+
+async def code_status_note(ctx: Ctx, kind: CodeKind, *, subject_key: str | None = None) -> str:
+    """A line for the prompt when the code waiting is already out of date (coming back later)."""
+    if await ctx.repo.code_expired(subject_key or subject(ctx), kind.purpose):
+        return f"The last {kind.name} I sent is no longer valid. Tap \"Send a new code\" to get a fresh one.\n\n"
+    return ""
+
+
+async def over_limit(ctx: Ctx, key: str, max_attempts: int, window: timedelta) -> tuple[int, datetime | None]:
+    """How many attempts remain under ``key``, and (when none) when the next one is allowed."""
+    used, oldest = await ctx.repo.count_attempts(key, window)
+    remaining = max_attempts - used
+    if remaining <= 0 and oldest is not None:
+        return 0, oldest + window
+    return remaining, None

@@ -1,0 +1,271 @@
+"""The small framework every flow is written in.
+
+A flow is a list of :class:`Step` (what to ask, how to check the answer, what to say when it is
+wrong, side by side) plus a declarative table of transitions handed to a ``transitions`` state
+machine. A step's ``check`` reads the answer, raises :class:`~flows.validators.Invalid` with a plain
+explanation when it cannot be used, or returns the name of the trigger to fire (``"next"`` when it
+returns nothing). The machine decides where that trigger leads, using conditions over the answers.
+Nothing here knows about Telegram: input is an :class:`~flows.replies.Incoming`, output a list of
+plain actions.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Awaitable, Callable, Iterable, Union
+
+from transitions import Machine
+
+from flows.replies import Action, Button, DeleteUserMessage, Incoming, Reply
+from flows.validators import Invalid
+
+Choice = tuple[str, str]  # (value, label)
+Choices = list[list[Choice]]
+Dynamic = Union[str, Callable[["Ctx"], Any]]
+
+#: A message carrying a long run of digits is deleted wherever it is typed: it may be an SSN, an
+#: account number or a code typed at the wrong question.
+DIGIT_RUN = re.compile(r"\d(?:[\s\-./]?\d){5,}")
+
+
+@dataclass
+class Answer:
+    text: str
+    choice: str | None
+    incoming: Incoming
+
+
+class Ctx:
+    """What a step sees: the answers so far, the services, the clock, and a place to talk."""
+
+    def __init__(self, *, chat_id: int, data: dict, services: Any, repo: Any, incoming: Incoming | None):
+        self.chat_id = chat_id
+        self.data = data
+        self.services = services
+        self.repo = repo
+        self.incoming = incoming
+        self.actions: list[Action] = []
+        self.switch: tuple[str, str | None] | None = None  # (flow, state) to move to after this step
+
+    # services, for readability inside steps
+    @property
+    def policy(self):
+        return self.services.settings.policy
+
+    @property
+    def vault(self):
+        return self.services.vault
+
+    @property
+    def records(self):
+        return self.services.records
+
+    def now(self) -> datetime:
+        return self.services.clock.now()
+
+    def say(self, text: str, choices: Choices | None = None, *, protect: bool = False, state: str = "_") -> None:
+        self.actions.append(Reply(text, buttons(state, choices or []), protect))
+
+    def go(self, flow: str, state: str | None = None) -> None:
+        """Leave this flow for another (its first step unless ``state`` is given)."""
+        self.switch = (flow, state)
+
+    async def deliver(self, channel: str, to: str, body: str, subject: str | None = None) -> None:
+        await self.services.deliver(self.repo.session, channel=channel, to=to, body=body, subject=subject)
+
+
+def buttons(state: str, choices: Choices) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(Button(label, f"{state}:{value}") for value, label in row) for row in choices)
+
+
+async def _resolve(value: Any, ctx: Ctx) -> Any:
+    if callable(value):
+        value = value(ctx)
+    if inspect.isawaitable(value):
+        value = await value
+    return value
+
+
+@dataclass
+class Step:
+    name: str
+    ask: Dynamic
+    check: Callable[[Ctx, Answer], Awaitable[str | None]]
+    choices: Choices | Callable[[Ctx], Choices] | None = None
+    #: typed text is accepted (besides any buttons)
+    typed: bool = True
+    #: what the user's message carries, e.g. "your SSN": it is deleted once read, and we say so
+    secret: str | None = None
+    help: str = ""
+    #: a stage name for /status ("Email", "Identity"...)
+    stage: str = ""
+    #: triggers after which /back can't return before this step (what it verified stays verified)
+    checkpoint: tuple[str, ...] = ()
+    #: the flow is finished when it reaches this step (no answer expected)
+    final: bool = False
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        text = await _resolve(self.ask, ctx)
+        choices = await _resolve(self.choices, ctx) or []
+        return Reply(text, buttons(self.name, choices))
+
+    async def choice_values(self, ctx: Ctx) -> dict[str, str]:
+        choices = await _resolve(self.choices, ctx) or []
+        return {value: label for row in choices for value, label in row}
+
+
+class _Cursor:
+    """A throwaway model the machine moves; the real state lives in the database."""
+
+    state: str
+
+
+class Flow:
+    """A conversation flow: steps in reading order plus a declarative transitions table."""
+
+    def __init__(self, name: str, title: str, initial: str):
+        self.name = name
+        self.title = title
+        self.initial = initial
+        self.steps: dict[str, Step] = {}
+        self._transitions: list[dict] = []
+        self._machine: Machine | None = None
+
+    # -- declaring -------------------------------------------------------------------------
+    def step(self, name: str, *, ask: Dynamic, **options) -> Callable:
+        """Decorator: ``@flow.step("ssn", ask="...", secret="your SSN")`` on the check coroutine."""
+
+        def register(check):
+            self.steps[name] = Step(name=name, ask=ask, check=check, **options)
+            return check
+
+        return register
+
+    def transitions(self, table: Iterable[dict | list]) -> None:
+        for row in table:
+            if isinstance(row, (list, tuple)):
+                trigger, source, dest = row[:3]
+                row = {"trigger": trigger, "source": source, "dest": dest}
+            self._transitions.append(dict(row))
+        self._machine = None
+
+    @property
+    def machine(self) -> Machine:
+        if self._machine is None:
+            self._machine = Machine(
+                model=None,
+                states=list(self.steps),
+                transitions=self._transitions,
+                initial=None,
+                auto_transitions=False,
+                send_event=False,
+                ignore_invalid_triggers=False,
+            )
+        return self._machine
+
+    def fire(self, state: str, trigger: str, ctx: Ctx) -> str:
+        cursor = _Cursor()
+        machine = self.machine
+        machine.add_model(cursor, initial=state)
+        try:
+            if not cursor.trigger(trigger, ctx):
+                raise RuntimeError(f"{self.name}: no transition {trigger!r} from {state!r} matched")
+            return cursor.state
+        finally:
+            machine.remove_model(cursor)
+
+    def edges(self) -> list[tuple[str, str, str]]:
+        """(source, trigger, dest) for diagrams and coverage."""
+        out = []
+        for row in self._transitions:
+            sources = row["source"] if isinstance(row["source"], list) else [row["source"]]
+            for src in sources:
+                if src == "*":
+                    for s in self.steps:
+                        out.append((s, row["trigger"], row["dest"]))
+                else:
+                    out.append((src, row["trigger"], row["dest"]))
+        return out
+
+    def validate(self) -> None:
+        """Fail early on a table that names an unknown step."""
+        for src, _trigger, dest in self.edges():
+            if src not in self.steps or dest not in self.steps:
+                raise ValueError(f"{self.name}: transition {src!r} -> {dest!r} names an unknown step")
+        self.machine  # noqa: B018 - building it checks the table
+
+
+# -- running a step ----------------------------------------------------------------------------
+
+
+def history(ctx: Ctx) -> list[str]:
+    return ctx.data.setdefault("_history", [])
+
+
+async def run_answer(flow: Flow, state: str, ctx: Ctx, incoming: Incoming) -> tuple[str, list[Action]]:
+    """Feed one answer to the step ``state``; return the new state and what to say."""
+    step = flow.steps[state]
+    out: list[Action] = []
+    if incoming.kind == "text" and incoming.message_id is not None and (step.secret or DIGIT_RUN.search(incoming.text)):
+        what = step.secret or "a long number"
+        out.append(DeleteUserMessage(incoming.message_id))
+        out.append(Reply(f"(I deleted your message because it held {what}, so it doesn't stay in this chat.)"))
+
+    values = await step.choice_values(ctx)
+    choice: str | None = None
+    if incoming.kind == "button":
+        prefix, _, value = incoming.data.partition(":")
+        if prefix != state or value not in values:
+            out.append(Reply("That button belongs to an earlier question, so I've ignored it. Here is where we are now:"))
+            out.append(await step.prompt(ctx))
+            return state, out
+        choice = value
+        text = values[value]
+    else:
+        text = incoming.text.strip()
+        # A typed label (or value) counts as pressing its button.
+        for value, label in values.items():
+            if text.casefold() in (label.casefold(), value.casefold()):
+                choice = value
+                break
+        if choice is None and not step.typed:
+            out.append(Reply("Please pick one of the buttons below (or type its label)."))
+            out.append(await step.prompt(ctx))
+            return state, out
+
+    answer = Answer(text=text, choice=choice, incoming=incoming)
+    try:
+        trigger = await step.check(ctx, answer) or "next"
+    except Invalid as problem:
+        out.extend(ctx.actions)
+        out.append(Reply(problem.message))
+        out.append(await step.prompt(ctx))
+        return state, out
+
+    out.extend(ctx.actions)
+    ctx.actions = []
+    if trigger == "stay":
+        out.append(await step.prompt(ctx))
+        return state, out
+    if ctx.switch is not None:
+        return state, out
+    new_state = flow.fire(state, trigger, ctx)
+    if trigger in step.checkpoint:
+        ctx.data["_history"] = []
+    elif new_state != state:
+        history(ctx).append(state)
+    out.extend(await enter(flow, new_state, ctx))
+    return new_state, out
+
+
+async def enter(flow: Flow, state: str, ctx: Ctx) -> list[Action]:
+    step = flow.steps[state]
+    before = list(ctx.actions)
+    ctx.actions = []
+    prompt = await step.prompt(ctx)
+    extra = ctx.actions
+    ctx.actions = []
+    return before + extra + [prompt]

@@ -1,0 +1,68 @@
+"""The front door: the welcome with its checklist, and where people land between flows."""
+
+from __future__ import annotations
+
+from flows.core import Answer, Ctx, Flow
+from flows.registration import SITE_IMAGES
+
+flow = Flow("home", "Home", initial="welcome")
+
+CHECKLIST = (
+    "Hello! I'll register you for a Secure Access account, which e-Services requires: identity "
+    "proofing plus a security code at every sign-in. With everything at hand it takes about 15 minutes.\n\n"
+    "Have these ready:\n"
+    "• an email address you can open right now\n"
+    "• your Social Security number\n"
+    "• the filing status and address from your last-filed tax return\n"
+    "• the account number of a credit card, home mortgage, home equity loan, home equity line of "
+    "credit (HELOC) or car loan (American Express, debit cards and company cards can't be used)\n"
+    "• a U.S. mobile phone in your name that can receive texts\n\n"
+    "If you have a credit freeze at Experian, lift it for a while before you start.\n\n"
+    "I ask for one item at a time. /help explains any step, /back lets you change your last answer, "
+    "/status shows what's left and /privacy says what is kept."
+)
+
+
+@flow.step(
+    "welcome",
+    ask=CHECKLIST,
+    choices=[[("begin", "Begin registration")], [("login", "I already have an account – sign in")]],
+    typed=False,
+    help="Tap \"Begin registration\" to start, or sign in if you registered before.",
+)
+async def welcome(ctx: Ctx, a: Answer):
+    ctx.go("registration" if a.choice == "begin" else "login")
+
+
+@flow.step(
+    "registered",
+    ask="Your account is ready. Sign in whenever you need it.",
+    choices=[[("login", "Sign in")]],
+    typed=False,
+    help="Tap \"Sign in\" (or send /login) to sign in with your username, password and a security code.",
+)
+async def registered(ctx: Ctx, a: Answer):
+    ctx.go("login")
+
+
+def _signed_in_text(ctx: Ctx) -> str:
+    s = ctx.data.get("session") or {}
+    image = SITE_IMAGES.get(s.get("site_image"), "")
+    return f"You're signed in as {s.get('username')}. {image}\nSend /logout to sign out."
+
+
+@flow.step(
+    "signed_in",
+    ask=_signed_in_text,
+    choices=[[("logout", "Sign out")]],
+    typed=False,
+    help="You're signed in. /logout signs you out.",
+)
+async def signed_in(ctx: Ctx, a: Answer):
+    ctx.data.pop("session", None)
+    ctx.say("You're signed out.")
+    ctx.go("home", "registered")
+
+
+flow.transitions([])
+flow.validate()

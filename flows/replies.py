@@ -1,0 +1,88 @@
+"""The plain-data vocabulary between flows and adapters.
+
+A flow step receives an :class:`Incoming` event and returns a list of actions: :class:`Reply`
+(text, optional buttons), :class:`DeleteUserMessage` (remove the message the user just sent, because
+it carried something sensitive) or :class:`Photo` (an image such as a QR code). Adapters (Telegram,
+terminal, tests) render these their own way; nothing here knows about Telegram.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+IncomingKind = Literal["text", "button", "command", "other"]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing the user did.
+
+    kind="text": ``text`` is what they typed.
+    kind="button": ``data`` is the button's callback data (``token``), ``text`` its label if known.
+    kind="command": ``command`` without the slash, lower case; ``text`` holds the arguments.
+    kind="other": ``other`` describes what arrived (``photo``, ``sticker``, ``edited``, ``voice``...).
+    """
+
+    chat_id: int
+    kind: IncomingKind
+    text: str = ""
+    data: str = ""
+    command: str = ""
+    other: str = ""
+    user_id: int | None = None
+    message_id: int | None = None
+    username: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    #: the text shows a secret (a manual authenticator key, a code): adapters protect it from
+    #: forwarding/saving where they can.
+    protect: bool = False
+
+    def button_labels(self) -> list[str]:
+        return [b.label for row in self.buttons for b in row]
+
+
+@dataclass(frozen=True)
+class DeleteUserMessage:
+    """Delete the user's message ``message_id`` (the one that carried a secret)."""
+
+    message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Photo:
+    data: bytes
+    caption: str = ""
+    filename: str = "image.png"
+    protect: bool = False
+
+
+@dataclass(frozen=True)
+class Notify:
+    """A message for another chat (e.g. a firm admin told that a hire finished)."""
+
+    chat_id: int
+    text: str
+
+
+Action = Union[Reply, DeleteUserMessage, Photo, Notify]
+
+
+@dataclass
+class Outcome:
+    actions: list[Action] = field(default_factory=list)
+
+    def say(self, text: str, buttons=(), protect: bool = False) -> "Outcome":
+        self.actions.append(Reply(text, tuple(tuple(r) for r in buttons), protect))
+        return self

@@ -1,0 +1,207 @@
+"""Routes each incoming event: commands that work everywhere, then the active flow's step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flows import home, login, registration
+from flows.core import Ctx, Flow, buttons, enter, history, run_answer
+from flows.replies import Action, Incoming, Reply
+
+FLOWS: dict[str, Flow] = {f.name: f for f in (home.flow, registration.flow, login.flow)}
+
+COMMANDS_HELP = (
+    "Commands: /status where you are, /back change the last answer, /cancel stop and forget "
+    "this registration, /login sign in, /privacy what is kept, /help this help."
+)
+
+PRIVACY = (
+    "What I keep and why:\n"
+    "• Your SSN and every code: only as a keyed fingerprint that can't be turned back into the number.\n"
+    "• Name, email, date of birth, address and phone: encrypted, to run your account.\n"
+    "• Password: only as a one-way hash (argon2).\n"
+    "• Financial account digits: never kept. They're checked once against the records and dropped.\n"
+    "Messages in this chat that carry an SSN, date of birth, account digits, a password or a code "
+    "are deleted as soon as I've read them. Chats with bots aren't end-to-end encrypted, so I only "
+    "ask for what each step needs. Only this service's operators can reach the stored data. "
+    "/cancel stops a registration and removes what you entered."
+)
+
+OTHER_WORDS = {
+    "photo": "a photo",
+    "sticker": "a sticker",
+    "voice": "a voice message",
+    "video": "a video",
+    "document": "a file",
+    "location": "a location",
+    "contact": "a contact",
+}
+
+
+@dataclass
+class ConversationState:
+    flow: str
+    state: str
+    data: dict
+
+    @classmethod
+    def new(cls) -> "ConversationState":
+        return cls("home", "welcome", {})
+
+
+#: answers dropped whenever a flow ends, so nothing personal lingers in the conversation
+KEEP_ACROSS_FLOWS = ("session",)
+
+
+async def _current_prompt(conv: ConversationState, ctx: Ctx) -> list[Action]:
+    return await enter(FLOWS[conv.flow], conv.state, ctx)
+
+
+async def _switch(conv: ConversationState, ctx: Ctx, flow_name: str, state: str | None) -> list[Action]:
+    carried = {k: ctx.data[k] for k in KEEP_ACROSS_FLOWS if k in ctx.data}
+    conv.flow = flow_name
+    conv.state = state or FLOWS[flow_name].initial
+    ctx.data.clear()
+    ctx.data.update(carried)
+    return await _current_prompt(conv, ctx)
+
+
+def _session_expired(ctx: Ctx, now: datetime) -> str | None:
+    s = ctx.data.get("session")
+    if not s:
+        return None
+    policy = ctx.policy.session
+    if now - datetime.fromisoformat(s["started"]) > timedelta(hours=policy.max_hours):
+        return f"For your security, sessions end after {policy.max_hours:g} hours, so I've signed you out."
+    if now - datetime.fromisoformat(s["seen"]) > timedelta(minutes=policy.idle_minutes):
+        return f"You were inactive for over {policy.idle_minutes:g} minutes, so I've signed you out."
+    s["seen"] = now.isoformat()
+    return None
+
+
+def status_text(conv: ConversationState, ctx: Ctx) -> str:
+    if conv.flow == "registration":
+        step = registration.flow.steps[conv.state]
+        current = registration.STAGES.index(step.stage) if step.stage in registration.STAGES else 0
+        lines = []
+        for i, stage in enumerate(registration.STAGES):
+            mark = "✅" if i < current else ("➡️" if i == current else "▫️")
+            lines.append(f"{mark} {stage}")
+        return "Registration progress:\n" + "\n".join(lines) + "\n\nYour answers so far are saved."
+    if conv.flow == "login":
+        return "You're signing in."
+    if ctx.data.get("session"):
+        return f"You're signed in as {ctx.data['session'].get('username')}."
+    if conv.state == "registered":
+        return "You're registered and signed out. /login signs you in."
+    return "You haven't started yet. Tap \"Begin registration\" to start."
+
+
+async def _command(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> list[Action]:
+    name = incoming.command
+    flow = FLOWS[conv.flow]
+    step = flow.steps[conv.state]
+    busy = conv.flow in ("registration", "login")
+
+    if name == "start":
+        if busy:
+            return [Reply(f"You're already in the middle of {flow.title.lower()}. Here's where we are:")] + await _current_prompt(conv, ctx)
+        if ctx.data.get("session"):
+            return await _current_prompt(conv, ctx)
+        return await _switch(conv, ctx, "home", "welcome")
+    if name == "help":
+        return [Reply(f"{step.help}\n\n{COMMANDS_HELP}".strip())] + await _current_prompt(conv, ctx)
+    if name == "privacy":
+        return [Reply(PRIVACY)] + await _current_prompt(conv, ctx)
+    if name == "status":
+        return [Reply(status_text(conv, ctx))] + await _current_prompt(conv, ctx)
+    if name == "back":
+        past = history(ctx)
+        if not past:
+            reason = (
+                "There's no earlier answer to change at this point: what came before has already been "
+                "verified. Use /cancel if you need to start over."
+                if busy
+                else "There's nothing to go back to here."
+            )
+            return [Reply(reason)] + await _current_prompt(conv, ctx)
+        conv.state = past.pop()
+        ctx.data["editing"] = False
+        return [Reply("OK, let's redo that one.")] + await _current_prompt(conv, ctx)
+    if name == "cancel":
+        if not busy:
+            return [Reply("There's nothing in progress to cancel.")] + await _current_prompt(conv, ctx)
+        ctx.data["_pending_cancel"] = True
+        what = "registration" if conv.flow == "registration" else "sign-in"
+        extra = " Everything you've entered so far will be erased." if conv.flow == "registration" else ""
+        return [
+            Reply(
+                f"Do you want to cancel this {what}?{extra}",
+                buttons("_cancel", [[("yes", f"Yes, cancel the {what}"), ("no", "No, keep going")]]),
+            )
+        ]
+    if name in ("login", "signin"):
+        if conv.flow == "registration":
+            return [
+                Reply("You're in the middle of registering. Finish it first, or /cancel it if you meant to sign in to an existing account.")
+            ] + await _current_prompt(conv, ctx)
+        if ctx.data.get("session"):
+            return [Reply("You're already signed in.")] + await _current_prompt(conv, ctx)
+        if conv.flow == "login":
+            return await _current_prompt(conv, ctx)
+        return await _switch(conv, ctx, "login", None)
+    if name in ("logout", "signout"):
+        if ctx.data.pop("session", None):
+            conv.flow, conv.state = "home", "registered"
+            return [Reply("You're signed out.")] + await _current_prompt(conv, ctx)
+        return [Reply("You aren't signed in.")] + await _current_prompt(conv, ctx)
+    if name == "register":
+        if busy:
+            return [Reply("Let's finish what we started first:")] + await _current_prompt(conv, ctx)
+        return await _switch(conv, ctx, "registration", None)
+    return [Reply(f"I don't know the command /{name}. {COMMANDS_HELP}")] + await _current_prompt(conv, ctx)
+
+
+async def dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> list[Action]:
+    """Handle one event; ``conv`` and ``ctx.data`` are updated in place."""
+    out: list[Action] = []
+
+    expired = _session_expired(ctx, ctx.now())
+    if expired:
+        ctx.data.pop("session", None)
+        if conv.flow == "home" and conv.state == "signed_in":
+            conv.state = "registered"
+        out.append(Reply(expired))
+
+    if ctx.data.pop("_pending_cancel", False):
+        if incoming.kind == "button" and incoming.data == "_cancel:yes":
+            what = "registration" if conv.flow == "registration" else "sign-in"
+            out.append(Reply(f"The {what} is cancelled and what you entered has been erased. You can start again any time."))
+            return out + await _switch(conv, ctx, "home", "welcome")
+        if incoming.kind == "button" and incoming.data == "_cancel:no":
+            return out + [Reply("Good, let's carry on.")] + await _current_prompt(conv, ctx)
+
+    if incoming.kind == "command":
+        return out + await _command(conv, ctx, incoming)
+    if incoming.kind == "other":
+        if incoming.other == "edited":
+            note = (
+                "I noticed you edited a message. Edits don't change an answer I've already read; "
+                "to change your last answer use /back."
+            )
+        else:
+            what = OTHER_WORDS.get(incoming.other, "that")
+            note = f"I can only read typed answers and button taps here, so I didn't use {what}."
+        return out + [Reply(note)] + await _current_prompt(conv, ctx)
+
+    flow = FLOWS[conv.flow]
+    new_state, actions = await run_answer(flow, conv.state, ctx, incoming)
+    out.extend(actions)
+    if ctx.switch is not None:
+        flow_name, state = ctx.switch
+        ctx.switch = None
+        out.extend(await _switch(conv, ctx, flow_name, state))
+        return out
+    conv.state = new_state
+    return out

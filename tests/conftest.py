@@ -1,0 +1,100 @@
+"""Shared fixtures: a bot on a temporary database, a controllable clock, an offline Telegram."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import load_settings
+from bot.engine import Engine
+from bot.records import import_people, read_records_file
+from bot.services import build_services, load_demo_records_if_empty
+from bot.telegram_adapter import RetryPolicy, build_application
+from bot.testing.telegram import FAKE_TOKEN, FakeBotAPI, TelegramTestClient
+
+CODE = re.compile(r"\b(\d{6})\b")
+
+
+def test_settings(tmp_path: Path, **extra):
+    overrides = {
+        "data_dir": str(tmp_path / "data"),
+        "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"},
+        # cheap argon2 parameters: tests exercise the logic, the benchmark measures the real cost
+        "security": {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1},
+        "delivery": {"backend": "outbox"},
+    }
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(overrides.get(key), dict):
+            overrides[key] = {**overrides[key], **value}
+        else:
+            overrides[key] = value
+    return load_settings(**overrides)
+
+
+class BotHarness:
+    """One bot (engine + Telegram adapter over an offline Bot API) and helpers to read its outbox."""
+
+    def __init__(self, services, engine, api, app, clock):
+        self.services = services
+        self.engine = engine
+        self.api = api
+        self.app = app
+        self.clock = clock
+        self._clients: list[TelegramTestClient] = []
+
+    async def user(self, chat_id: int = 1001, **kwargs) -> TelegramTestClient:
+        client = TelegramTestClient(self.app, chat_id=chat_id, **kwargs)
+        await client.start()
+        self._clients.append(client)
+        return client
+
+    async def outbox(self):
+        async with self.services.sessions() as session:
+            return await self.services.outbox.read(session)
+
+    async def last_code(self, channel: str, to: str | None = None) -> str:
+        for message in reversed(await self.outbox()):
+            if message.channel == channel and (to is None or message.to == to):
+                found = CODE.search(message.body)
+                assert found, f"no code in the last {channel}"
+                return found.group(1)
+        raise AssertionError(f"nothing was sent by {channel}" + (f" to {to}" if to else ""))
+
+    async def import_records(self, path: Path) -> None:
+        await import_people(self.services.sessions, self.services.vault, self.clock, read_records_file(path))
+
+    async def close(self) -> None:
+        for client in reversed(self._clients):
+            await client.stop()
+        await self.services.close()
+
+
+async def make_harness(settings, clock: ManualClock | None = None) -> BotHarness:
+    clock = clock or ManualClock()
+    services = await build_services(settings, clock=clock)
+    await load_demo_records_if_empty(services)
+    engine = Engine(services)
+    api = FakeBotAPI()
+    app = build_application(
+        token=FAKE_TOKEN, engine=engine, request=api, retry_policy=RetryPolicy(sleep=_no_sleep)
+    )
+    return BotHarness(services, engine, api, app, clock)
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return test_settings(tmp_path)
+
+
+@pytest.fixture
+async def harness(settings):
+    h = await make_harness(settings)
+    yield h
+    await h.close()
