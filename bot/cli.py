@@ -1,0 +1,193 @@
+"""The `sabot` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from bot.config import load_settings
+
+
+def _settings():
+    return load_settings()
+
+
+def _run(coro):
+    try:
+        return asyncio.run(coro)
+    except KeyboardInterrupt:
+        return None
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@click.group()
+def main() -> None:
+    """sabot: a chat bot that registers tax professionals for a Secure Access account."""
+
+
+# -- chat / run -------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--chat-id", default=1, show_default=True, help="Which local conversation to hold.")
+@click.option("--demo/--no-demo", default=None, help="Load the demo people into an empty record store.")
+def chat(chat_id: int, demo: bool | None) -> None:
+    """Talk to the bot in this terminal (no Telegram token needed)."""
+    from bot.engine import Engine
+    from bot.services import build_services, load_demo_records_if_empty
+    from bot.terminal import TerminalChat
+
+    async def go():
+        settings = _settings()
+        services = await build_services(settings)
+        try:
+            if demo if demo is not None else settings.records.demo_on_empty:
+                loaded = await load_demo_records_if_empty(services)
+                if loaded and sys.stdin.isatty():
+                    click.echo(f"(Loaded {loaded} demo people into the empty record store: see bot/data/demo_records.yaml.)")
+            await TerminalChat(services, Engine(services), chat_id=chat_id).run()
+        finally:
+            await services.close()
+
+    _run(go())
+
+
+@main.command()
+@click.option("--log-level", default="INFO", show_default=True)
+def run(log_level: str) -> None:
+    """Run the Telegram bot (long polling). The token comes from TELEGRAM_BOT_TOKEN."""
+    from bot.engine import Engine
+    from bot.services import build_services
+    from bot.telegram_adapter import build_application
+
+    _setup_logging(log_level)
+    settings = _settings()
+    token = settings.bot_token
+    if not token:
+        raise click.ClickException("No bot token: set TELEGRAM_BOT_TOKEN (from @BotFather) and try again.")
+
+    async def go():
+        services = await build_services(settings)
+        application = build_application(token=token, engine=Engine(services), base_url=settings.telegram.base_url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except NotImplementedError:  # pragma: no cover - not on this platform
+                pass
+        try:
+            async with application:
+                await application.start()
+                await application.updater.start_polling(drop_pending_updates=False)
+                logging.getLogger("sabot").info("bot is running; press Ctrl-C to stop")
+                await stop.wait()
+                await application.updater.stop()
+                await application.stop()
+        finally:
+            await services.close()
+
+    _run(go())
+
+
+# -- records ----------------------------------------------------------------------------------
+
+
+@main.group()
+def records() -> None:
+    """The embedded record store (the identity authority)."""
+
+
+@records.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def records_import(file: Path) -> None:
+    """Load people from a YAML FILE, replacing anyone stored under the same SSN."""
+    from bot.records import RecordsFileError, import_people, read_records_file
+    from bot.services import build_services
+
+    try:
+        people = read_records_file(file)
+    except RecordsFileError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+
+    async def go():
+        services = await build_services(_settings())
+        try:
+            return await import_people(services.sessions, services.vault, services.clock, people)
+        finally:
+            await services.close()
+
+    count = _run(go())
+    click.echo(f"Imported {count} {'person' if count == 1 else 'people'} from {file}.")
+
+
+# -- outbox -----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (oldest first).")
+@click.option("--channel", type=click.Choice(["email", "sms", "mail"]), default=None)
+@click.option("--to", "to", default=None, help="Only messages to this address or number.")
+def outbox(as_json: bool, channel: str | None, to: str | None) -> None:
+    """Every email, text and letter the development delivery backend has sent."""
+    from bot.services import build_services
+
+    async def go():
+        services = await build_services(_settings())
+        try:
+            async with services.sessions() as session:
+                return await services.outbox.read(session)
+        finally:
+            await services.close()
+
+    messages = [m for m in _run(go()) if (channel is None or m.channel == channel) and (to is None or m.to == to)]
+    if as_json:
+        click.echo(json.dumps([m.as_json() for m in messages], indent=2, ensure_ascii=False))
+        return
+    if not messages:
+        click.echo("The outbox is empty.")
+    for m in messages:
+        subject = f" — {m.subject}" if m.subject else ""
+        click.echo(f"[{m.sent_at.isoformat()}] {m.channel} to {m.to}{subject}")
+        for line in m.body.splitlines():
+            click.echo(f"    {line}")
+
+
+# -- database ---------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    from bot.storage.db import create_engine, upgrade
+
+    settings = _settings()
+
+    async def go():
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    _run(go())
+    click.echo("The database schema is up to date.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

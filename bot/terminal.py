@@ -1,0 +1,118 @@
+"""The bot in a terminal: the same engine, buttons shown as numbered choices.
+
+Works with a person at a keyboard and with another program feeding it one answer per line
+(when standard input is not a terminal nothing is decorated and every line is read as it comes).
+Emails, texts and letters the bot delivers are printed as they are sent, so codes can be read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot.engine import Engine
+from bot.services import Services
+from flows.replies import Action, DeleteUserMessage, Incoming, Notify, Photo, Reply
+
+
+class TerminalChat:
+    def __init__(self, services: Services, engine: Engine, *, chat_id: int = 1,
+                 stdin: TextIO | None = None, stdout: TextIO | None = None):
+        self.services = services
+        self.engine = engine
+        self.chat_id = chat_id
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.interactive = self.stdin.isatty()
+        self.buttons: list[tuple[str, str]] = []  # (label, data) of the latest keyboard
+        self.outbox_seen = 0
+        self.message_id = 0
+
+    def write(self, text: str = "") -> None:
+        self.stdout.write(text + "\n")
+
+    async def _skip_old_deliveries(self) -> None:
+        async with self.services.sessions() as session:
+            old = await self.services.outbox.read(session)
+        self.outbox_seen = old[-1].id if old else 0
+
+    async def _show_deliveries(self) -> None:
+        async with self.services.sessions() as session:
+            new = await self.services.outbox.read(session, after_id=self.outbox_seen)
+        for message in new:
+            self.outbox_seen = message.id
+            if message.channel == "email":
+                head = f"[email to {message.to}] {message.subject or ''}"
+            elif message.channel == "sms":
+                head = f"[text to {message.to}]"
+            else:
+                head = f"[letter to {message.to}]"
+            self.write(head)
+            for line in message.body.splitlines():
+                self.write(f"    {line}")
+
+    def _render(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Reply):
+                self.write(f"bot: {action.text}")
+                if action.buttons:
+                    self.buttons = [(b.label, b.data) for row in action.buttons for b in row]
+                    for i, (label, _data) in enumerate(self.buttons, 1):
+                        self.write(f"  {i}) {label}")
+            elif isinstance(action, Photo):
+                folder = self.services.settings.data_path / "images"
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / action.filename
+                path.write_bytes(action.data)
+                self.write(f"bot: [image saved to {path}] {action.caption}")
+            elif isinstance(action, Notify):
+                self.write(f"[message for chat {action.chat_id}] {action.text}")
+            elif isinstance(action, DeleteUserMessage):
+                pass  # nothing to delete in a terminal; the bot's note says what it would do
+        self.stdout.flush()
+
+    def to_incoming(self, line: str) -> Incoming:
+        text = line.strip()
+        self.message_id += 1
+        if text.startswith("/") and len(text) > 1:
+            name, _, args = text[1:].partition(" ")
+            return Incoming(self.chat_id, "command", text=args.strip(), command=name.split("@")[0].lower(),
+                            message_id=self.message_id)
+        if text.isdigit() and self.buttons and 1 <= int(text) <= len(self.buttons) and len(text) <= 2:
+            label, data = self.buttons[int(text) - 1]
+            return Incoming(self.chat_id, "button", text=label, data=data, message_id=self.message_id)
+        for label, data in self.buttons:
+            if text.casefold() == label.casefold():
+                return Incoming(self.chat_id, "button", text=label, data=data, message_id=self.message_id)
+        return Incoming(self.chat_id, "text", text=text, message_id=self.message_id)
+
+    async def say(self, line: str) -> None:
+        incoming = self.to_incoming(line)
+        actions = await self.engine.handle(incoming)
+        await self._show_deliveries()
+        self._render(actions)
+
+    async def run(self) -> None:
+        await self._skip_old_deliveries()
+        if self.interactive:
+            self.write("Secure Access registration – terminal chat. Type your answers; for buttons type the "
+                       "number or the label. /help at any time; Ctrl-D to leave (your progress is kept).")
+        await self.say("/start")
+        while True:
+            if self.interactive:
+                self.stdout.write("you: ")
+                self.stdout.flush()
+            line = await asyncio.to_thread(self.stdin.readline)
+            if not line:
+                break
+            if not line.strip():
+                continue
+            await self.say(line)
+        if self.interactive:
+            self.write("\nBye for now. Your answers are saved; run `sabot chat` again to carry on.")
+
+
+def ensure_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
