@@ -7,15 +7,18 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flows.core import Answer, Ctx
+from flows.policies import zone_for_address
 from flows.validators import Invalid, one_time_code
 
-EASTERN = ZoneInfo("America/New_York")
+
+def user_zone(ctx: Ctx) -> ZoneInfo:
+    return ZoneInfo(zone_for_address(ctx.data.get("address")))
 
 
-def when(moment: datetime) -> str:
-    """A time people can read: U.S. Eastern, e.g. '3:05 PM ET on Mar 2'."""
-    local = moment.astimezone(EASTERN)
-    return local.strftime("%-I:%M %p ET on %b %-d")
+def when(ctx: Ctx, moment: datetime) -> str:
+    """A time in the user's own zone (guessed from their address), e.g. '3:05 PM CST on Mar 2'."""
+    local = moment.astimezone(user_zone(ctx))
+    return local.strftime("%-I:%M %p %Z on %b %-d")
 
 
 def tries_left(remaining: int) -> str:
@@ -57,7 +60,7 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
             raise
         raise Invalid(
             f"You've asked for the most {kind.name}s allowed for now. You can ask for another after "
-            f"{when(retry_at)}. If a code arrives late, the newest one is the one that works.",
+            f"{when(ctx, retry_at)}. If a code arrives late, the newest one is the one that works.",
             "code.resend_limit",
         ) from None
     minutes = int(kind.policy(ctx).lifetime_minutes)

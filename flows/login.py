@@ -44,7 +44,7 @@ async def login_password(ctx: Ctx, a: Answer):
     remaining, retry_at = await over_limit(ctx, key, policy.max_attempts, window)
     if retry_at is not None:
         raise Invalid(
-            f"Too many wrong passwords. Sign-in for this username is paused until {when(retry_at)}.",
+            f"Too many wrong passwords. Sign-in for this username is paused until {when(ctx, retry_at)}.",
             "login.locked",
         )
     account = await ctx.repo.account_by_username(ctx.data["login_username"])

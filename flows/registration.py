@@ -351,7 +351,7 @@ async def review(ctx: Ctx, a: Answer):
     if retry_at is not None:
         raise Invalid(
             "There have been too many identity checks for this SSN, so checks are paused until "
-            f"{when(retry_at)}. Your answers are saved; come back then and tap the check button again.",
+            f"{when(ctx, retry_at)}. Your answers are saved; come back then and tap the check button again.",
             "identity.locked",
         )
     result = await ctx.records.verify_identity(IdentityClaim.from_answers(ctx.data))
@@ -463,7 +463,7 @@ async def fin_digits(ctx: Ctx, a: Answer):
     remaining, retry_at = await over_limit(ctx, key, policy.max_attempts, window)
     if retry_at is not None:
         raise Invalid(
-            f"There have been too many account checks, so they are paused until {when(retry_at)}. "
+            f"There have been too many account checks, so they are paused until {when(ctx, retry_at)}. "
             "Your progress is saved.",
             "financial.locked",
         )

@@ -1,0 +1,121 @@
+"""Rules computed from configuration: business days, help-desk hours, local times.
+
+Every number comes from ``config.yaml`` (``policy.*``); nothing here hard-codes a limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+import us
+import zoneinfo
+
+
+@lru_cache(maxsize=16)
+def _us_holidays(year: int) -> holidays.HolidayBase:
+    return holidays.US(years=year)
+
+
+def is_business_day(day: date) -> bool:
+    """Monday to Friday, and not a U.S. federal holiday (observed dates included)."""
+    return day.weekday() < 5 and day not in _us_holidays(day.year)
+
+
+def add_business_days(start: date, count: int) -> date:
+    """The date ``count`` business days after ``start`` (``start`` itself not counted)."""
+    day = start
+    added = 0
+    while added < count:
+        day += timedelta(days=1)
+        if is_business_day(day):
+            added += 1
+    return day
+
+
+def _clock(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+@dataclass(frozen=True)
+class DeskStatus:
+    open_now: bool
+    #: when it next opens (None while open)
+    opens_at: datetime | None
+    #: when it closes today (None while closed)
+    closes_at: datetime | None
+
+
+def help_desk_status(now: datetime, policy) -> DeskStatus:
+    """Is the help desk open at ``now``; if not, when does it open next."""
+    zone = ZoneInfo(policy.timezone)
+    local = now.astimezone(zone)
+    opens, closes = _clock(policy.opens), _clock(policy.closes)
+    today = local.date()
+    if is_business_day(today):
+        start = datetime.combine(today, opens, zone)
+        end = datetime.combine(today, closes, zone)
+        if start <= local < end:
+            return DeskStatus(True, None, end)
+        if local < start:
+            return DeskStatus(False, start, None)
+    day = today + timedelta(days=1)
+    while not is_business_day(day):
+        day += timedelta(days=1)
+    return DeskStatus(False, datetime.combine(day, opens, zone), None)
+
+
+def format_local(moment: datetime, zone_name: str = "America/New_York") -> str:
+    """'Tue, Mar 3 at 7:30 AM EST' in the given zone."""
+    local = moment.astimezone(ZoneInfo(zone_name))
+    return local.strftime("%a, %b %-d at %-I:%M %p %Z")
+
+
+def format_hours(policy) -> str:
+    def twelve(text: str) -> str:
+        t = _clock(text)
+        suffix = "a.m." if t.hour < 12 else "p.m."
+        hour = t.hour % 12 or 12
+        return f"{hour}:{t.minute:02d} {suffix}" if t.minute else f"{hour} {suffix}"
+
+    return f"{twelve(policy.opens)} to {twelve(policy.closes)} Eastern time, Monday to Friday except federal holidays"
+
+
+@lru_cache(maxsize=1)
+def _country_zones() -> dict[str, str]:
+    """First listed zone of each country, from the system's zone1970.tab/zone.tab."""
+    zones: dict[str, str] = {}
+    for base in zoneinfo.TZPATH:
+        for name in ("zone1970.tab", "zone.tab"):
+            try:
+                with open(f"{base}/{name}", encoding="utf-8") as fh:
+                    for line in fh:
+                        if line.startswith("#") or not line.strip():
+                            continue
+                        codes, _coords, zone = line.split("\t")[:3]
+                        for code in codes.split(","):
+                            zones.setdefault(code, zone.strip())
+            except OSError:
+                continue
+        if zones:
+            break
+    return zones
+
+
+def zone_for_address(address: dict | None, default: str = "America/New_York") -> str:
+    """A likely time zone for a person from the address they gave (a best guess, never stored)."""
+    address = address or {}
+    country = (address.get("country") or "").upper()
+    try:
+        if country in ("", "US"):
+            state = us.states.lookup(address.get("state") or "")
+            if state and state.time_zones:
+                return state.time_zones[0]
+            return default
+        return _country_zones().get(country, default)
+    except Exception:  # noqa: BLE001 - a guess; fall back quietly
+        return default
