@@ -28,6 +28,8 @@ def _run(coro):
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # the state machine library narrates every transition at INFO; keep it for debugging only
+    logging.getLogger("transitions").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 @click.group()
@@ -128,6 +130,8 @@ def records_import(file: Path) -> None:
             await services.close()
 
     count = _run(go())
+    if count is None:
+        raise click.ClickException("Interrupted; nothing was imported.")
     click.echo(f"Imported {count} {'person' if count == 1 else 'people'} from {file}.")
 
 

@@ -69,6 +69,18 @@ class CodesPolicy(BaseModel):
     security_text: CodePolicy = CodePolicy()
 
 
+class LetterPolicy(BaseModel):
+    code_lifetime_days: int = 30
+    delivery_business_days_min: int = 5
+    delivery_business_days_max: int = 10
+    max_per_window: int = 4
+    window_days: int = 30
+    min_hours_between: float = 24
+    reminder_after_days: int = 14
+    max_code_attempts: int = 10
+    secret_questions: int = 2
+
+
 class IdentityPolicy(BaseModel):
     min_age_years: int = 16
     max_age_years: int = 120
@@ -114,6 +126,7 @@ class HelpDeskPolicy(BaseModel):
 
 class Policy(BaseModel):
     codes: CodesPolicy = CodesPolicy()
+    letters: LetterPolicy = LetterPolicy()
     identity: IdentityPolicy = IdentityPolicy()
     financial: FinancialPolicy = FinancialPolicy()
     password: PasswordPolicy = PasswordPolicy()

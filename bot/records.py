@@ -112,6 +112,28 @@ class LocalRecords:
             row = await session.get(Taxpayer, ssn_hash)
         return bool(row and row.e_services_username_key)
 
+    async def person_of_record(self, ssn_hash: str) -> dict | None:
+        """Name and address of record, for letters to a person already verified (never shown)."""
+        async with self.sessions() as session:
+            row, rec = await self._person(session, ssn_hash)
+        if row is None:
+            return None
+        return {
+            "first_name": rec["first_name"],
+            "last_name": rec["last_name"],
+            "address": rec["address"],
+            "e_services_username": rec.get("e_services_username"),
+        }
+
+    async def e_services_sign_in(self, username: str, password: str) -> str | None:
+        """The person (SSN hash) whose existing e-Services account these credentials open."""
+        async with self.sessions() as session:
+            row = await session.scalar(select(Taxpayer).where(Taxpayer.e_services_username_key == username.lower()))
+        stored = row.e_services_password_hash if row else None
+        if not await self.vault.verify_password(stored, password):
+            return None
+        return row.ssn_hash
+
     async def count(self) -> int:
         async with self.sessions() as session:
             return await session.scalar(select(func.count()).select_from(Taxpayer)) or 0

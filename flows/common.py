@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,18 +32,19 @@ def tries_left(remaining: int) -> str:
 class CodeKind:
     """One kind of code: what it is called, where it goes and which policy governs it."""
 
-    purpose: str  # confirmation | activation_text | security_text
+    purpose: str  # confirmation | activation_text | security_text | activation_mail
     name: str  # what the user calls it
-    channel: str  # email | sms
-    policy_name: str
+    channel: str  # email | sms | mail
+    policy_of: Callable[[Ctx], object]
+    resend_label: str = "Send a new code"
 
     def policy(self, ctx: Ctx):
-        return getattr(ctx.policy.codes, self.policy_name)
+        return self.policy_of(ctx)
 
 
-CONFIRMATION = CodeKind("confirmation", "confirmation code", "email", "confirmation")
-ACTIVATION_TEXT = CodeKind("activation_text", "activation code", "sms", "activation_text")
-SECURITY_TEXT = CodeKind("security_text", "security code", "sms", "security_text")
+CONFIRMATION = CodeKind("confirmation", "confirmation code", "email", lambda ctx: ctx.policy.codes.confirmation)
+ACTIVATION_TEXT = CodeKind("activation_text", "activation code", "sms", lambda ctx: ctx.policy.codes.activation_text)
+SECURITY_TEXT = CodeKind("security_text", "security code", "sms", lambda ctx: ctx.policy.codes.security_text)
 
 
 def subject(ctx: Ctx) -> str:
@@ -91,20 +93,20 @@ async def check_code(ctx: Ctx, kind: CodeKind, answer: Answer, *, subject_key: s
     if result.result == "wrong":
         raise Invalid(f"That {kind.name} isn't right. Check the digits and type it again.{tries_left(result.remaining)}", "code.wrong")
     if result.result == "expired":
-        raise Invalid(f"That {kind.name} has expired. Tap \"Send a new code\" and use the new one.", "code.expired")
+        raise Invalid(f"That {kind.name} has expired. Tap \"{kind.resend_label}\" and use the new one.", "code.expired")
     if result.result == "locked":
         raise Invalid(
             f"That {kind.name} was entered wrongly too many times, so it no longer works. "
-            "Tap \"Send a new code\" for a fresh one.",
+            f"Tap \"{kind.resend_label}\" for a fresh one.",
             "code.locked",
         )
-    raise Invalid(f"There is no {kind.name} waiting for you. Tap \"Send a new code\" to get one.", "code.none")
+    raise Invalid(f"There is no {kind.name} waiting for you. Tap \"{kind.resend_label}\" to get one.", "code.none")
 
 
 async def code_status_note(ctx: Ctx, kind: CodeKind, *, subject_key: str | None = None) -> str:
     """A line for the prompt when the code waiting is already out of date (coming back later)."""
     if await ctx.repo.code_expired(subject_key or subject(ctx), kind.purpose):
-        return f"The last {kind.name} I sent is no longer valid. Tap \"Send a new code\" to get a fresh one.\n\n"
+        return f"The last {kind.name} I sent is no longer valid. Tap \"{kind.resend_label}\" to get a fresh one.\n\n"
     return ""
 
 

@@ -48,7 +48,8 @@ class Ctx:
         self.repo = repo
         self.incoming = incoming
         self.actions: list[Action] = []
-        self.switch: tuple[str, str | None] | None = None  # (flow, state) to move to after this step
+        #: (flow, state, answers to carry over) to move to after this step
+        self.switch: tuple[str, str | None, dict] | None = None
 
     # services, for readability inside steps
     @property
@@ -69,9 +70,11 @@ class Ctx:
     def say(self, text: str, choices: Choices | None = None, *, protect: bool = False, state: str = "_") -> None:
         self.actions.append(Reply(text, buttons(state, choices or []), protect))
 
-    def go(self, flow: str, state: str | None = None) -> None:
-        """Leave this flow for another (its first step unless ``state`` is given)."""
-        self.switch = (flow, state)
+    def go(self, flow: str, state: str | None = None, carry: dict | None = None) -> None:
+        """Leave this flow for another (its first step unless ``state`` is given).
+
+        The answers of the flow being left are dropped, except ``carry``."""
+        self.switch = (flow, state, dict(carry or {}))
 
     async def deliver(self, channel: str, to: str, body: str, subject: str | None = None) -> None:
         await self.services.deliver(self.repo.session, channel=channel, to=to, body=body, subject=subject)
@@ -247,10 +250,10 @@ async def run_answer(flow: Flow, state: str, ctx: Ctx, incoming: Incoming) -> tu
 
     out.extend(ctx.actions)
     ctx.actions = []
+    if ctx.switch is not None:
+        return state, out
     if trigger == "stay":
         out.append(await step.prompt(ctx))
-        return state, out
-    if ctx.switch is not None:
         return state, out
     new_state = flow.fire(state, trigger, ctx)
     if trigger in step.checkpoint:

@@ -45,6 +45,20 @@ async def registered(ctx: Ctx, a: Answer):
     ctx.go("login")
 
 
+@flow.step(
+    "awaiting_letter",
+    ask=(
+        "Your account is waiting for the activation code from your letter. When it arrives, sign in "
+        "and type it."
+    ),
+    choices=[[("login", "Sign in")]],
+    typed=False,
+    help="Sign in with your username and password once the letter has come, then type its code.",
+)
+async def awaiting_letter(ctx: Ctx, a: Answer):
+    ctx.go("login")
+
+
 def _signed_in_text(ctx: Ctx) -> str:
     s = ctx.data.get("session") or {}
     image = SITE_IMAGES.get(s.get("site_image"), "")

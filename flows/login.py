@@ -1,25 +1,95 @@
-"""Signing in: username, password, then a six-digit security code by text."""
+"""Signing in, and finishing a registration that waits on a mailed code.
+
+username → password → (a new password, when the old one must change) →
+  * an account waiting on its letter: the mailed activation code, then a second factor to set up
+    (text messages to any phone that takes texts, or an authenticator app);
+  * an active account: a security code by text or from the authenticator app.
+An existing e-Services user who has no Secure Access account yet is taken to the upgrade: the
+financial check and a phone or the mail path (see flows.registration).
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flows.common import SECURITY_TEXT, check_code, code_status_note, over_limit, send_code, tries_left, when
+from flows import authenticator
+from flows import validators as v
+from flows.common import (
+    ACTIVATION_TEXT,
+    SECURITY_TEXT,
+    CodeKind,
+    check_code,
+    code_status_note,
+    over_limit,
+    send_code,
+    tries_left,
+    when,
+)
 from flows.core import Answer, Ctx, Flow
+from flows.letters import PURPOSE as LETTER_PURPOSE
+from flows.letters import arrival_window, code_policy, send_letter
 from flows.registration import SITE_IMAGES
 from flows.validators import Invalid
 
 flow = Flow("login", "Sign-in", initial="login_username")
+
+LETTER_CODE = CodeKind(LETTER_PURPOSE, "activation code", "mail", code_policy, resend_label="Send me a new letter")
 
 
 def account_subject(ctx: Ctx) -> str:
     return f"account:{ctx.data['login_account_id']}"
 
 
+async def current_account(ctx: Ctx):
+    return await ctx.repo.account(ctx.data["login_account_id"])
+
+
+def start_session(ctx: Ctx, account) -> None:
+    now = ctx.now().isoformat()
+    ctx.data["session"] = {
+        "account_id": account.id,
+        "username": account.username,
+        "site_image": account.site_image,
+        "started": now,
+        "seen": now,
+    }
+    ctx.go("home", "signed_in")
+
+
+# -- conditions for the transitions table ------------------------------------------------------
+
+
+def must_change(ctx: Ctx) -> bool:
+    return bool(ctx.data.get("must_change"))
+
+
+def waiting_for_letter(ctx: Ctx) -> bool:
+    return ctx.data.get("login_status") == "pending_letter"
+
+
+def has_app(ctx: Ctx) -> bool:
+    return bool(ctx.data.get("has_app"))
+
+
+def has_phone(ctx: Ctx) -> bool:
+    return bool(ctx.data.get("has_phone"))
+
+
+def both_factors(ctx: Ctx) -> bool:
+    return has_app(ctx) and has_phone(ctx)
+
+
+def wants_app(ctx: Ctx) -> bool:
+    return ctx.data.get("factor") == "app"
+
+
+# =============================================================================================
+
+
 @flow.step(
     "login_username",
     ask="Let's sign you in. What is your username?",
-    help="The username you chose when you registered.",
+    help="The username you chose when you registered, or your e-Services username.",
 )
 async def login_username(ctx: Ctx, a: Answer):
     name = a.text.strip()
@@ -28,46 +98,303 @@ async def login_username(ctx: Ctx, a: Answer):
     ctx.data["login_username"] = name
 
 
+async def _security_code_for_account(ctx: Ctx, account) -> None:
+    """Send the texted security code when text is the only factor (the app needs nothing sent)."""
+    if ctx.data.get("has_phone") and not ctx.data.get("has_app"):
+        phone = ctx.vault.decrypt(account.phone_enc, context="account.phone")
+        await send_code(ctx, SECURITY_TEXT, phone, subject_key=account_subject(ctx))
+
+
 @flow.step(
     "login_password",
     ask="And your password?",
     choices=[[("other_user", "That wasn't my username")]],
     secret="your password",
-    help="Type the password you set when you registered.",
+    help="Type the password you set when you registered (or the temporary one from the help desk).",
 )
 async def login_password(ctx: Ctx, a: Answer):
     if a.choice == "other_user":
         return "restart"
     policy = ctx.policy.sign_in
-    key = f"signin:{ctx.data['login_username'].lower()}"
+    username = ctx.data["login_username"]
+    key = f"signin:{username.lower()}"
     window = timedelta(minutes=policy.lockout_minutes)
     remaining, retry_at = await over_limit(ctx, key, policy.max_attempts, window)
     if retry_at is not None:
         raise Invalid(
-            f"Too many wrong passwords. Sign-in for this username is paused until {when(ctx, retry_at)}.",
+            f"Too many wrong passwords. Sign-in for this username is paused until {when(ctx, retry_at)}. "
+            "Meanwhile, make sure you're using the username you registered with.",
             "login.locked",
         )
-    account = await ctx.repo.account_by_username(ctx.data["login_username"])
-    ok = await ctx.vault.verify_password(account.password_hash if account else None, a.incoming.text)
-    if not ok or account is None:
+    account = await ctx.repo.account_by_username(username)
+    typed = a.incoming.text
+    if account is None:
+        person = await ctx.records.e_services_sign_in(username, typed)
+        if person is not None:
+            return await _existing_e_services_user(ctx, username, person)
         await ctx.repo.add_attempt(key)
         raise Invalid(
             f"That username and password don't go together. Check both and try again.{tries_left(remaining - 1)}",
             "login.wrong",
         )
-    if not account.phone_enc:
+    if not await ctx.vault.verify_password(account.password_hash, typed):
+        await ctx.repo.add_attempt(key)
         raise Invalid(
-            "This account has no phone to send a security code to yet, so it can't sign in here.",
-            "login.no_factor",
+            f"That username and password don't go together. Check both and try again.{tries_left(remaining - 1)}",
+            "login.wrong",
         )
-    ctx.data["login_account_id"] = account.id
+    ctx.data.update(
+        login_account_id=account.id,
+        login_status=account.status,
+        must_change=bool(account.must_change_password),
+        has_phone=bool(account.phone_enc),
+        has_app=bool(account.totp_secret_enc),
+    )
     phrase = ctx.vault.decrypt(account.site_phrase_enc, context="account.site_phrase")
     ctx.say(
         f"Your site image is {SITE_IMAGES.get(account.site_image, account.site_image)} and your site phrase "
         f"is \"{phrase}\". If those aren't the ones you chose, stop here and send /cancel."
     )
-    phone = ctx.vault.decrypt(account.phone_enc, context="account.phone")
-    await send_code(ctx, SECURITY_TEXT, phone, subject_key=account_subject(ctx))
+    if not must_change(ctx) and account.status == "active":
+        await _security_code_for_account(ctx, account)
+
+
+async def _existing_e_services_user(ctx: Ctx, username: str, ssn_hash: str):
+    """An e-Services user new to Secure Access: merge with a personal account, or upgrade."""
+    personal = await ctx.repo.account_by_ssn(ssn_hash)
+    if personal is not None:
+        # Merge: the e-Services username (permanent) replaces the personal one; its password stays.
+        old = personal.username
+        await ctx.repo.update_account(personal, username=username, username_key=username.lower())
+        ctx.data.update(
+            login_account_id=personal.id,
+            login_status=personal.status,
+            must_change=bool(personal.must_change_password),
+            has_phone=bool(personal.phone_enc),
+            has_app=bool(personal.totp_secret_enc),
+        )
+        ctx.say(
+            f"You already had a personal Secure Access account ({old}), so the two are now one: you'll "
+            f"sign in with your e-Services username {username}, and the password stays the one of your "
+            "Secure Access account. Use that password from now on."
+        )
+        if personal.status == "active":
+            await _security_code_for_account(ctx, personal)
+        return "next"
+    person = await ctx.records.person_of_record(ssn_hash)
+    ctx.say(
+        f"Welcome back, {person['first_name']}. Your e-Services account hasn't moved to Secure Access "
+        f"yet. Your username {username} stays (it's permanent); we'll check a financial account, "
+        "confirm a phone (or send a code by mail), and you'll set a new password that meets today's rules."
+    )
+    ctx.go("registration", "fin_kind", carry={
+        "upgrade": True,
+        "ssn_hash": ssn_hash,
+        "username": username,
+        "first_name": person["first_name"],
+        "last_name": person["last_name"],
+        "address": person["address"],
+        "identity_ok": True,
+        "e_services": True,
+    })
+
+
+@flow.step(
+    "new_password",
+    ask=(
+        "Before going on, please set a new password: at least 8 characters, any characters, spaces "
+        "welcome. Common or leaked passwords and ones containing your username or name are refused."
+    ),
+    secret="your password",
+    help="A temporary or old password must be replaced before you continue.",
+)
+async def new_password(ctx: Ctx, a: Answer):
+    account = await current_account(ctx)
+    profile = ctx.vault.decrypt(account.profile_enc, context="account.profile") or {}
+    policy = ctx.policy.password
+    chosen = v.password(
+        a.incoming.text,
+        username=account.username,
+        personal_words=[profile.get("first_name", ""), profile.get("last_name", "")],
+        min_length=policy.min_length,
+        max_length=policy.max_length,
+    )
+    if await ctx.vault.verify_password(account.password_hash, chosen):
+        raise Invalid("That's the password you already have. Please choose a new one.", "password.same")
+    await ctx.repo.update_account(
+        account,
+        password_hash=await ctx.vault.hash_password(chosen),
+        must_change_password=False,
+        password_changed_at=ctx.now(),
+    )
+    ctx.data["must_change"] = False
+    ctx.say("Your new password is set.")
+    if account.status == "active":
+        await _security_code_for_account(ctx, account)
+
+
+# -- an account waiting on its letter --------------------------------------------------------
+
+
+async def _letter_prompt(ctx: Ctx) -> str:
+    note = await code_status_note(ctx, LETTER_CODE, subject_key=account_subject(ctx))
+    return f"{note}Type the activation code from the letter we mailed you."
+
+
+@flow.step(
+    "letter_code",
+    ask=_letter_prompt,
+    choices=[[("new_letter", "Send me a new letter")]],
+    secret="a code",
+    help="The letter holds a six-digit activation code that works for 30 days. If it never came or has run out, ask for a new letter.",
+)
+async def letter_code(ctx: Ctx, a: Answer):
+    account = await current_account(ctx)
+    if a.choice == "new_letter":
+        person = await ctx.records.person_of_record(account.ssn_hash)
+        await send_letter(ctx, account_id=account.id, username=account.username, person=person)
+        ctx.say(f"A new letter is on its way; it should arrive {arrival_window(ctx)}. Only its code will work.")
+        return "stay"
+    await check_code(ctx, LETTER_CODE, a, subject_key=account_subject(ctx))
+    ctx.say("Your activation code is accepted.")
+
+
+@flow.step(
+    "choose_factor",
+    ask="How would you like to get the security code you'll need at every sign-in?",
+    choices=[[("sms", "Text messages to a phone")], [("app", "An authenticator app")]],
+    typed=False,
+    help="Any U.S. phone that receives texts works now (prepaid, family or work phones too), or an authenticator app on a phone or tablet.",
+)
+async def choose_factor(ctx: Ctx, a: Answer):
+    ctx.data["factor"] = a.choice
+
+
+@flow.step(
+    "add_phone",
+    ask="Which phone should get the texts? Any U.S. number that can receive text messages.",
+    secret="your phone number",
+    choices=[[("app", "Use an authenticator app instead")]],
+    help="The number just needs to receive texts; it doesn't have to be in your name now.",
+)
+async def add_phone(ctx: Ctx, a: Answer):
+    if a.choice == "app":
+        ctx.data["factor"] = "app"
+        return "app"
+    number = v.us_mobile_number(a.text)
+    phone_hash = ctx.vault.digest("phone", number)
+    owner = await ctx.repo.phone_owner(phone_hash)
+    if owner is not None and owner.id != ctx.data["login_account_id"]:
+        raise Invalid(
+            "That number already belongs to another user's account, and one phone serves one user. "
+            "Please use a different number.",
+            "phone.taken",
+        )
+    ctx.data["new_phone"] = number
+    await send_code(ctx, ACTIVATION_TEXT, number, subject_key=account_subject(ctx))
+
+
+@flow.step(
+    "add_phone_code",
+    ask="Type the six-digit activation code I just texted to that phone.",
+    choices=[[("resend", "Send a new code")], [("change", "Use a different number")]],
+    secret="a code",
+    help="The text holds a six-digit code valid for a few minutes.",
+)
+async def add_phone_code(ctx: Ctx, a: Answer):
+    if a.choice == "resend":
+        await send_code(ctx, ACTIVATION_TEXT, ctx.data["new_phone"], subject_key=account_subject(ctx))
+        return "stay"
+    if a.choice == "change":
+        return "change"
+    await check_code(ctx, ACTIVATION_TEXT, a, subject_key=account_subject(ctx))
+    account = await current_account(ctx)
+    number = ctx.data.pop("new_phone")
+    await ctx.repo.update_account(
+        account,
+        phone_hash=ctx.vault.digest("phone", number),
+        phone_enc=ctx.vault.encrypt(number, context="account.phone"),
+        status="active",
+    )
+    ctx.say("Your phone is set up and your registration is complete. 🎉 You're signed in.")
+    start_session(ctx, account)
+
+
+async def _totp_prompt(ctx: Ctx) -> str:
+    secret = ctx.data.get("totp_pending")
+    if not secret:
+        secret = authenticator.new_secret()
+        ctx.data["totp_pending"] = secret
+        ctx.data.pop("totp_shown", None)
+    if not ctx.data.get("totp_shown"):
+        from flows.replies import Photo
+
+        uri = authenticator.provisioning_uri(secret, ctx.data.get("login_username") or "account")
+        ctx.actions.append(
+            Photo(authenticator.qr_png(uri), caption="Scan this with your authenticator app.", filename="authenticator.png", protect=True)
+        )
+        ctx.data["totp_shown"] = True
+        return (
+            "Open your authenticator app, add an account and scan the picture above, or type this key "
+            f"by hand: {authenticator.grouped(secret)}\n\n"
+            "Make sure the device's clock is right. Then type the six-digit code the app shows."
+        )
+    return "Type the six-digit code your authenticator app shows now."
+
+
+@flow.step(
+    "totp_setup",
+    ask=_totp_prompt,
+    choices=[[("show", "Show the key again")]],
+    secret="a code",
+    help="Any standard authenticator app works. The code changes every 30 seconds, so type the current one.",
+)
+async def totp_setup(ctx: Ctx, a: Answer):
+    if a.choice == "show":
+        ctx.data.pop("totp_shown", None)
+        return "stay"
+    code = v.one_time_code(a.text)
+    secret = ctx.data["totp_pending"]
+    step = authenticator.matching_step(secret, code, ctx.now(), None)
+    if step is None:
+        raise Invalid(
+            "That code doesn't match. Type the code the app shows right now, and check the device's clock "
+            "is set automatically.",
+            "totp.wrong",
+        )
+    account = await current_account(ctx)
+    device = ctx.vault.digest("totp_device", secret)
+    if await ctx.repo.totp_device_taken(device, account.id):
+        raise Invalid("That authenticator is already linked to another account.", "totp.taken")
+    await ctx.repo.update_account(
+        account,
+        totp_secret_enc=ctx.vault.encrypt(secret, context="account.totp"),
+        totp_last_step=step,
+        totp_device_hash=device,
+        status="active",
+    )
+    ctx.data.pop("totp_pending", None)
+    ctx.data.pop("totp_shown", None)
+    ctx.say("Your authenticator app is set up and your registration is complete. 🎉 You're signed in.")
+    start_session(ctx, account)
+
+
+# -- an active account: the security code ------------------------------------------------------
+
+
+@flow.step(
+    "pick_factor",
+    ask="How will you get your security code this time?",
+    choices=[[("sms", "Text me a code")], [("app", "Use my authenticator app")]],
+    typed=False,
+    help="Use whichever device you have with you.",
+)
+async def pick_factor(ctx: Ctx, a: Answer):
+    ctx.data["factor"] = a.choice
+    if a.choice == "sms":
+        account = await current_account(ctx)
+        phone = ctx.vault.decrypt(account.phone_enc, context="account.phone")
+        await send_code(ctx, SECURITY_TEXT, phone, subject_key=account_subject(ctx))
 
 
 async def _code_prompt(ctx: Ctx) -> str:
@@ -83,28 +410,64 @@ async def _code_prompt(ctx: Ctx) -> str:
     help="Every sign-in needs a fresh security code from your phone.",
 )
 async def login_code(ctx: Ctx, a: Answer):
-    account = await ctx.repo.account(ctx.data["login_account_id"])
+    account = await current_account(ctx)
     if a.choice == "resend":
         phone = ctx.vault.decrypt(account.phone_enc, context="account.phone")
         await send_code(ctx, SECURITY_TEXT, phone, subject_key=account_subject(ctx))
         return "stay"
     await check_code(ctx, SECURITY_TEXT, a, subject_key=account_subject(ctx))
-    now = ctx.now().isoformat()
-    ctx.data["session"] = {
-        "account_id": account.id,
-        "username": account.username,
-        "site_image": account.site_image,
-        "started": now,
-        "seen": now,
-    }
-    ctx.go("home", "signed_in")
+    start_session(ctx, account)
+
+
+@flow.step(
+    "login_totp",
+    ask="Type the six-digit security code your authenticator app shows now.",
+    secret="a code",
+    help="The app shows a new code every 30 seconds; the device's clock must be right.",
+)
+async def login_totp(ctx: Ctx, a: Answer):
+    code = v.one_time_code(a.text)
+    account = await current_account(ctx)
+    policy = ctx.policy.sign_in
+    key = f"totp:{account.id}"
+    window = timedelta(minutes=policy.lockout_minutes)
+    remaining, retry_at = await over_limit(ctx, key, policy.max_attempts, window)
+    if retry_at is not None:
+        raise Invalid(f"Too many wrong codes. Try again after {when(ctx, retry_at)}.", "totp.locked")
+    secret = ctx.vault.decrypt(account.totp_secret_enc, context="account.totp")
+    step = authenticator.matching_step(secret, code, ctx.now(), account.totp_last_step)
+    if step is None:
+        await ctx.repo.add_attempt(key)
+        if authenticator.matching_step(secret, code, ctx.now(), None) is not None:
+            raise Invalid(
+                "That code was already used. Wait for the app to show a new one, then type it.",
+                "totp.replay",
+            )
+        raise Invalid(
+            f"That code isn't right. Type the code the app shows now, and check the device's clock.{tries_left(remaining - 1)}",
+            "totp.wrong",
+        )
+    await ctx.repo.update_account(account, totp_last_step=step)
+    start_session(ctx, account)
 
 
 flow.transitions(
     [
         ["next", "login_username", "login_password"],
         ["restart", "login_password", "login_username"],
-        ["next", "login_password", "login_code"],
+        {"trigger": "next", "source": "login_password", "dest": "new_password", "conditions": must_change},
+        {"trigger": "next", "source": ["login_password", "new_password"], "dest": "letter_code", "conditions": waiting_for_letter},
+        {"trigger": "next", "source": ["login_password", "new_password"], "dest": "pick_factor", "conditions": both_factors},
+        {"trigger": "next", "source": ["login_password", "new_password"], "dest": "login_totp", "conditions": has_app},
+        {"trigger": "next", "source": ["login_password", "new_password"], "dest": "login_code"},
+        ["next", "letter_code", "choose_factor"],
+        {"trigger": "next", "source": "choose_factor", "dest": "totp_setup", "conditions": wants_app},
+        ["next", "choose_factor", "add_phone"],
+        ["app", "add_phone", "totp_setup"],
+        ["next", "add_phone", "add_phone_code"],
+        ["change", "add_phone_code", "add_phone"],
+        {"trigger": "next", "source": "pick_factor", "dest": "login_totp", "conditions": wants_app},
+        ["next", "pick_factor", "login_code"],
     ]
 )
 flow.validate()

@@ -25,6 +25,7 @@ from flows.common import (
     when,
 )
 from flows.core import Answer, Ctx, Flow
+from flows.letters import arrival_window, send_letter
 from flows.ports import IdentityClaim
 from flows.validators import Invalid
 
@@ -69,6 +70,15 @@ SITE_IMAGES = {
 STAGES = ["Name and email", "Identity", "Financial account", "Mobile phone", "Sign-in details"]
 
 SKIP = [[("skip", "Skip – there is no line 2")]]
+
+
+def upgrading(ctx: Ctx) -> bool:
+    """An existing e-Services user moving to Secure Access: the username is already theirs."""
+    return bool(ctx.data.get("upgrade"))
+
+
+def via_mail(ctx: Ctx) -> bool:
+    return bool(ctx.data.get("via_mail"))
 
 
 def editing(ctx: Ctx) -> bool:
@@ -550,26 +560,32 @@ def _no_phone_text(ctx: Ctx) -> str:
         if ctx.data.get("phone_rejected") == "not_in_name"
         else ""
     )
+    letters = ctx.policy.letters
     return (
         f"{lead}Without a mobile phone in your name you can get the activation code by mail instead: "
         "you create your username and password now, a letter with the code goes to your address of "
-        "record (it takes 5 to 10 business days and the code lasts 30 days), and when it arrives you "
-        "sign in, enter the code, and add any phone that can receive texts (a prepaid or work phone is "
-        "fine then) or an authenticator app.\n\n"
-        "Mailed codes aren't available in this chat yet. You can try another number that is in your name."
+        f"record (it takes {letters.delivery_business_days_min} to {letters.delivery_business_days_max} "
+        f"business days and the code lasts {letters.code_lifetime_days} days), and when it arrives you "
+        "sign in, type the code, and add any phone that can receive texts (a prepaid, family-plan or work "
+        "phone is fine then) or an authenticator app."
     )
 
 
 @flow.step(
     "no_phone",
     ask=_no_phone_text,
-    choices=[[("retry", "Try another number")]],
+    choices=[[("mail", "Send me the code by mail")], [("retry", "Try another number")]],
     typed=False,
     help="A texted code needs a U.S. mobile number in your name. Otherwise the activation code can come by mail.",
     stage="Mobile phone",
 )
 async def no_phone(ctx: Ctx, a: Answer):
     ctx.data.pop("phone_rejected", None)
+    if a.choice == "mail":
+        ctx.data["via_mail"] = True
+        ctx.data.pop("phone", None)
+        ctx.data.pop("phone_hash", None)
+        ctx.say("All right, the activation code will come by mail. First, let's set up how you'll sign in.")
     return a.choice
 
 
@@ -667,9 +683,73 @@ async def site_phrase(ctx: Ctx, a: Answer):
 )
 async def site_image(ctx: Ctx, a: Answer):
     ctx.data["site_image"] = a.choice
+    if via_mail(ctx):
+        return "next"
     await create_account(ctx)
     ctx.say(summary(ctx))
     ctx.go("home", "registered")
+
+
+SECRET_QUESTIONS = {
+    "street": "What street did you grow up on?",
+    "teacher": "What was the last name of your favourite teacher?",
+    "first_car": "What was the make of your first car?",
+    "city_met": "In what city did your parents meet?",
+    "pet": "What was the name of your first pet?",
+    "first_job": "Where was your first job?",
+}
+
+
+def _question_choices(ctx: Ctx):
+    answered = ctx.data.get("secret_answers") or {}
+    return [[(k, q)] for k, q in SECRET_QUESTIONS.items() if k not in answered]
+
+
+def _question_prompt(ctx: Ctx) -> str:
+    done = len(ctx.data.get("secret_answers") or {})
+    total = ctx.policy.letters.secret_questions
+    return f"Choose secret question {done + 1} of {total}. Its answer helps confirm it's you later."
+
+
+@flow.step(
+    "secret_question",
+    ask=_question_prompt,
+    choices=_question_choices,
+    typed=False,
+    help="Pick questions whose answers you'll remember and others can't look up.",
+    stage="Sign-in details",
+)
+async def secret_question(ctx: Ctx, a: Answer):
+    ctx.data["pending_question"] = a.choice
+
+
+def normalise_answer(text: str) -> str:
+    """Answers compare without case, accents, punctuation or extra spaces."""
+    from flows.addresses import plain
+
+    return plain(text).casefold()
+
+
+@flow.step(
+    "secret_answer",
+    ask=lambda ctx: f"{SECRET_QUESTIONS.get(ctx.data.get('pending_question'), '')}\nType your answer:",
+    secret="a secret answer",
+    help="Capital letters and punctuation don't matter in the answer.",
+    stage="Sign-in details",
+)
+async def secret_answer(ctx: Ctx, a: Answer):
+    answer = normalise_answer(a.text)
+    if len(answer) < 2 or len(answer) > 60:
+        raise Invalid("Please type an answer of 2 to 60 characters.", "secret_answer.length")
+    answers = ctx.data.setdefault("secret_answers", {})
+    answers[ctx.data.pop("pending_question")] = ctx.vault.digest("secret_answer", answer)
+    if len(answers) < ctx.policy.letters.secret_questions:
+        return "more"
+    await create_account(ctx)
+    person = await ctx.records.person_of_record(ctx.data["ssn_hash"])
+    await send_letter(ctx, account_id=ctx.data["account_id"], username=ctx.data["username"], person=person)
+    ctx.say(mail_summary(ctx))
+    ctx.go("home", "awaiting_letter")
 
 
 async def create_account(ctx: Ctx) -> None:
@@ -678,12 +758,12 @@ async def create_account(ctx: Ctx) -> None:
     profile = {
         "first_name": d["first_name"],
         "last_name": d["last_name"],
-        "email": d["email"],
-        "date_of_birth": d["dob"],
-        "filing_status": d["filing_status"],
+        "email": d.get("email"),
+        "date_of_birth": d.get("dob"),
+        "filing_status": d.get("filing_status"),
         "address": d["address"],
     }
-    if await ctx.repo.username_taken(d["username"]):
+    if not upgrading(ctx) and await ctx.repo.username_taken(d["username"]):
         d.pop("username", None)
         raise Invalid("Someone took that username a moment ago. Please /back to choose another.", "username.taken")
     account = await ctx.repo.create_account(
@@ -696,10 +776,25 @@ async def create_account(ctx: Ctx) -> None:
         phone_enc=vault.encrypt(d["phone"], context="account.phone") if d.get("phone") else None,
         site_phrase_enc=vault.encrypt(d["site_phrase"], context="account.site_phrase"),
         site_image=d["site_image"],
-        status="active",
+        status="pending_letter" if via_mail(ctx) else "active",
+        secret_answers_enc=vault.encrypt(d["secret_answers"], context="account.answers") if d.get("secret_answers") else None,
         chat_id=ctx.chat_id,
     )
     d["account_id"] = account.id
+
+
+def mail_summary(ctx: Ctx) -> str:
+    d = ctx.data
+    letters = ctx.policy.letters
+    return (
+        "Your account is set up and your activation code is in the mail. ✉️\n\n"
+        f"Username: {d['username']} (permanent)\n"
+        f"The letter should arrive {arrival_window(ctx)} (business days, weekends and federal holidays "
+        f"not counted). Its code works for {letters.code_lifetime_days} days.\n\n"
+        "When it arrives, send /login, sign in with your username and password, and type the code. "
+        "Then add any phone that can receive texts, or an authenticator app, for the security code "
+        "you'll need at every sign-in."
+    )
 
 
 def summary(ctx: Ctx) -> str:
@@ -707,8 +802,8 @@ def summary(ctx: Ctx) -> str:
     return (
         "You're registered. 🎉\n\n"
         f"Username: {d['username']} (permanent)\n"
-        f"Email: {d['email']}\n"
-        "Mobile phone: confirmed\n"
+        + (f"Email: {d['email']}\n" if d.get("email") else "")
+        + "Mobile phone: confirmed\n"
         f"Site image: {SITE_IMAGES.get(d['site_image'])}\n\n"
         "Three kinds of code, so they don't get mixed up:\n"
         f"• Confirmation code – emailed when you register; works {int(ctx.policy.codes.confirmation.lifetime_minutes)} minutes.\n"
@@ -770,12 +865,18 @@ flow.transitions(
         ["next", "phone", "phone_code"],
         ["no_phone", "phone", "no_phone"],
         ["retry", "no_phone", "phone"],
+        {"trigger": "mail", "source": "no_phone", "dest": "password", "conditions": upgrading},
+        ["mail", "no_phone", "username"],
         ["change_phone", "phone_code", "phone"],
+        {"trigger": "next", "source": "phone_code", "dest": "password", "conditions": upgrading},
         ["next", "phone_code", "username"],
         # 5. sign-in details
         ["next", "username", "password"],
         ["next", "password", "site_phrase"],
         ["next", "site_phrase", "site_image"],
+        ["next", "site_image", "secret_question"],
+        ["next", "secret_question", "secret_answer"],
+        ["more", "secret_answer", "secret_question"],
     ]
 )
 flow.validate()

@@ -58,8 +58,11 @@ async def _current_prompt(conv: ConversationState, ctx: Ctx) -> list[Action]:
     return await enter(FLOWS[conv.flow], conv.state, ctx)
 
 
-async def _switch(conv: ConversationState, ctx: Ctx, flow_name: str, state: str | None) -> list[Action]:
+async def _switch(
+    conv: ConversationState, ctx: Ctx, flow_name: str, state: str | None, carry: dict | None = None
+) -> list[Action]:
     carried = {k: ctx.data[k] for k in KEEP_ACROSS_FLOWS if k in ctx.data}
+    carried.update(carry or {})
     conv.flow = flow_name
     conv.state = state or FLOWS[flow_name].initial
     ctx.data.clear()
@@ -199,9 +202,9 @@ async def dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
     new_state, actions = await run_answer(flow, conv.state, ctx, incoming)
     out.extend(actions)
     if ctx.switch is not None:
-        flow_name, state = ctx.switch
+        flow_name, state, carry = ctx.switch
         ctx.switch = None
-        out.extend(await _switch(conv, ctx, flow_name, state))
+        out.extend(await _switch(conv, ctx, flow_name, state, carry))
         return out
     conv.state = new_state
     return out

@@ -81,6 +81,12 @@ class Account(Base):
     status: Mapped[str] = mapped_column(String(30), default="active")
     totp_secret_enc: Mapped[str | None] = mapped_column(Text)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    #: the device key's fingerprint, so one authenticator serves one account only
+    totp_device_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # uq_accounts_totp_device_hash
+    #: {question id: keyed hash of the normalised answer}, encrypted
+    secret_answers_enc: Mapped[str | None] = mapped_column(Text)
+    #: set for a temporary password (help desk) or an old e-Services password below today's rules
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -164,3 +170,46 @@ class Attempt(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_attempts_key_at", "key", "at"),)
+
+
+class ExceptionCase(Base):
+    """A person handed to exception processing (the help desk), and where their case stands."""
+
+    __tablename__ = "exception_cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    ssn_hash: Mapped[str] = mapped_column(String(64), index=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    #: handed_off | tac_referred | approved
+    status: Mapped[str] = mapped_column(String(20))
+    email_enc: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Letter(Base):
+    """A postal letter carrying a mailed activation code (its code lives in ``codes``)."""
+
+    __tablename__ = "letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    address_enc: Mapped[str] = mapped_column(Text)
+    body_enc: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    code_expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Notification(Base):
+    """A message for a chat produced outside its conversation (reminders, help-desk decisions)."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    text_enc: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.config import CodePolicy
 from bot.crypto import Vault
-from bot.storage.models import Account, Attempt, OneTimeCode
+from bot.storage.models import Account, Attempt, ExceptionCase, Letter, Notification, OneTimeCode
 
 
 class TooManyCodes(Exception):
@@ -155,3 +155,68 @@ class Repo:
         self.session.add(account)
         await self.session.flush()
         return account
+
+    async def update_account(self, account: Account, **fields) -> None:
+        for key, value in fields.items():
+            setattr(account, key, value)
+
+    async def totp_device_taken(self, device_hash: str, account_id: int | None) -> bool:
+        owner = await self.session.scalar(select(Account.id).where(Account.totp_device_hash == device_hash))
+        return owner is not None and owner != account_id
+
+    # -- letters ---------------------------------------------------------------------------
+    async def letters_since(self, account_id: int, since: datetime) -> list[Letter]:
+        return list(
+            (
+                await self.session.scalars(
+                    select(Letter)
+                    .where(Letter.account_id == account_id, Letter.created_at > since)
+                    .order_by(Letter.created_at)
+                )
+            ).all()
+        )
+
+    async def latest_letter(self, account_id: int) -> Letter | None:
+        return await self.session.scalar(
+            select(Letter).where(Letter.account_id == account_id).order_by(Letter.created_at.desc()).limit(1)
+        )
+
+    async def add_letter(self, **fields) -> Letter:
+        letter = Letter(created_at=self.clock.now(), **fields)
+        self.session.add(letter)
+        await self.session.flush()
+        return letter
+
+    # -- notifications ---------------------------------------------------------------------
+    async def notify(self, chat_id: int, text: str) -> None:
+        self.session.add(
+            Notification(
+                chat_id=chat_id,
+                text_enc=self.vault.encrypt(text, context="notification"),
+                created_at=self.clock.now(),
+            )
+        )
+
+    # -- exception cases -------------------------------------------------------------------
+    async def exception_case(self, ssn_hash: str) -> ExceptionCase | None:
+        return await self.session.scalar(
+            select(ExceptionCase).where(ExceptionCase.ssn_hash == ssn_hash).order_by(ExceptionCase.id.desc()).limit(1)
+        )
+
+    async def open_exception_case(self, ssn_hash: str, chat_id: int, email: str | None) -> ExceptionCase:
+        case = await self.exception_case(ssn_hash)
+        now = self.clock.now()
+        if case is None:
+            case = ExceptionCase(
+                reference="EX-" + pyotp.random_base32(length=8)[:6],
+                ssn_hash=ssn_hash,
+                status="handed_off",
+                created_at=now,
+            )
+            self.session.add(case)
+        case.chat_id = chat_id
+        case.updated_at = now
+        if email:
+            case.email_enc = self.vault.encrypt(email, context="case.email")
+        await self.session.flush()
+        return case
