@@ -84,8 +84,8 @@ EXPLANATIONS: dict[str, str] = {
         "Street or St, North or N, Apt or #. Try the short postal forms, or the words in full."
     ),
     "moved": (
-        "Most of the address seems to differ, which often happens after a move. Use the address "
-        "printed on your last-filed return, even if you no longer live there."
+        "The address may have changed since the return the records hold, for example after a move. "
+        "Use the address printed on your last-filed return, even if you no longer live there."
     ),
     "unknown": (
         "Part of the address may be written differently in the records. Check each line against "
@@ -94,10 +94,10 @@ EXPLANATIONS: dict[str, str] = {
 }
 
 WHY_RECORDS_DIFFER = (
-    "The tax records are keyed in from your return and kept in a fixed format, so an address can be "
-    "stored a little differently from how you wrote it. Addresses abroad are the usual trouble: the "
-    "country, province or postal code may sit in a different field than you would expect. A move "
-    "since your last-filed return, or a different way of writing the apartment number, can also "
+    "The tax records keep addresses in a fixed layout of their own, so yours may be stored a little "
+    "differently from how it looks on your return. This happens most often with addresses abroad, "
+    "where the country, province or postal code may sit in another field than you would expect. "
+    "A move since your last-filed return, or another way of writing an apartment number, can also "
     "stop the details from matching."
 )
 
@@ -369,7 +369,7 @@ def _country_name_keys(code: str) -> frozenset[tuple[str, ...]]:
 
         country = pycountry.countries.get(alpha_2=code)
         if country is not None:
-            for attr in ("name", "common_name", "official_name", "alpha_3"):
+            for attr in ("name", "common_name", "official_name"):
                 value = getattr(country, attr, None)
                 if value:
                     names.add(value)
@@ -378,7 +378,7 @@ def _country_name_keys(code: str) -> frozenset[tuple[str, ...]]:
         pass
     names.add(country_name(code))
     names.update(alias for alias, c in _COUNTRY_ALIASES.items() if c == code)
-    return frozenset(tuple(plain(n).split()) for n in names if plain(n))
+    return frozenset(t for t in (tuple(_tokens(n)) for n in names) if t)
 
 
 @lru_cache(maxsize=256)
@@ -421,9 +421,15 @@ def _state_forms(text: str, country: str) -> set[tuple[str, ...]]:
         return set()
     table = _subdivisions(country)
     code = table.get(key, key)
-    forms = {tuple(key.split()), tuple(plain(code).split())}
-    forms.update(tuple(name.split()) for name, c in table.items() if c == code)
+    forms = {tuple(_tokens(key)), tuple(_tokens(code))}
+    forms.update(tuple(_tokens(name)) for name, c in table.items() if c == code)
     return {f for f in forms if f}
+
+
+def _province_code(text: str, country: str) -> str:
+    """A province written as its short code where one is known ("Ontario" -> "ON"), else as typed."""
+    code = _subdivisions(country).get(plain(text), "")
+    return code if code.isalpha() and len(code) <= 3 else text
 
 
 def _postal_key(text: str, domestic: bool) -> str:
@@ -581,12 +587,13 @@ def _likely_causes(entered: Address, record: Address) -> list[str]:
         return causes
 
     country = a.country
+    abroad = a.country != "US" or b.country != "US"
     city_a, city_b = a.city.split(), b.city.split()
     names = _country_name_keys(country) | _country_name_keys(b.country)
 
-    if "city" in diff:
+    if "city" in diff and abroad:
         in_record = any(tuple(city_b) == n or _ends_with(city_b, n) for n in names)
-        in_entered = any(tuple(city_a) == n or _ends_with(city_a, n) for n in names)
+        in_entered = any(tuple(city_a) == n for n in names)
         if in_record and not in_entered:
             causes.append("country_in_city")
             explained.add("city")
@@ -601,7 +608,7 @@ def _likely_causes(entered: Address, record: Address) -> list[str]:
 
     street_a = _compact(a.street)
     street_b = _compact(b.street)
-    if "address_line" in diff or "postal_code" in diff:
+    if abroad and ("address_line" in diff or "postal_code" in diff):
         for postal in (a.postal_code, b.postal_code):
             if len(postal) < 3 or postal in street_a:
                 continue
@@ -697,17 +704,18 @@ def _variants(entered: Address) -> list[tuple[str, str, Address]]:
         if e.postal_code and not _compact(plain(e.line1)).startswith(_compact(plain(e.postal_code))):
             add("postal_in_line1", "Postal code at the start of line 1", replace(e, line1=f"{e.postal_code} {e.line1}"))
         if e.state:
-            add("province_in_city", "Province after the city", replace(e, city=f"{e.city} {e.state}", state=""))
+            province = _province_code(e.state, code)
+            add("province_in_city", "Province at the end of the city", replace(e, city=f"{e.city} {province}", state=""))
         if e.line2:
             add("line2_folded", "Line 2 joined onto line 1", replace(e, line1=f"{e.line1} {e.line2}", line2=""))
         return out
 
     if e.line2:
-        add("line2_folded", "Apartment number on line 1", replace(e, line1=f"{e.line1} {e.line2}", line2=""))
+        add("line2_folded", "Apt/suite number on line 1", replace(e, line1=f"{e.line1} {e.line2}", line2=""))
     else:
         m = _SPLIT_RE.match(e.line1)
         if m:
-            add("line2_split", "Apartment number on line 2", replace(e, line1=m["street"].rstrip(" ,"), line2=m["unit"]))
+            add("line2_split", "Apt/suite number on line 2", replace(e, line1=m["street"].rstrip(" ,"), line2=m["unit"]))
     digits = re.sub(r"\D", "", e.postal_code)
     if len(digits) == 9 and digits.isascii():
         add("zip_plus4", "Five-digit ZIP code only", replace(e, postal_code=digits[:5]))
@@ -727,9 +735,7 @@ def _variants(entered: Address) -> list[tuple[str, str, Address]]:
             line2=_s(rec.get("address_line_2")),
             state=_s(rec.get("state")) or e.state,
         )
-        if usps.line1 and _raw_key(replace(usps, line1=e.line1, line2=e.line2)) != _raw_key(usps) or (
-            _compact(plain(usps.state)) != _compact(plain(e.state))
-        ):
+        if usps.line1:
             add("abbreviation", "USPS short forms (St, Apt)", usps)
     except Exception:  # noqa: BLE001 - scourgify refuses what it can't parse: no such variant
         pass

@@ -90,6 +90,8 @@ async def check_code(ctx: Ctx, kind: CodeKind, answer: Answer, *, subject_key: s
     result = await ctx.repo.check_code(subject_key or subject(ctx), kind.purpose, typed, policy)
     if result.result == "ok":
         return
+    if result.result != "ok":
+        await ctx.repo.audit(f"code_{result.result}:{kind.purpose}", chat_id=ctx.chat_id)
     if result.result == "wrong":
         raise Invalid(f"That {kind.name} isn't right. Check the digits and type it again.{tries_left(result.remaining)}", "code.wrong")
     if result.result == "expired":

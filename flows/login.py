@@ -44,7 +44,8 @@ async def current_account(ctx: Ctx):
     return await ctx.repo.account(ctx.data["login_account_id"])
 
 
-def start_session(ctx: Ctx, account) -> None:
+async def start_session(ctx: Ctx, account) -> None:
+    await ctx.repo.audit("signed_in", account.id, ctx.chat_id)
     now = ctx.now().isoformat()
     ctx.data["session"] = {
         "account_id": account.id,
@@ -121,6 +122,7 @@ async def login_password(ctx: Ctx, a: Answer):
     window = timedelta(minutes=policy.lockout_minutes)
     remaining, retry_at = await over_limit(ctx, key, policy.max_attempts, window)
     if retry_at is not None:
+        await ctx.repo.audit("sign_in_locked", chat_id=ctx.chat_id)
         raise Invalid(
             f"Too many wrong passwords. Sign-in for this username is paused until {when(ctx, retry_at)}. "
             "Meanwhile, make sure you're using the username you registered with.",
@@ -139,6 +141,7 @@ async def login_password(ctx: Ctx, a: Answer):
         )
     if not await ctx.vault.verify_password(account.password_hash, typed):
         await ctx.repo.add_attempt(key)
+        await ctx.repo.audit("sign_in_failed", account.id, ctx.chat_id)
         raise Invalid(
             f"That username and password don't go together. Check both and try again.{tries_left(remaining - 1)}",
             "login.wrong",
@@ -317,7 +320,7 @@ async def add_phone_code(ctx: Ctx, a: Answer):
         status="active",
     )
     ctx.say("Your phone is set up and your registration is complete. 🎉 You're signed in.")
-    start_session(ctx, account)
+    await start_session(ctx, account)
 
 
 async def _totp_prompt(ctx: Ctx) -> str:
@@ -376,7 +379,7 @@ async def totp_setup(ctx: Ctx, a: Answer):
     ctx.data.pop("totp_pending", None)
     ctx.data.pop("totp_shown", None)
     ctx.say("Your authenticator app is set up and your registration is complete. 🎉 You're signed in.")
-    start_session(ctx, account)
+    await start_session(ctx, account)
 
 
 # -- an active account: the security code ------------------------------------------------------
@@ -416,7 +419,7 @@ async def login_code(ctx: Ctx, a: Answer):
         await send_code(ctx, SECURITY_TEXT, phone, subject_key=account_subject(ctx))
         return "stay"
     await check_code(ctx, SECURITY_TEXT, a, subject_key=account_subject(ctx))
-    start_session(ctx, account)
+    await start_session(ctx, account)
 
 
 @flow.step(
@@ -439,6 +442,7 @@ async def login_totp(ctx: Ctx, a: Answer):
     if step is None:
         await ctx.repo.add_attempt(key)
         if authenticator.matching_step(secret, code, ctx.now(), None) is not None:
+            await ctx.repo.audit("totp_replay_refused", account.id, ctx.chat_id)
             raise Invalid(
                 "That code was already used. Wait for the app to show a new one, then type it.",
                 "totp.replay",
@@ -448,7 +452,7 @@ async def login_totp(ctx: Ctx, a: Answer):
             "totp.wrong",
         )
     await ctx.repo.update_account(account, totp_last_step=step)
-    start_session(ctx, account)
+    await start_session(ctx, account)
 
 
 flow.transitions(

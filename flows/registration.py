@@ -365,6 +365,11 @@ async def review(ctx: Ctx, a: Answer):
             "identity.locked",
         )
     result = await ctx.records.verify_identity(IdentityClaim.from_answers(ctx.data))
+    reregister = ctx.data.get("reregister_account_id")
+    if result.matched and reregister:
+        own = await ctx.repo.account(reregister)
+        if own is None or own.ssn_hash != ctx.data["ssn_hash"]:
+            result = type(result)(False, frozenset({"ssn"}))
     if not result.matched:
         await ctx.repo.add_attempt(key)
         raise Invalid(
@@ -377,6 +382,13 @@ async def review(ctx: Ctx, a: Answer):
         )
     ctx.data["identity_ok"] = True
     ctx.data["e_services"] = result.e_services
+    if not reregister and await ctx.repo.account_by_ssn(ctx.data["ssn_hash"]) is not None:
+        ctx.say(
+            "You already have a Secure Access account. Sign in with /login. To change its phone number, "
+            "sign in and choose \"Change phone number\" in /profile."
+        )
+        ctx.go("home", "registered")
+        return None
     ctx.say("Your identity details match the records.")
     return "verified"
 
@@ -612,6 +624,16 @@ async def phone_code(ctx: Ctx, a: Answer):
     await check_code(ctx, ACTIVATION_TEXT, a)
     ctx.data["phone_ok"] = True
     ctx.say("Your phone is confirmed.")
+    if ctx.data.get("reregister_account_id"):
+        account = await ctx.repo.account(ctx.data["reregister_account_id"])
+        await ctx.repo.update_account(
+            account,
+            phone_hash=ctx.data["phone_hash"],
+            phone_enc=ctx.vault.encrypt(ctx.data["phone"], context="account.phone"),
+        )
+        await ctx.repo.audit("phone_changed", account.id)
+        ctx.say("Your account now uses the new phone number; the old one no longer gets security codes.")
+        ctx.go("home", "signed_in" if ctx.data.get("session") else "registered")
 
 
 # =============================================================================================

@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flows import home, login, registration
+from flows import home, login, profile, registration
 from flows.core import Ctx, Flow, buttons, enter, history, run_answer
 from flows.replies import Action, Incoming, Reply
 
-FLOWS: dict[str, Flow] = {f.name: f for f in (home.flow, registration.flow, login.flow)}
+FLOWS: dict[str, Flow] = {f.name: f for f in (home.flow, registration.flow, login.flow, profile.flow)}
 
 COMMANDS_HELP = (
     "Commands: /status where you are, /back change the last answer, /cancel stop and forget "
-    "this registration, /login sign in, /privacy what is kept, /help this help."
+    "this registration, /login sign in, /profile your account (once signed in), /logout, "
+    "/privacy what is kept, /help this help."
 )
 
 PRIVACY = (
@@ -105,7 +106,7 @@ async def _command(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
     name = incoming.command
     flow = FLOWS[conv.flow]
     step = flow.steps[conv.state]
-    busy = conv.flow in ("registration", "login")
+    busy = conv.flow in ("registration", "login", "profile")
 
     if name == "start":
         if busy:
@@ -136,7 +137,7 @@ async def _command(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
         if not busy:
             return [Reply("There's nothing in progress to cancel.")] + await _current_prompt(conv, ctx)
         ctx.data["_pending_cancel"] = True
-        what = "registration" if conv.flow == "registration" else "sign-in"
+        what = {"registration": "registration", "login": "sign-in", "profile": "change"}[conv.flow]
         extra = " Everything you've entered so far will be erased." if conv.flow == "registration" else ""
         return [
             Reply(
@@ -159,6 +160,12 @@ async def _command(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
             conv.flow, conv.state = "home", "registered"
             return [Reply("You're signed out.")] + await _current_prompt(conv, ctx)
         return [Reply("You aren't signed in.")] + await _current_prompt(conv, ctx)
+    if name == "profile":
+        if not ctx.data.get("session"):
+            return [Reply("Sign in first with /login; then /profile shows your account.")] + await _current_prompt(conv, ctx)
+        if busy:
+            return [Reply("Let's finish what we started first:")] + await _current_prompt(conv, ctx)
+        return await _switch(conv, ctx, "profile", None)
     if name == "register":
         if busy:
             return [Reply("Let's finish what we started first:")] + await _current_prompt(conv, ctx)
@@ -173,12 +180,15 @@ async def dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
     expired = _session_expired(ctx, ctx.now())
     if expired:
         ctx.data.pop("session", None)
-        if conv.flow == "home" and conv.state == "signed_in":
-            conv.state = "registered"
         out.append(Reply(expired))
+        if (conv.flow == "home" and conv.state == "signed_in") or conv.flow == "profile" or ctx.data.get("reregister_account_id"):
+            return out + await _switch(conv, ctx, "home", "registered")
 
     if ctx.data.pop("_pending_cancel", False):
         if incoming.kind == "button" and incoming.data == "_cancel:yes":
+            if ctx.data.get("session"):
+                out.append(Reply("Cancelled. You're still signed in."))
+                return out + await _switch(conv, ctx, "home", "signed_in")
             what = "registration" if conv.flow == "registration" else "sign-in"
             out.append(Reply(f"The {what} is cancelled and what you entered has been erased. You can start again any time."))
             return out + await _switch(conv, ctx, "home", "welcome")

@@ -213,3 +213,15 @@ class Notification(Base):
     text_enc: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class AuditEvent(Base):
+    """Security events (sign-ins, failed codes, lockouts, factor changes), free of personal data."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    account_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)

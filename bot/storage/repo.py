@@ -6,6 +6,7 @@ the message that carries the code are committed together or not at all.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,7 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.config import CodePolicy
 from bot.crypto import Vault
-from bot.storage.models import Account, Attempt, ExceptionCase, Letter, Notification, OneTimeCode
+from bot.storage.models import Account, Attempt, AuditEvent, ExceptionCase, Letter, Notification, OneTimeCode
+
+
+audit_log = logging.getLogger("sabot.audit")
 
 
 class TooManyCodes(Exception):
@@ -163,6 +167,11 @@ class Repo:
     async def totp_device_taken(self, device_hash: str, account_id: int | None) -> bool:
         owner = await self.session.scalar(select(Account.id).where(Account.totp_device_hash == device_hash))
         return owner is not None and owner != account_id
+
+    async def audit(self, event: str, account_id: int | None = None, chat_id: int | None = None) -> None:
+        """Record a security event: what and when, never personal data."""
+        self.session.add(AuditEvent(at=self.clock.now(), event=event, account_id=account_id, chat_id=chat_id))
+        audit_log.info("%s account=%s", event, account_id)
 
     # -- letters ---------------------------------------------------------------------------
     async def letters_since(self, account_id: int, since: datetime) -> list[Letter]:

@@ -1,0 +1,203 @@
+"""The signed-in profile: see the account, change the password, add or replace the
+authenticator app, and change phone (which means registering again)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flows import authenticator
+from flows import validators as v
+from flows.common import over_limit, tries_left, when
+from flows.core import Answer, Ctx, Flow
+from flows.login import _totp_prompt
+from flows.registration import SITE_IMAGES
+from flows.validators import Invalid
+
+flow = Flow("profile", "Profile", initial="overview")
+
+
+async def account(ctx: Ctx):
+    return await ctx.repo.account(ctx.data["session"]["account_id"])
+
+
+def _mask_email(email: str | None) -> str:
+    if not email or "@" not in email:
+        return "not given"
+    local, domain = email.split("@", 1)
+    return f"{local[:1]}•••@{domain}"
+
+
+async def _overview(ctx: Ctx) -> str:
+    acc = await account(ctx)
+    profile = ctx.vault.decrypt(acc.profile_enc, context="account.profile") or {}
+    phone = ctx.vault.decrypt(acc.phone_enc, context="account.phone") if acc.phone_enc else None
+    return (
+        f"Your account\n\nUsername: {acc.username} (permanent)\n"
+        f"Name: {profile.get('first_name', '')} {profile.get('last_name', '')}\n"
+        f"Email: {_mask_email(profile.get('email'))}\n"
+        f"Text messages: {'phone ending in ' + phone[-2:] if phone else 'none'}\n"
+        f"Authenticator app: {'set up' if acc.totp_secret_enc else 'none'}\n"
+        f"Site image: {SITE_IMAGES.get(acc.site_image, acc.site_image)}\n"
+        f"Registered: {acc.created_at:%b %-d, %Y}\n\nWhat would you like to do?"
+    )
+
+
+async def _overview_choices(ctx: Ctx):
+    acc = await account(ctx)
+    app_label = "Replace my authenticator app" if acc.totp_secret_enc else "Add an authenticator app"
+    return [
+        [("password", "Change password")],
+        [("app", app_label)],
+        [("phone", "Change phone number")],
+        [("done", "Done")],
+    ]
+
+
+@flow.step(
+    "overview",
+    ask=_overview,
+    choices=_overview_choices,
+    typed=False,
+    help="Your account details. Secrets such as your password or codes are never shown.",
+)
+async def overview(ctx: Ctx, a: Answer):
+    if a.choice == "done":
+        ctx.go("home", "signed_in")
+        return None
+    return a.choice
+
+
+@flow.step(
+    "current_password",
+    ask="To change your password, first type your current one.",
+    choices=[[("cancel", "Never mind")]],
+    secret="your password",
+    help="We ask for the current password so nobody else can change it from an open chat.",
+)
+async def current_password(ctx: Ctx, a: Answer):
+    if a.choice == "cancel":
+        return "cancel"
+    acc = await account(ctx)
+    policy = ctx.policy.sign_in
+    key = f"signin:{acc.username_key}"
+    window = timedelta(minutes=policy.lockout_minutes)
+    remaining, retry_at = await over_limit(ctx, key, policy.max_attempts, window)
+    if retry_at is not None:
+        raise Invalid(f"Too many wrong passwords. Try again after {when(ctx, retry_at)}.", "password.locked")
+    if not await ctx.vault.verify_password(acc.password_hash, a.incoming.text):
+        await ctx.repo.add_attempt(key)
+        raise Invalid(f"That isn't your current password.{tries_left(remaining - 1)}", "password.wrong")
+
+
+@flow.step(
+    "choose_password",
+    ask="Now the new password: at least 8 characters, any characters; common or leaked ones are refused.",
+    choices=[[("cancel", "Never mind")]],
+    secret="your password",
+    help="A few unrelated words make a strong password that is easy to remember.",
+)
+async def choose_password(ctx: Ctx, a: Answer):
+    if a.choice == "cancel":
+        return "cancel"
+    acc = await account(ctx)
+    profile = ctx.vault.decrypt(acc.profile_enc, context="account.profile") or {}
+    policy = ctx.policy.password
+    chosen = v.password(
+        a.incoming.text,
+        username=acc.username,
+        personal_words=[profile.get("first_name", ""), profile.get("last_name", "")],
+        min_length=policy.min_length,
+        max_length=policy.max_length,
+    )
+    await ctx.repo.update_account(
+        acc, password_hash=await ctx.vault.hash_password(chosen), password_changed_at=ctx.now(), must_change_password=False
+    )
+    await ctx.repo.audit("password_changed", acc.id)
+    if profile.get("email"):
+        await ctx.deliver(
+            "email",
+            profile["email"],
+            subject="Your password was changed",
+            body="The password of your Secure Access account was just changed. If that wasn't you, contact the e-Help Desk right away.",
+        )
+    ctx.say("Your password is changed. If you didn't do this, contact the e-Help Desk right away.")
+
+
+def _app_prompt(ctx: Ctx):
+    ctx.data.setdefault("login_username", ctx.data["session"]["username"])
+    return _totp_prompt(ctx)
+
+
+@flow.step(
+    "new_app",
+    ask=_app_prompt,
+    choices=[[("show", "Show the key again")], [("cancel", "Never mind")]],
+    secret="a code",
+    help="Set up the new device first; the old one keeps working until the new one is proven.",
+)
+async def new_app(ctx: Ctx, a: Answer):
+    if a.choice == "cancel":
+        ctx.data.pop("totp_pending", None)
+        ctx.data.pop("totp_shown", None)
+        return "cancel"
+    if a.choice == "show":
+        ctx.data.pop("totp_shown", None)
+        return "stay"
+    code = v.one_time_code(a.text)
+    secret = ctx.data["totp_pending"]
+    step = authenticator.matching_step(secret, code, ctx.now(), None)
+    if step is None:
+        raise Invalid(
+            "That code doesn't match the new key. Type the code your app shows for the new entry, and "
+            "check the device's clock.",
+            "totp.wrong",
+        )
+    acc = await account(ctx)
+    replaced = bool(acc.totp_secret_enc)
+    await ctx.repo.update_account(
+        acc,
+        totp_secret_enc=ctx.vault.encrypt(secret, context="account.totp"),
+        totp_last_step=step,
+        totp_device_hash=ctx.vault.digest("totp_device", secret),
+    )
+    await ctx.repo.audit("authenticator_replaced" if replaced else "authenticator_added", acc.id)
+    ctx.data.pop("totp_pending", None)
+    ctx.data.pop("totp_shown", None)
+    if replaced:
+        ctx.say("Your new authenticator works, so the old one has been removed. You can delete the old entry from the old device now.")
+    else:
+        ctx.say("Your authenticator app is added. You can use it for the security code from now on.")
+
+
+@flow.step(
+    "change_phone",
+    ask=(
+        "A phone number can't simply be swapped: changing it means going through registration again "
+        "(identity, financial account and the new phone). Your username stays the same, and your "
+        "current phone keeps working until the new one is confirmed."
+    ),
+    choices=[[("start", "Start re-registering")], [("cancel", "Not now")]],
+    typed=False,
+    help="Re-registration proves the new phone is yours, the same way the first registration did.",
+)
+async def change_phone(ctx: Ctx, a: Answer):
+    if a.choice == "cancel":
+        return "cancel"
+    ctx.go("registration", "first_name", carry={"reregister_account_id": ctx.data["session"]["account_id"]})
+
+
+flow.transitions(
+    [
+        ["password", "overview", "current_password"],
+        ["app", "overview", "new_app"],
+        ["phone", "overview", "change_phone"],
+        ["next", "current_password", "choose_password"],
+        ["cancel", "current_password", "overview"],
+        ["next", "choose_password", "overview"],
+        ["cancel", "choose_password", "overview"],
+        ["next", "new_app", "overview"],
+        ["cancel", "new_app", "overview"],
+        ["cancel", "change_phone", "overview"],
+    ]
+)
+flow.validate()
