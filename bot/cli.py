@@ -92,8 +92,11 @@ def run(log_level: str) -> None:
             async with application:
                 await application.start()
                 await application.updater.start_polling(drop_pending_updates=False)
+                adapter = application.bot_data["adapter"]
+                ticker = asyncio.create_task(adapter.run_ticks(application.bot, settings.telegram.tick_seconds))
                 logging.getLogger("sabot").info("bot is running; press Ctrl-C to stop")
                 await stop.wait()
+                ticker.cancel()
                 await application.updater.stop()
                 await application.stop()
         finally:
@@ -165,6 +168,73 @@ def outbox(as_json: bool, channel: str | None, to: str | None) -> None:
         click.echo(f"[{m.sent_at.isoformat()}] {m.channel} to {m.to}{subject}")
         for line in m.body.splitlines():
             click.echo(f"    {line}")
+
+
+# -- help desk ---------------------------------------------------------------------------------
+
+
+def _with_services(work):
+    from bot.services import build_services
+
+    async def go():
+        services = await build_services(_settings())
+        try:
+            return await work(services)
+        finally:
+            await services.close()
+
+    return _run(go())
+
+
+@main.group()
+def exception() -> None:
+    """The e-Help Desk assistor's side of exception processing."""
+
+
+@exception.command("list")
+def exception_list() -> None:
+    """Cases handed to the help desk (reference, status, dates; no personal data)."""
+    from bot.helpdesk import list_cases
+
+    cases = _with_services(list_cases)
+    if not cases:
+        click.echo("No cases.")
+    for case in cases:
+        click.echo(f"{case.reference}  {case.status:<13} opened {case.created_at:%Y-%m-%d %H:%M} UTC, updated {case.updated_at:%Y-%m-%d %H:%M} UTC")
+
+
+@exception.command("approve")
+@click.argument("reference")
+def exception_approve(reference: str) -> None:
+    """The caller passed: create their account with a temporary password and mail a code."""
+    from bot.helpdesk import HelpDeskError, approve
+
+    async def work(services):
+        try:
+            return await approve(services, reference)
+        except HelpDeskError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    result = _with_services(work)
+    click.echo(f"Account created for username {result.username}.")
+    click.echo(f"Temporary password (read it to the caller; it must be changed at first sign-in): {result.temporary_password}")
+    click.echo("An activation code letter has been sent to the address of record.")
+
+
+@exception.command("refer-tac")
+@click.argument("reference")
+def exception_refer(reference: str) -> None:
+    """The caller could not be verified by phone: refer them to a Taxpayer Assistance Center."""
+    from bot.helpdesk import HelpDeskError, refer_to_tac
+
+    async def work(services):
+        try:
+            await refer_to_tac(services, reference)
+        except HelpDeskError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    _with_services(work)
+    click.echo(f"Case {reference} referred to a Taxpayer Assistance Center; the person has been told what to do next.")
 
 
 # -- database ---------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ class SecuritySettings(BaseModel):
 class TelegramSettings(BaseModel):
     base_url: str = "https://api.telegram.org/bot"
     token: str = ""
+    tick_seconds: float = 30
 
 
 class SmtpSettings(BaseModel):

@@ -10,14 +10,16 @@ import asyncio
 import logging
 import weakref
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from bot.crypto import DecryptionError
 from bot.services import Services
-from bot.storage.models import Conversation
+from bot.storage.models import Account, Conversation, Letter, Notification
 from bot.storage.repo import Repo
 from flows.core import Ctx
-from flows.replies import Action, Incoming, Reply
+from flows.replies import Action, Incoming, Notify, Reply
 from flows.router import FLOWS, ConversationState, dispatch
 
 log = logging.getLogger("sabot.engine")
@@ -86,6 +88,58 @@ class Engine:
             row.updated_at = now
             row.version = (row.version or 0) + 1
         return actions
+
+    async def tick(self, *, chat_id: int | None = None, limit: int = 200) -> list[Notify]:
+        """Messages due to chats outside any conversation turn: letter reminders and notices
+        (help-desk decisions...). Each is handed out once; the caller sends them."""
+        services = self.services
+        vault = services.vault
+        now = services.clock.now()
+        letters = services.settings.policy.letters
+        out: list[Notify] = []
+        async with services.sessions() as session, session.begin():
+            due = (
+                await session.execute(
+                    select(Letter, Account)
+                    .join(Account, Account.id == Letter.account_id)
+                    .where(
+                        Letter.reminder_sent_at.is_(None),
+                        Letter.created_at <= now - timedelta(days=letters.reminder_after_days),
+                        Letter.code_expires_at > now,
+                        Account.status == "pending_letter",
+                        Account.chat_id.is_not(None) if chat_id is None else Account.chat_id == chat_id,
+                    )
+                    .limit(limit)
+                )
+            ).all()
+            for letter, account in due:
+                latest = await session.scalar(
+                    select(Letter.id).where(Letter.account_id == account.id).order_by(Letter.created_at.desc()).limit(1)
+                )
+                letter.reminder_sent_at = now
+                if latest != letter.id:
+                    continue  # a newer letter replaced this one
+                days_left = max(0, (letter.code_expires_at - now).days)
+                out.append(
+                    Notify(
+                        account.chat_id,
+                        "A reminder: the activation code in the letter we mailed you works for "
+                        f"{days_left} more days. When it arrives, send /login, sign in and type it. "
+                        "If it hasn't come, sign in and ask for a new letter.",
+                    )
+                )
+            rows = (
+                await session.scalars(
+                    select(Notification)
+                    .where(Notification.sent_at.is_(None), *(() if chat_id is None else (Notification.chat_id == chat_id,)))
+                    .order_by(Notification.id)
+                    .limit(limit)
+                )
+            ).all()
+            for row in rows:
+                row.sent_at = now
+                out.append(Notify(row.chat_id, vault.decrypt(row.text_enc, context="notification")))
+        return out
 
     async def where(self, chat_id: int) -> tuple[str, str] | None:
         """(flow, state) of a chat, for tests and operators."""

@@ -235,17 +235,24 @@ def to_incoming(update: Update) -> Incoming | None:
             return Incoming(
                 kind="text", text=message.text, message_id=message.message_id, **common
             )
+        # A caption is passed on only so the engine can delete a message that carries a secret.
         return Incoming(
-            kind="other", other=message_kind(message), message_id=message.message_id, **common
+            kind="other",
+            other=message_kind(message),
+            text=message.caption or "",
+            message_id=message.message_id,
+            **common,
         )
 
     if update.edited_message is not None:
-        # The edited text is deliberately not passed on: the engine only learns that an edit
-        # happened (and which message, so it can delete it if it carried a secret).
+        # The edit is never taken as an answer; its text is passed on only so the engine can
+        # delete the message if the edit put a secret into it.
+        edited = update.edited_message
         return Incoming(
             kind="other",
             other="edited",
-            message_id=update.edited_message.message_id,
+            text=edited.text or edited.caption or "",
+            message_id=edited.message_id,
             **common,
         )
 
@@ -384,6 +391,26 @@ class TelegramAdapter:
                     )
                 return
             await self.render(bot, incoming, actions or [], update_id=update.update_id)
+
+    async def tick(self, bot: Any) -> int:
+        """Send what the engine has due for chats outside a turn (reminders, notices)."""
+        tick = getattr(self.engine, "tick", None)
+        if tick is None:
+            return 0
+        notices = await tick()
+        for notice in notices:
+            await self._notify(bot, notice)
+        return len(notices)
+
+    async def run_ticks(self, bot: Any, every: float) -> None:
+        while True:
+            try:
+                await self.tick(bot)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - keep ticking whatever happened
+                log.error("tick failed (%s)", type(exc).__name__)
+            await asyncio.sleep(every)
 
     async def _refuse_group(self, bot: Any, chat_id: int, update_id: int) -> None:
         if chat_id in self._refused_groups:

@@ -93,6 +93,8 @@ class TerminalChat:
         actions = await self.engine.handle(incoming)
         await self._show_deliveries()
         self._render(actions)
+        for notice in await self.engine.tick(chat_id=self.chat_id):
+            self.write(f"bot: {notice.text}")
 
     async def run(self) -> None:
         await self._skip_old_deliveries()

@@ -702,10 +702,12 @@ def _variants(entered: Address) -> list[tuple[str, str, Address]]:
         if name and _street_key(e.city) != _street_key(name):
             add("country_in_city", "Country name as the city", replace(e, city=name))
         if e.postal_code and not _compact(plain(e.line1)).startswith(_compact(plain(e.postal_code))):
-            add("postal_in_line1", "Postal code at the start of line 1", replace(e, line1=f"{e.postal_code} {e.line1}"))
+            moved_postal = replace(e, line1=f"{e.postal_code} {e.line1}")
+            add("postal_in_line1", "Postal code at the start of line 1", moved_postal)
         if e.state:
             province = _province_code(e.state, code)
-            add("province_in_city", "Province at the end of the city", replace(e, city=f"{e.city} {province}", state=""))
+            moved_province = replace(e, city=f"{e.city} {province}", state="")
+            add("province_in_city", "Province at the end of the city", moved_province)
         if e.line2:
             add("line2_folded", "Line 2 joined onto line 1", replace(e, line1=f"{e.line1} {e.line2}", line2=""))
         return out

@@ -258,6 +258,7 @@ async def run_answer(flow: Flow, state: str, ctx: Ctx, incoming: Incoming) -> tu
     new_state = flow.fire(state, trigger, ctx)
     if trigger in step.checkpoint:
         ctx.data["_history"] = []
+        ctx.data["_checkpoint"] = new_state
     elif new_state != state:
         history(ctx).append(state)
     out.extend(await enter(flow, new_state, ctx))

@@ -154,10 +154,11 @@ async def login_password(ctx: Ctx, a: Answer):
         has_app=bool(account.totp_secret_enc),
     )
     phrase = ctx.vault.decrypt(account.site_phrase_enc, context="account.site_phrase")
-    ctx.say(
-        f"Your site image is {SITE_IMAGES.get(account.site_image, account.site_image)} and your site phrase "
-        f"is \"{phrase}\". If those aren't the ones you chose, stop here and send /cancel."
-    )
+    if phrase:
+        ctx.say(
+            f"Your site image is {SITE_IMAGES.get(account.site_image, account.site_image)} and your site phrase "
+            f"is \"{phrase}\". If those aren't the ones you chose, stop here and send /cancel."
+        )
     if not must_change(ctx) and account.status == "active":
         await _security_code_for_account(ctx, account)
 

@@ -25,6 +25,7 @@ from flows.common import (
     when,
 )
 from flows.core import Answer, Ctx, Flow
+from flows.exception import hand_off
 from flows.letters import arrival_window, send_letter
 from flows.ports import IdentityClaim
 from flows.validators import Invalid
@@ -340,10 +341,19 @@ REVIEW_CHOICES = [
 ]
 
 
+HELP_DESK_CHOICE = ("helpdesk", "I can't get through online")
+
+
+def _review_choices(ctx: Ctx):
+    if ctx.data.get("identity_failures"):
+        return REVIEW_CHOICES + [[HELP_DESK_CHOICE]]
+    return REVIEW_CHOICES
+
+
 @flow.step(
     "review",
     ask=_review_text,
-    choices=REVIEW_CHOICES,
+    choices=_review_choices,
     typed=False,
     help="Compare each item with your last-filed return. Tap a Change button to fix one, or check when all match.",
     stage="Identity",
@@ -351,6 +361,9 @@ REVIEW_CHOICES = [
 )
 async def review(ctx: Ctx, a: Answer):
     ctx.data["editing"] = False
+    if a.choice == "helpdesk":
+        await hand_off(ctx, "review")
+        return None
     if a.choice != "check":
         ctx.data["editing"] = True
         return a.choice
@@ -359,9 +372,11 @@ async def review(ctx: Ctx, a: Answer):
     key = f"identity:{ctx.data['ssn_hash']}"
     remaining, retry_at = await over_limit(ctx, key, policy.max_attempts, window)
     if retry_at is not None:
+        ctx.data["identity_failures"] = ctx.data.get("identity_failures", 0) or 1
         raise Invalid(
             "There have been too many identity checks for this SSN, so checks are paused until "
-            f"{when(ctx, retry_at)}. Your answers are saved; come back then and tap the check button again.",
+            f"{when(ctx, retry_at)}. Your answers are saved; come back then and check again, or tap "
+            f"\"{HELP_DESK_CHOICE[1]}\" to see what else you can do.",
             "identity.locked",
         )
     result = await ctx.records.verify_identity(IdentityClaim.from_answers(ctx.data))
@@ -372,6 +387,7 @@ async def review(ctx: Ctx, a: Answer):
             result = type(result)(False, frozenset({"ssn"}))
     if not result.matched:
         await ctx.repo.add_attempt(key)
+        ctx.data["identity_failures"] = ctx.data.get("identity_failures", 0) + 1
         raise Invalid(
             "These details don't match the tax records. Everything has to match your last-filed "
             "return exactly: the name as printed, the filing status of that return, and the address "
@@ -466,10 +482,17 @@ def _digits_prompt(ctx: Ctx) -> str:
     )
 
 
+def _digits_choices(ctx: Ctx):
+    rows = [[("other", "Use a different account")]]
+    if ctx.data.get("financial_failures"):
+        rows.append([HELP_DESK_CHOICE])
+    return rows
+
+
 @flow.step(
     "fin_digits",
     ask=_digits_prompt,
-    choices=[[("other", "Use a different account")]],
+    choices=_digits_choices,
     secret="account digits",
     help="Only the last eight digits of the account number, not the card's three-digit security code.",
     stage="Financial account",
@@ -478,15 +501,19 @@ def _digits_prompt(ctx: Ctx) -> str:
 async def fin_digits(ctx: Ctx, a: Answer):
     if a.choice == "other":
         return "other"
+    if a.choice == "helpdesk":
+        await hand_off(ctx, "fin_kind")
+        return None
     last8 = v.last_eight_digits(a.text)
     policy = ctx.policy.financial
     window = timedelta(hours=policy.window_hours)
     key = f"financial:{ctx.data['ssn_hash']}"
     remaining, retry_at = await over_limit(ctx, key, policy.max_attempts, window)
     if retry_at is not None:
+        ctx.data["financial_failures"] = ctx.data.get("financial_failures", 0) or 1
         raise Invalid(
             f"There have been too many account checks, so they are paused until {when(ctx, retry_at)}. "
-            "Your progress is saved.",
+            f"Your progress is saved. Tap \"{HELP_DESK_CHOICE[1]}\" to see what else you can do.",
             "financial.locked",
         )
     result = await ctx.records.verify_financial(
@@ -496,6 +523,7 @@ async def fin_digits(ctx: Ctx, a: Answer):
         return "freeze"
     if not result.matched:
         await ctx.repo.add_attempt(key)
+        ctx.data["identity_failures"] = ctx.data.get("identity_failures", 0) + 1
         raise Invalid(
             "Those digits don't match an account of this kind in your name. Use the last eight digits "
             "of the account number itself (not a security code); for a loan, copy it from a statement. "
@@ -514,12 +542,15 @@ async def fin_digits(ctx: Ctx, a: Answer):
         "Ask Experian to lift the freeze for a while (online or by phone), then come back and tap "
         "the button below. Everything you've done so far is saved."
     ),
-    choices=[[("retry", "The freeze is lifted – try again")], [("other", "Use a different account")]],
+    choices=[[("retry", "The freeze is lifted – try again")], [("other", "Use a different account")], [HELP_DESK_CHOICE]],
     typed=False,
     help="A credit freeze blocks the financial check. Lift it temporarily with Experian, then try again.",
     stage="Financial account",
 )
 async def freeze_hold(ctx: Ctx, a: Answer):
+    if a.choice == "helpdesk":
+        await hand_off(ctx, "freeze_hold")
+        return None
     return a.choice
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flows import home, login, profile, registration
-from flows.core import Ctx, Flow, buttons, enter, history, run_answer
-from flows.replies import Action, Incoming, Reply
+from flows import exception, home, login, profile, registration
+from flows.core import DIGIT_RUN, Ctx, Flow, buttons, enter, history, run_answer
+from flows.replies import Action, DeleteUserMessage, Incoming, Reply
 
-FLOWS: dict[str, Flow] = {f.name: f for f in (home.flow, registration.flow, login.flow, profile.flow)}
+FLOWS: dict[str, Flow] = {f.name: f for f in (home.flow, registration.flow, login.flow, profile.flow, exception.flow)}
 
 COMMANDS_HELP = (
     "Commands: /status where you are, /back change the last answer, /cancel stop and forget "
@@ -95,6 +95,15 @@ def status_text(conv: ConversationState, ctx: Ctx) -> str:
         return "Registration progress:\n" + "\n".join(lines) + "\n\nYour answers so far are saved."
     if conv.flow == "login":
         return "You're signing in."
+    if conv.flow == "exception":
+        if conv.state == "handoff":
+            return (
+                "Your registration is with the e-Help Desk (exception processing), case "
+                f"{ctx.data.get('case_ref', '')}. The details are below; your online answers are kept."
+            )
+        return "Exception processing isn't open to you; the options that remain are below."
+    if conv.flow == "profile":
+        return "You're signed in and looking at your profile."
     if ctx.data.get("session"):
         return f"You're signed in as {ctx.data['session'].get('username')}."
     if conv.state == "registered":
@@ -106,7 +115,7 @@ async def _command(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
     name = incoming.command
     flow = FLOWS[conv.flow]
     step = flow.steps[conv.state]
-    busy = conv.flow in ("registration", "login", "profile")
+    busy = conv.flow in ("registration", "login", "profile", "exception")
 
     if name == "start":
         if busy:
@@ -123,22 +132,24 @@ async def _command(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
     if name == "back":
         past = history(ctx)
         if not past:
-            reason = (
-                "There's no earlier answer to change at this point: what came before has already been "
-                "verified. Use /cancel if you need to start over."
-                if busy
-                else "There's nothing to go back to here."
-            )
+            if ctx.data.get("_checkpoint"):
+                reason = (
+                    "There's no earlier answer to change at this point: what came before has already been "
+                    "verified. Use /cancel if you need to start over."
+                )
+            elif busy:
+                reason = "This is the first question here, so there's nothing earlier to change."
+            else:
+                reason = "There's nothing to go back to here."
             return [Reply(reason)] + await _current_prompt(conv, ctx)
         conv.state = past.pop()
-        ctx.data["editing"] = False
         return [Reply("OK, let's redo that one.")] + await _current_prompt(conv, ctx)
     if name == "cancel":
         if not busy:
             return [Reply("There's nothing in progress to cancel.")] + await _current_prompt(conv, ctx)
         ctx.data["_pending_cancel"] = True
-        what = {"registration": "registration", "login": "sign-in", "profile": "change"}[conv.flow]
-        extra = " Everything you've entered so far will be erased." if conv.flow == "registration" else ""
+        what = {"registration": "registration", "login": "sign-in", "profile": "change", "exception": "registration"}[conv.flow]
+        extra = " Everything you've entered so far will be erased." if what == "registration" else ""
         return [
             Reply(
                 f"Do you want to cancel this {what}?{extra}",
@@ -198,6 +209,10 @@ async def dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
     if incoming.kind == "command":
         return out + await _command(conv, ctx, incoming)
     if incoming.kind == "other":
+        on_secret_step = bool(FLOWS[conv.flow].steps[conv.state].secret)
+        if incoming.text and incoming.message_id is not None and (DIGIT_RUN.search(incoming.text) or on_secret_step):
+            out.append(DeleteUserMessage(incoming.message_id))
+            out.append(Reply("(I deleted that message in case it held something private, so it doesn't stay in this chat.)"))
         if incoming.other == "edited":
             note = (
                 "I noticed you edited a message. Edits don't change an answer I've already read; "

@@ -7,6 +7,7 @@ the message that carries the code are committed together or not at all.
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +22,8 @@ from bot.storage.models import Account, Attempt, AuditEvent, ExceptionCase, Lett
 
 
 audit_log = logging.getLogger("sabot.audit")
+#: case references are read aloud over the phone: no 0/O or 1/I look-alikes
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 class TooManyCodes(Exception):
@@ -217,7 +220,7 @@ class Repo:
         now = self.clock.now()
         if case is None:
             case = ExceptionCase(
-                reference="EX-" + pyotp.random_base32(length=8)[:6],
+                reference="EX-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6)),
                 ssn_hash=ssn_hash,
                 status="handed_off",
                 created_at=now,

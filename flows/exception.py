@@ -1,0 +1,151 @@
+"""Exception processing: when online proofing can't succeed.
+
+Existing e-Services users are handed to the e-Help Desk (number, menu, hours with "open now" or
+when it opens, what to have at hand, what happens next). The assistor's side is the
+``sabot exception`` command: approving creates the account with a temporary password and mails
+an activation code; referring sends the person to a Taxpayer Assistance Center first. People
+with no e-Services account (new hires) are told plainly that this route isn't open to them and
+what they can still do online. The hand-off is remembered: /status shows it and coming back
+resumes it.
+"""
+
+from __future__ import annotations
+
+from flows.common import user_zone
+from flows.core import Answer, Ctx, Flow
+from flows.policies import format_hours, format_local, help_desk_status
+
+flow = Flow("exception", "Exception processing", initial="handoff")
+
+
+async def hand_off(ctx: Ctx, resume_state: str) -> None:
+    """Leave the online registration for the right kind of help (called from a failing step)."""
+    ssn_hash = ctx.data["ssn_hash"]
+    resume = {"state": resume_state, "data": {k: v for k, v in ctx.data.items() if not k.startswith("_")}}
+    carry = {"_resume": resume, "ssn_hash": ssn_hash, "address": ctx.data.get("address")}
+    if await ctx.records.has_e_services(ssn_hash):
+        case = await ctx.repo.open_exception_case(ssn_hash, ctx.chat_id, ctx.data.get("email"))
+        await ctx.repo.audit("exception_handoff", chat_id=ctx.chat_id)
+        carry["case_ref"] = case.reference
+        ctx.go("exception", "handoff", carry=carry)
+    else:
+        await ctx.repo.audit("exception_not_eligible", chat_id=ctx.chat_id)
+        ctx.go("exception", "not_eligible", carry=carry)
+
+
+def desk_hours(ctx: Ctx) -> str:
+    policy = ctx.policy.help_desk
+    status = help_desk_status(ctx.now(), policy)
+    zone = str(user_zone(ctx))
+    if status.open_now:
+        now_line = f"It's open now, until {format_local(status.closes_at, policy.timezone)}."
+    else:
+        local = format_local(status.opens_at, zone)
+        eastern = format_local(status.opens_at, policy.timezone)
+        now_line = f"It's closed now; it opens {eastern}" + (f" ({local} your time)." if local != eastern else ".")
+    return f"Hours: {format_hours(policy)}. {now_line}"
+
+
+def _call_line(ctx: Ctx) -> str:
+    policy = ctx.policy.help_desk
+    return f"Call the e-Help Desk at {policy.phone}: {policy.menu}."
+
+
+async def _case(ctx: Ctx):
+    return await ctx.repo.exception_case(ctx.data["ssn_hash"])
+
+
+async def _handoff_text(ctx: Ctx) -> str:
+    case = await _case(ctx)
+    status = case.status if case else "handed_off"
+    ref = case.reference if case else ctx.data.get("case_ref", "")
+    if status == "approved":
+        return (
+            "Good news: the help desk has set up your Secure Access account. Sign in with your e-Services "
+            "username and the temporary password the assistor gave you; you'll choose a new password, then "
+            "type the activation code from the letter that is on its way to your address of record."
+        )
+    if status == "tac_referred":
+        return (
+            "The help desk couldn't confirm your identity by phone, so the next step is in person: make an "
+            "appointment at a Taxpayer Assistance Center and bring two forms of government-issued "
+            "identification.\n\n"
+            f"Once the center has verified you, call the e-Help Desk again. {_call_line(ctx)}\n"
+            f"{desk_hours(ctx)}\n\n"
+            "The assistor will then create your account, give you a temporary password and mail you an "
+            f"activation code. Your case reference: {ref}."
+        )
+    return (
+        "The online checks couldn't confirm you, so the next step is exception processing by phone, which "
+        "is open to you because you already have an e-Services account.\n\n"
+        f"{_call_line(ctx)}\n{desk_hours(ctx)}\n\n"
+        "Have these at hand: access to your email, your current and prior year tax returns, and the "
+        "information returns (such as W-2s and 1099s) and schedules that went with them.\n\n"
+        f"Give the assistor your case reference: {ref}.\n\n"
+        "If you answer their questions, they create your account, give you a temporary password and mail "
+        "you an activation code; then come back here and sign in. If not, they'll explain how to be "
+        "verified in person at a Taxpayer Assistance Center."
+    )
+
+
+async def _handoff_choices(ctx: Ctx):
+    case = await _case(ctx)
+    if case and case.status == "approved":
+        return [[("login", "Sign in")]]
+    return [[("refresh", "I've called – check my case")], [("online", "Try online again")]]
+
+
+@flow.step(
+    "handoff",
+    ask=_handoff_text,
+    choices=_handoff_choices,
+    typed=False,
+    help="Exception processing is a phone call with the e-Help Desk. This chat remembers your case; come back any time.",
+    stage="Help desk",
+)
+async def handoff(ctx: Ctx, a: Answer):
+    if a.choice == "login":
+        ctx.go("login")
+        return None
+    if a.choice == "online":
+        return resume_online(ctx)
+    case = await _case(ctx)
+    if case is None or case.status == "handed_off":
+        ctx.say("Your case hasn't been updated by the help desk yet. Here is what to do:")
+    return "stay"
+
+
+def resume_online(ctx: Ctx) -> None:
+    resume = ctx.data.get("_resume") or {}
+    ctx.say("OK, back to the online registration, where you left it.")
+    ctx.go("registration", resume.get("state"), carry=resume.get("data") or {})
+
+
+def _not_eligible_text(ctx: Ctx) -> str:
+    return (
+        "I'm sorry: the phone route (exception processing) is only for people who already have an "
+        "e-Services account, and the records show none for you, so it isn't available here.\n\n"
+        "What you can still do online:\n"
+        "• If you have a credit freeze at Experian, lift it for a while, then try the financial check again.\n"
+        "• Try another kind of account: a different credit card, a mortgage, home equity loan, HELOC or car loan.\n"
+        "• If the trouble is your phone, choose to get the activation code by mail instead.\n"
+        "• If you filed recently or moved, the records may not have caught up yet: wait a few weeks and use "
+        "the address of the return you filed before.\n"
+        "Paused checks open again on their own; the message that paused them said when."
+    )
+
+
+@flow.step(
+    "not_eligible",
+    ask=_not_eligible_text,
+    choices=[[("online", "Try online again")]],
+    typed=False,
+    help="Only existing e-Services users can be helped by phone; everyone else completes registration online.",
+    stage="Help desk",
+)
+async def not_eligible(ctx: Ctx, a: Answer):
+    return resume_online(ctx)
+
+
+flow.transitions([])
+flow.validate()
