@@ -237,6 +237,47 @@ def exception_refer(reference: str) -> None:
     click.echo(f"Case {reference} referred to a Taxpayer Assistance Center; the person has been told what to do next.")
 
 
+# -- letters ------------------------------------------------------------------------------------
+
+
+@main.group()
+def letters() -> None:
+    """Postal letters carrying mailed activation codes."""
+
+
+@letters.command("export")
+@click.option("--date", "day", default=None, help="Day the letters were created (YYYY-MM-DD, Eastern). Default: today.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV file to write (default: standard output).")
+@click.option("--pdf", "pdf", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the letters as printable pages to this PDF file.")
+def letters_export(day: str | None, out: Path | None, pdf: Path | None) -> None:
+    """Export the day's letters for the print vendor (CSV, optionally PDF)."""
+    from datetime import date as date_, datetime as datetime_
+    from zoneinfo import ZoneInfo
+
+    from bot.letters import letters_for_day, to_csv, to_pdf
+
+    try:
+        wanted = date_.fromisoformat(day) if day else datetime_.now(ZoneInfo("America/New_York")).date()
+    except ValueError:
+        raise click.BadParameter("use the form YYYY-MM-DD", param_hint="--date") from None
+
+    async def work(services):
+        return await letters_for_day(services, wanted)
+
+    found = _with_services(work)
+    text = to_csv(found)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {len(found)} letter(s) for {wanted} to {out}.", err=True)
+    else:
+        click.echo(text, nl=False)
+    if pdf:
+        pdf.write_bytes(to_pdf(found))
+        click.echo(f"Wrote the printable letters to {pdf}.", err=True)
+
+
 # -- database ---------------------------------------------------------------------------------
 
 

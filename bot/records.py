@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.clock import Clock
 from bot.crypto import Vault
 from bot.storage.models import RecordAccount, RecordPhone, Taxpayer
-from flows.addresses import Address, differences, plain
+from flows.addresses import CATEGORIES, Address, differences, likely_causes, plain
 from flows.ports import FinancialResult, IdentityClaim, IdentityResult, PhoneStatus
 
 FILING_STATUSES = (
@@ -74,9 +74,11 @@ class LocalRecords:
         if claim.filing_status != rec["filing_status"]:
             diff.add("filing_status")
         record_address = Address.from_dict(rec["address"])
-        diff |= differences(claim.address, record_address)
+        address_diff = differences(claim.address, record_address)
+        diff |= address_diff
         if diff:
-            return IdentityResult(False, frozenset(diff))
+            causes = tuple(likely_causes(claim.address, record_address)) if address_diff else ()
+            return IdentityResult(False, frozenset(diff), causes=causes)
         return IdentityResult(True, frozenset(), bool(row.e_services_username_key))
 
     async def verify_financial(self, ssn_hash, kind, last8, card_network, card_kind) -> FinancialResult:

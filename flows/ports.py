@@ -42,6 +42,8 @@ class IdentityResult:
     mismatches: frozenset[str] = frozenset()
     #: the person has an existing e-Services account (exception processing is open to them)
     e_services: bool = False
+    #: for an address difference, the likely kinds of difference (flows.addresses cause codes)
+    causes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flows import validators as v
-from flows.addresses import Address
+from flows.addresses import EXPLANATIONS, WHY_RECORDS_DIFFER, Address
+from flows.addresses import variants as address_variants
 from flows.common import (
     ACTIVATION_TEXT,
     CONFIRMATION,
@@ -345,9 +346,47 @@ HELP_DESK_CHOICE = ("helpdesk", "I can't get through online")
 
 
 def _review_choices(ctx: Ctx):
+    rows = [[(f"variant:{v['code']}", v["label"])] for v in ctx.data.get("variants") or []]
+    rows += REVIEW_CHOICES
     if ctx.data.get("identity_failures"):
-        return REVIEW_CHOICES + [[HELP_DESK_CHOICE]]
-    return REVIEW_CHOICES
+        rows.append([HELP_DESK_CHOICE])
+    return rows
+
+
+ADDRESS_PARTS = {
+    "address_line": "the street lines",
+    "city": "the city",
+    "state": "the state or province",
+    "postal_code": "the ZIP or postal code",
+    "country": "the country",
+}
+
+
+def mismatch_explanation(mismatches: frozenset[str], causes: tuple[str, ...]) -> str:
+    """Say which kind of detail differs and what to try, never what the records hold."""
+    parts: list[str] = []
+    if "name" in mismatches:
+        parts.append(
+            "The name doesn't match. Type it exactly as printed on your last-filed return: the same "
+            "spelling and hyphens, a middle name only if the return shows it on the first-name line, "
+            "and a suffix such as Jr. only if the return has one."
+        )
+    if mismatches & {"ssn", "date_of_birth", "filing_status"}:
+        parts.append(
+            "Your SSN, date of birth or filing status doesn't match. Check the SSN digit by digit, the "
+            "date of birth (month first), and pick the filing status of the last return you actually "
+            "filed, not the one you plan to use next."
+        )
+    address = [ADDRESS_PARTS[c] for c in ADDRESS_PARTS if c in mismatches]
+    if address:
+        listed = ", ".join(address[:-1]) + (" and " if len(address) > 1 else "") + address[-1]
+        text = f"The address you entered doesn't match in {listed}."
+        hints = [EXPLANATIONS[c] for c in causes if c in EXPLANATIONS][:2]
+        if hints:
+            text += " " + " ".join(hints)
+        text += "\n\n" + WHY_RECORDS_DIFFER
+        parts.append(text)
+    return "\n\n".join(parts) or "These details don't match the tax records. Check each item against your last-filed return."
 
 
 @flow.step(
@@ -364,8 +403,15 @@ async def review(ctx: Ctx, a: Answer):
     if a.choice == "helpdesk":
         await hand_off(ctx, "review")
         return None
-    if a.choice != "check":
+    if a.choice and a.choice.startswith("variant:"):
+        chosen = next((v for v in ctx.data.get("variants") or [] if f"variant:{v['code']}" == a.choice), None)
+        if chosen is None:
+            raise Invalid("That suggestion no longer applies. Please choose again.", "identity.variant")
+        ctx.data["address"] = chosen["address"]
+        ctx.say(f"Trying the address with this change: {chosen['label'].lower()}.")
+    elif a.choice != "check":
         ctx.data["editing"] = True
+        ctx.data.pop("variants", None)
         return a.choice
     policy = ctx.policy.identity
     window = timedelta(hours=policy.window_hours)
@@ -388,16 +434,24 @@ async def review(ctx: Ctx, a: Answer):
     if not result.matched:
         await ctx.repo.add_attempt(key)
         ctx.data["identity_failures"] = ctx.data.get("identity_failures", 0) + 1
+        address_off = bool(result.mismatches & set(ADDRESS_PARTS))
+        ctx.data["variants"] = (
+            [
+                {"code": code, "label": label, "address": alt.to_dict()}
+                for code, label, alt in address_variants(Address.from_dict(ctx.data["address"]))
+            ]
+            if address_off
+            else []
+        )
+        offer = " Tap one of the suggestions to try your address written another way, or" if ctx.data["variants"] else " You can"
         raise Invalid(
-            "These details don't match the tax records. Everything has to match your last-filed "
-            "return exactly: the name as printed, the filing status of that return, and the address "
-            "line by line. Records can differ from the return itself (for example, for addresses "
-            "abroad the country is sometimes kept in the city field). Fix anything that differs "
-            f"and check again.{tries_left(remaining - 1)}",
+            mismatch_explanation(result.mismatches, result.causes)
+            + f"\n\n{offer} fix an item with its Change button and check again.{tries_left(remaining - 1)}",
             "identity.mismatch",
         )
     ctx.data["identity_ok"] = True
     ctx.data["e_services"] = result.e_services
+    ctx.data.pop("variants", None)
     if not reregister and await ctx.repo.account_by_ssn(ctx.data["ssn_hash"]) is not None:
         ctx.say(
             "You already have a Secure Access account. Sign in with /login. To change its phone number, "

@@ -187,3 +187,48 @@ async def test_personal_account_merges_into_e_services_username(harness, tmp_pat
     await user.send("violet harbor lantern")  # the Secure Access password stays
     await user.send(await harness.last_code("sms", "+15125550177"))
     assert await harness.engine.where(2005) == ("home", "signed_in")
+
+
+async def test_letters_export_csv_and_pdf(harness):
+    import csv
+    import io
+
+    from bot.letters import letters_for_day, to_csv, to_pdf
+
+    user = await harness.user(2010)
+    await register_by_mail(harness, user)
+    day = harness.clock.now().astimezone(__import__("zoneinfo").ZoneInfo("America/New_York")).date()
+    found = await letters_for_day(harness.services, day)
+    assert len(found) == 1
+    rows = list(csv.DictReader(io.StringIO(to_csv(found))))
+    assert rows[0]["recipient"] == "Lee Chen"
+    assert "San Francisco" in rows[0]["address_lines"]
+    assert re.search(r"\d{6}", rows[0]["body"])
+    pdf = to_pdf(found)
+    assert pdf.startswith(b"%PDF") and len(pdf) > 800
+
+
+async def test_letter_reminder_and_letter_limits(harness):
+    user = await harness.user(2011)
+    await register_by_mail(harness, user)
+    harness.clock.advance(days=13)
+    assert await harness.engine.tick() == []
+    harness.clock.advance(days=2)
+    notices = await harness.engine.tick()
+    assert [n.chat_id for n in notices] == [2011]
+    assert "more days" in notices[0].text
+    assert await harness.engine.tick() == []  # once only
+
+    await sign_in(user)
+    # one letter a day at most
+    await user.press("Send me a new letter")
+    replies = await user.press("Send me a new letter")
+    assert "very recently" in "\n".join(m.text for m in replies)
+    # at most four in 30 days
+    for _ in range(2):
+        harness.clock.advance(hours=25)
+        replies = await user.press("Send me a new letter")
+        assert "on its way" in "\n".join(m.text for m in replies)
+    harness.clock.advance(hours=25)
+    replies = await user.press("Send me a new letter")
+    assert "most letters allowed" in "\n".join(m.text for m in replies)

@@ -1,0 +1,441 @@
+"""Address comparison, likely causes of a mismatch, and variants of the user's input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flows.addresses import (
+    CATEGORIES,
+    CAUSES,
+    EXPLANATIONS,
+    WHY_RECORDS_DIFFER,
+    Address,
+    differences,
+    likely_causes,
+    variants,
+)
+
+A = Address
+
+# -- records the pairs are compared against ----------------------------------------------------
+
+ELM = A("1234 Elm St", "Apt 5B", "Springfield", "IL", "62704")
+TORONTO = A("100 King St W", "Apt 1203", "Toronto", "ON", "M5V 2T6", "CA")
+TORONTO_COUNTRY_IN_CITY = A("100 King St W", "Apt 1203", "Canada", "ON", "M5V 2T6", "CA")
+TORONTO_POSTAL_IN_LINE1 = A("M5V 2T6 100 King St W", "Apt 1203", "Toronto", "ON", "M5V 2T6", "CA")
+TORONTO_PROVINCE_IN_CITY = A("100 King St W", "Apt 1203", "Toronto ON", "", "M5V 2T6", "CA")
+ALL = set(CATEGORIES)
+
+PAIRS = [
+    # ---- domestic: equal once evened out -------------------------------------------------------
+    ("identical", ELM, ELM, set()),
+    ("case and long forms", A("1234 ELM STREET", "APARTMENT 5B", "SPRINGFIELD", "il", "62704"), ELM, set()),
+    ("line 2 folded into line 1", A("1234 Elm St Apt 5B", "", "Springfield", "IL", "62704"), ELM, set()),
+    (
+        "line 2 split out of a folded record",
+        ELM,
+        A("1234 Elm Street Apartment 5B", "", "Springfield", "IL", "62704"),
+        set(),
+    ),
+    ("hash sign for apartment", A("1234 Elm St #5B", "", "Springfield", "IL", "62704"), ELM, set()),
+    ("hash on line 2", A("1234 Elm St", "# 5B", "Springfield", "IL", "62704"), ELM, set()),
+    ("Apartment in full", A("1234 Elm St", "Apartment 5B", "Springfield", "IL", "62704"), ELM, set()),
+    ("Unit for Apt", A("1234 Elm St", "Unit 5B", "Springfield", "IL", "62704"), ELM, set()),
+    ("Apt #", A("1234 Elm St", "Apt. #5-B", "Springfield", "IL", "62704"), ELM, set()),
+    ("punctuation", A("1234 Elm St.,", "Apt. 5B", "Springfield.", "I.L.", "62704"), ELM, set()),
+    ("extra spaces", A("  1234   Elm  St ", " Apt  5B ", " Springfield ", " IL ", " 62704 "), ELM, set()),
+    ("state name", A("1234 Elm St", "Apt 5B", "Springfield", "Illinois", "62704"), ELM, set()),
+    ("ZIP+4", A("1234 Elm St", "Apt 5B", "Springfield", "IL", "62704-1234"), ELM, set()),
+    ("ZIP+4 without hyphen", A("1234 Elm St", "Apt 5B", "Springfield", "IL", "627041234"), ELM, set()),
+    (
+        "directional spelled out",
+        A("1234 North Elm Street", "", "Springfield", "IL", "62704"),
+        A("1234 N. Elm St", "", "Springfield", "IL", "62704"),
+        set(),
+    ),
+    (
+        "ordinal word",
+        A("100 First Avenue", "", "New York", "New York", "10001"),
+        A("100 1st Ave", "", "New York", "NY", "10001"),
+        set(),
+    ),
+    (
+        "compound ordinal",
+        A("12 Twenty-First Street NW", "", "Washington", "District of Columbia", "20036"),
+        A("12 21st St Northwest", "", "Washington", "DC", "20036"),
+        set(),
+    ),
+    (
+        "Saint in the city",
+        A("1 Market St", "", "Saint Louis", "Missouri", "63101"),
+        A("1 Market Street", "", "St. Louis", "MO", "63101"),
+        set(),
+    ),
+    (
+        "post office box",
+        A("P.O. Box 123", "", "Austin", "Texas", "78701"),
+        A("Post Office Box 123", "", "Austin", "TX", "78701"),
+        set(),
+    ),
+    (
+        "suite folded and abbreviated",
+        A("500 Market Street Suite 12", "", "San Francisco", "California", "94105"),
+        A("500 Market St", "Ste 12", "San Francisco", "CA", "94105"),
+        set(),
+    ),
+    (
+        "accents and Puerto Rico as a country",
+        A("123 Calle José de Diego", "", "San Juan", "PR", "00901"),
+        A("123 CALLE JOSE DE DIEGO", "", "SAN JUAN", "", "00901", "PR"),
+        set(),
+    ),
+    (
+        "ZIP that lost its leading zero",
+        A("77 Harbor Road", "", "Portland", "Maine", "04101"),
+        A("77 Harbor Rd", "", "Portland", "ME", "4101"),
+        set(),
+    ),
+    # ---- domestic: real differences -----------------------------------------------------------
+    ("moved", A("77 Harbor Rd", "", "Portland", "ME", "04101"), ELM, {"address_line", "city", "state", "postal_code"}),
+    ("house number", A("1243 Elm St", "Apt 5B", "Springfield", "IL", "62704"), ELM, {"address_line"}),
+    ("ZIP", A("1234 Elm St", "Apt 5B", "Springfield", "IL", "62705"), ELM, {"postal_code"}),
+    ("Suite is not Apt", A("1234 Elm St", "Ste 5B", "Springfield", "IL", "62704"), ELM, {"address_line"}),
+    ("apartment left out", A("1234 Elm St", "", "Springfield", "IL", "62704"), ELM, {"address_line"}),
+    ("moved abroad", TORONTO, ELM, ALL),
+    # ---- Canada ---------------------------------------------------------------------------------
+    (
+        "Canada evened out",
+        A("100 KING STREET WEST", "Apartment 1203", "toronto", "Ontario", "m5v2t6", "CA"),
+        TORONTO,
+        set(),
+    ),
+    ("Canada line 2 folded", A("100 King St W Apt 1203", "", "Toronto", "ON", "M5V 2T6", "CA"), TORONTO, set()),
+    ("Canada country in city", TORONTO, TORONTO_COUNTRY_IN_CITY, {"city"}),
+    ("Canada postal in line 1", TORONTO, TORONTO_POSTAL_IN_LINE1, {"address_line"}),
+    ("Canada province in city", TORONTO, TORONTO_PROVINCE_IN_CITY, {"city", "state"}),
+    (
+        "Canada country in city, typed the record's way",
+        A("100 King Street West", "Apt. 1203", "CANADA", "Ontario", "M5V2T6", "CA"),
+        TORONTO_COUNTRY_IN_CITY,
+        set(),
+    ),
+    # ---- United Kingdom ---------------------------------------------------------------------------
+    (
+        "UK evened out",
+        A("10 Downing Street", "", "London", "", "SW1A 2AA", "GB"),
+        A("10 DOWNING ST", "", "LONDON", "", "sw1a2aa", "GB"),
+        set(),
+    ),
+    (
+        "UK country in city",
+        A("10 Downing Street", "", "London", "", "SW1A 2AA", "GB"),
+        A("10 Downing St", "", "United Kingdom", "", "SW1A 2AA", "GB"),
+        {"city"},
+    ),
+    (
+        "UK postcode in line 1",
+        A("221B Baker Street", "", "London", "", "NW1 6XE", "GB"),
+        A("NW1 6XE 221B Baker St", "", "London", "", "NW1 6XE", "GB"),
+        {"address_line"},
+    ),
+    # ---- Germany ------------------------------------------------------------------------------------
+    (
+        "Germany Strasse and umlaut",
+        A("Hauptstraße 5", "", "München", "Bayern", "80331", "DE"),
+        A("Hauptstr. 5", "", "MUNCHEN", "BY", "D-80331", "DE"),
+        set(),
+    ),
+    (
+        "Germany postal in line 1",
+        A("Hauptstraße 5", "", "München", "BY", "80331", "DE"),
+        A("80331 Hauptstrasse 5", "", "Munchen", "BY", "80331", "DE"),
+        {"address_line"},
+    ),
+    (
+        "Germany country in city and postal in line 1",
+        A("Hauptstraße 5", "", "München", "BY", "80331", "DE"),
+        A("80331 Hauptstrasse 5", "", "Germany", "BY", "80331", "DE"),
+        {"address_line", "city"},
+    ),
+    # ---- Mexico -------------------------------------------------------------------------------------
+    (
+        "Mexico evened out",
+        A("Av. Paseo de la Reforma No. 222", "Col. Juárez", "Ciudad de México", "CDMX", "06600", "MX"),
+        A("Avenida Paseo de la Reforma 222 Col Juarez", "", "CIUDAD DE MEXICO", "CDMX", "06600", "MX"),
+        set(),
+    ),
+    (
+        "Mexico country in city",
+        A("Av. Paseo de la Reforma 222", "", "Ciudad de México", "CDMX", "06600", "MX"),
+        A("Av Paseo de la Reforma 222", "", "Mexico", "CDMX", "06600", "MX"),
+        {"city"},
+    ),
+    # ---- Australia ----------------------------------------------------------------------------------
+    (
+        "Australia evened out",
+        A("Unit 3, 45 George Street", "", "Sydney", "New South Wales", "2000", "AU"),
+        A("UNIT 3 45 GEORGE ST", "", "SYDNEY", "NSW", "2000", "AU"),
+        set(),
+    ),
+    (
+        "Australia state in city",
+        A("45 George Street", "", "Sydney", "NSW", "2000", "AU"),
+        A("45 George St", "", "Sydney NSW", "", "2000", "AU"),
+        {"city", "state"},
+    ),
+    # ---- India --------------------------------------------------------------------------------------
+    (
+        "India evened out",
+        A("Flat 12, M.G. Road", "Indiranagar", "Bengaluru", "Karnataka", "560 038", "IN"),
+        A("FLAT 12 MG RD INDIRANAGAR", "", "BENGALURU", "KA", "560038", "IN"),
+        set(),
+    ),
+    (
+        "India PIN in line 1",
+        A("Flat 12, M.G. Road", "Indiranagar", "Bengaluru", "KA", "560038", "IN"),
+        A("560038 Flat 12 MG Road", "Indiranagar", "Bengaluru", "KA", "", "IN"),
+        {"address_line", "postal_code"},
+    ),
+    # ---- Japan --------------------------------------------------------------------------------------
+    (
+        "Japan evened out",
+        A("1-2-3 Shibuya", "Shibuya-ku", "Tokyo", "Tokyo", "150-0002", "JP"),
+        A("1 2 3 SHIBUYA SHIBUYA KU", "", "TOKYO", "TOKYO", "1500002", "JP"),
+        set(),
+    ),
+    (
+        "Japan country in city",
+        A("1-2-3 Shibuya", "Shibuya-ku", "Tokyo", "Tokyo", "150-0002", "JP"),
+        A("1-2-3 Shibuya", "Shibuya-ku", "JAPAN", "Tokyo", "150-0002", "JP"),
+        {"city"},
+    ),
+    # ---- France, country codes --------------------------------------------------------------------
+    (
+        "France apostrophe and accents",
+        A("12 Rue de l'Église", "", "Paris", "", "75004", "FR"),
+        A("12 RUE DE L EGLISE", "", "PARIS", "", "75004", "FR"),
+        set(),
+    ),
+    (
+        "UK written as a country alias",
+        A("10 Downing Street", "", "London", "", "SW1A 2AA", "UK"),
+        A("10 Downing St", "", "London", "", "SW1A 2AA", "GB"),
+        set(),
+    ),
+    (
+        "other country",
+        A("10 Downing Street", "", "London", "", "SW1A 2AA", "GB"),
+        A("10 Downing Street", "", "London", "", "SW1A 2AA", "IE"),
+        {"country"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("entered", "record", "expected"), [p[1:] for p in PAIRS], ids=[p[0] for p in PAIRS])
+def test_differences(entered, record, expected):
+    assert differences(entered, record) == expected
+    assert differences(record, entered) == expected  # symmetric
+
+
+def test_table_is_broad():
+    assert len(PAIRS) >= 30
+    countries = {p[1].country for p in PAIRS} | {p[2].country for p in PAIRS}
+    assert {"US", "CA", "GB", "DE", "MX", "AU", "IN", "JP"} <= countries
+    assert sum(1 for p in PAIRS if not p[3]) >= 15
+
+
+def test_from_dict_round_trip_matches():
+    raw = {"line1": "1234 Elm St", "line2": None, "city": "Springfield", "state": "IL", "postal_code": "62704"}
+    addr = Address.from_dict(raw)
+    assert addr.country == "US" and addr.line2 == ""
+    assert differences(Address.from_dict(addr.to_dict()), addr) == set()
+
+
+# -- likely causes --------------------------------------------------------------------------------
+
+CAUSE_CASES = [
+    ("country in city", TORONTO, TORONTO_COUNTRY_IN_CITY, ["country_in_city"]),
+    ("postal in line 1", TORONTO, TORONTO_POSTAL_IN_LINE1, ["postal_in_line1"]),
+    ("province in city", TORONTO, TORONTO_PROVINCE_IN_CITY, ["province_in_city"]),
+    (
+        "country in city and postal in line 1",
+        TORONTO,
+        A("M5V 2T6 100 King St W", "Apt 1203", "Canada", "ON", "M5V 2T6", "CA"),
+        ["country_in_city", "postal_in_line1"],
+    ),
+    (
+        "postal only in line 1",
+        TORONTO,
+        A("M5V 2T6 100 King St W", "Apt 1203", "Toronto", "ON", "", "CA"),
+        ["postal_in_line1"],
+    ),
+    (
+        "line 2 folded in another form",
+        TORONTO,
+        A("100 King St W 1203", "", "Toronto", "ON", "M5V 2T6", "CA"),
+        ["line2_folded"],
+    ),
+    (
+        "line 2 split out",
+        A("100 King St W 1203", "", "Toronto", "ON", "M5V 2T6", "CA"),
+        TORONTO,
+        ["line2_split"],
+    ),
+    ("apartment missing from the record", ELM, A("1234 Elm St", "", "Springfield", "IL", "62704"), ["line2_folded"]),
+    ("street type left out", A("1234 Elm", "Apt 5B", "Springfield", "IL", "62704"), ELM, ["abbreviation"]),
+    ("moved", A("77 Harbor Rd", "", "Portland", "ME", "04101"), ELM, ["moved"]),
+    ("typo in the house number", A("1243 Elm St", "Apt 5B", "Springfield", "IL", "62704"), ELM, ["unknown"]),
+    ("identical", ELM, ELM, []),
+    # tolerated by differences(), named for a stricter check
+    ("ZIP+4 only", A("1234 Elm St", "Apt 5B", "Springfield", "IL", "62704-1234"), ELM, ["zip_plus4"]),
+    ("abbreviations only", A("1234 Elm Street", "Apartment 5B", "Springfield", "IL", "62704"), ELM, ["abbreviation"]),
+    ("fold only", A("1234 Elm St Apt 5B", "", "Springfield", "IL", "62704"), ELM, ["line2_split"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("entered", "record", "expected"), [c[1:] for c in CAUSE_CASES], ids=[c[0] for c in CAUSE_CASES]
+)
+def test_likely_causes(entered, record, expected):
+    assert likely_causes(entered, record) == expected
+
+
+def test_likely_causes_returns_only_codes():
+    for _, entered, record, _ in PAIRS:
+        causes = likely_causes(entered, record)
+        assert set(causes) <= set(CAUSES)
+        assert len(causes) == len(set(causes))
+        if not differences(entered, record):
+            assert "moved" not in causes and "unknown" not in causes
+        else:
+            assert causes, "a real difference always gets at least one code"
+
+
+def test_explanations_cover_every_cause_and_hedge():
+    assert set(EXPLANATIONS) == set(CAUSES)
+    for code, text in EXPLANATIONS.items():
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+        assert 1 <= len(sentences) <= 2, code
+        assert re.search(r"\b(may|often|sometimes|can)\b", text), code
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", WHY_RECORDS_DIFFER.strip()) if s]
+    assert 2 <= len(sentences) <= 3
+    assert re.search(r"\b(may|often|can)\b", WHY_RECORDS_DIFFER)
+
+
+# -- variants -------------------------------------------------------------------------------------
+
+
+def _by_code(addr: Address) -> dict[str, Address]:
+    return {code: v for code, _, v in variants(addr)}
+
+
+def test_toronto_variant_with_country_as_city_matches_the_record():
+    found = _by_code(A("100 King St W", "Apt 1203", "Toronto", "ON", "M5V 2T6", "CA"))
+    assert found["country_in_city"].city == "Canada"
+    assert found["country_in_city"].state == "ON"
+    assert differences(found["country_in_city"], TORONTO_COUNTRY_IN_CITY) == set()
+
+
+@pytest.mark.parametrize(
+    ("code", "record"),
+    [
+        ("country_in_city", TORONTO_COUNTRY_IN_CITY),
+        ("postal_in_line1", TORONTO_POSTAL_IN_LINE1),
+        ("province_in_city", TORONTO_PROVINCE_IN_CITY),
+    ],
+)
+def test_each_foreign_variant_matches_its_convention(code, record):
+    assert differences(TORONTO, record)  # the plain input does not match ...
+    assert differences(_by_code(TORONTO)[code], record) == set()  # ... the variant does
+
+
+def test_foreign_variant_shapes():
+    found = _by_code(TORONTO)
+    assert set(found) == {"country_in_city", "postal_in_line1", "province_in_city", "line2_folded"}
+    assert found["postal_in_line1"].line1 == "M5V 2T6 100 King St W"
+    assert found["postal_in_line1"].postal_code == "M5V 2T6"
+    assert (found["province_in_city"].city, found["province_in_city"].state) == ("Toronto ON", "")
+    assert (found["line2_folded"].line1, found["line2_folded"].line2) == ("100 King St W Apt 1203", "")
+
+
+def test_province_name_becomes_its_code_in_the_city():
+    found = _by_code(A("100 King St W", "", "Toronto", "Ontario", "M5V 2T6", "CA"))
+    assert found["province_in_city"].city == "Toronto ON"
+
+
+def test_other_countries_get_their_names():
+    assert _by_code(A("Hauptstr. 5", "", "Berlin", "", "10115", "DE"))["country_in_city"].city == "Germany"
+    assert _by_code(A("1 Jongno", "", "Seoul", "", "03154", "KR"))["country_in_city"].city == "South Korea"
+    germany = _by_code(A("Hauptstr. 5", "", "Berlin", "", "10115", "DE"))
+    assert "province_in_city" not in germany  # no province typed: nothing to move
+
+
+def test_no_country_variant_when_city_already_is_the_country():
+    found = _by_code(A("100 King St W", "", "CANADA", "ON", "M5V 2T6", "CA"))
+    assert "country_in_city" not in found
+
+
+def test_domestic_variants():
+    found = _by_code(A("1234 Elm St", "Apt 5B", "Springfield", "IL", "62704-1234"))
+    assert (found["line2_folded"].line1, found["line2_folded"].line2) == ("1234 Elm St Apt 5B", "")
+    assert found["zip_plus4"].postal_code == "62704"
+    assert "country_in_city" not in found and "postal_in_line1" not in found
+
+    split = _by_code(A("1234 Elm St #5B", "", "Springfield", "IL", "62704"))["line2_split"]
+    assert (split.line1, split.line2) == ("1234 Elm St", "#5B")
+    split = _by_code(A("500 Market Street, Suite 12", "", "San Francisco", "CA", "94105"))["line2_split"]
+    assert (split.line1, split.line2) == ("500 Market Street", "Suite 12")
+
+    plain_one = _by_code(A("9 OAK AVE", "", "Austin", "TX", "78701"))
+    assert plain_one == {}  # nothing to fold, split, shorten or abbreviate
+
+
+def test_usps_form_variant():
+    found = _by_code(A("1234 Elm Street", "Apartment 5B", "Springfield", "Illinois", "62704"))
+    usps = found["abbreviation"]
+    assert (usps.line1, usps.line2, usps.state) == ("1234 ELM ST", "APT 5B", "IL")
+
+
+@pytest.mark.parametrize("addr", [p[1] for p in PAIRS] + [p[2] for p in PAIRS])
+def test_variants_are_distinct_changes_with_short_labels(addr):
+    found = variants(addr)
+    assert len(found) <= 5
+    seen = set()
+    for code, label, v in found:
+        assert code in EXPLANATIONS
+        assert 0 < len(label) < 40
+        assert isinstance(v, Address)
+        key = tuple(" ".join(x.upper().split()) for x in v.to_dict().values())
+        assert key not in seen
+        seen.add(key)
+        assert v != addr
+    assert len({label for _, label, _ in found}) == len(found)
+
+
+# -- never raise ------------------------------------------------------------------------------------
+
+_field = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["", "#", "Apt", "P.O. Box", "Twenty", "North East", "M5V 2T6", "62704-1234", "ß", "№ 5"]),
+)
+_country = st.one_of(
+    st.sampled_from(["US", "CA", "GB", "DE", "MX", "AU", "IN", "JP", "PR", "", "UK"]), st.text(max_size=6)
+)
+_address = st.builds(Address, _field, _field, _field, _field, _field, _country)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_address, _address)
+def test_never_raises(entered, record):
+    diff = differences(entered, record)
+    assert diff <= set(CATEGORIES)
+    assert differences(entered, entered) == set()
+    assert set(likely_causes(entered, record)) <= set(CAUSES)
+    found = variants(entered)
+    assert len(found) <= 5
+    for code, label, v in found:
+        assert code in EXPLANATIONS and len(label) < 40 and isinstance(v, Address)
