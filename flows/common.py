@@ -52,8 +52,21 @@ def subject(ctx: Ctx) -> str:
 
 
 async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | None = None) -> None:
-    """Issue a new code, deliver it, and tell the user. Raises Invalid when resends are used up."""
+    """Issue a new code, deliver it, and tell the user. Raises Invalid when resends are used up.
+
+    Sends are counted per conversation and also per destination (a keyed hash of the email
+    address or phone number), so starting a new chat doesn't reset the limit."""
     from_repo = ctx.repo
+    policy = kind.policy(ctx)
+    window = timedelta(minutes=policy.resend_window_minutes)
+    destination = f"send:{kind.purpose}:{ctx.vault.digest('destination', to.lower())}"
+    left, retry_at = await over_limit(ctx, destination, policy.resend_limit, window)
+    if retry_at is not None:
+        raise Invalid(
+            f"The most {kind.name}s allowed for now have been sent there. You can ask for another after "
+            f"{when(ctx, retry_at)}. If a code arrives late, the newest one is the one that works.",
+            "code.resend_limit",
+        )
     try:
         issued = await from_repo.issue_code(subject_key or subject(ctx), kind.purpose, kind.channel, kind.policy(ctx))
     except Exception as exc:  # TooManyCodes, kept free of storage imports here
@@ -65,7 +78,8 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
             f"{when(ctx, retry_at)}. If a code arrives late, the newest one is the one that works.",
             "code.resend_limit",
         ) from None
-    minutes = int(kind.policy(ctx).lifetime_minutes)
+    await ctx.repo.add_attempt(destination)
+    minutes = int(policy.lifetime_minutes)
     if kind.channel == "email":
         await ctx.deliver(
             "email",
