@@ -12,9 +12,10 @@ import weakref
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.crypto import DecryptionError
+from bot.storage.db import is_sqlite, transaction
 from bot.services import Services
 from bot.storage.models import Account, Conversation, Letter, Notification
 from bot.storage.repo import Repo
@@ -23,6 +24,9 @@ from flows.replies import Action, Incoming, Notify, Reply
 from flows.router import FLOWS, ConversationState, dispatch
 
 log = logging.getLogger("sabot.engine")
+
+#: how many recent update ids each conversation remembers to drop redeliveries
+RECENT_UPDATES = 20
 
 TRY_AGAIN = (
     "Sorry, something went wrong on my side and that answer wasn't saved. Your earlier answers are "
@@ -53,40 +57,56 @@ class Engine:
 
     async def _handle(self, incoming: Incoming) -> list[Action]:
         services = self.services
-        vault = services.vault
         now = services.clock.now()
-        async with services.sessions() as session, session.begin():
-            row = await session.scalar(
-                select(Conversation).where(Conversation.chat_id == incoming.chat_id).with_for_update()
-            )
-            if row is None:
+        async with transaction(services.sessions) as session:
+            return await self._step(session, incoming, now)
+
+    async def _step(self, session, incoming: Incoming, now) -> list[Action]:
+        services = self.services
+        vault = services.vault
+        if not is_sqlite(services.engine):
+            # one step per chat at a time across every worker process (SQLite's BEGIN
+            # IMMEDIATE already serialises writers)
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": incoming.chat_id})
+        row = await session.scalar(
+            select(Conversation).where(Conversation.chat_id == incoming.chat_id).with_for_update()
+        )
+        if row is None:
+            conv = ConversationState.new()
+            row = Conversation(chat_id=incoming.chat_id, flow=conv.flow, state=conv.state, created_at=now, version=0)
+            session.add(row)
+        else:
+            try:
+                data = vault.decrypt(row.data_enc, context="conversation") or {}
+            except DecryptionError:
+                log.error("conversation %s could not be decrypted; starting it afresh", incoming.chat_id)
+                data = {}
+            if row.flow not in FLOWS or row.state not in FLOWS[row.flow].steps:
                 conv = ConversationState.new()
-                row = Conversation(chat_id=incoming.chat_id, flow=conv.flow, state=conv.state, created_at=now, version=0)
-                session.add(row)
             else:
-                try:
-                    data = vault.decrypt(row.data_enc, context="conversation") or {}
-                except DecryptionError:
-                    log.error("conversation %s could not be decrypted; starting it afresh", incoming.chat_id)
-                    data = {}
-                if row.flow not in FLOWS or row.state not in FLOWS[row.flow].steps:
-                    conv = ConversationState.new()
-                else:
-                    conv = ConversationState(row.flow, row.state, data)
-            ctx = Ctx(
-                chat_id=incoming.chat_id,
-                data=conv.data,
-                services=services,
-                repo=Repo(session, vault, services.clock),
-                incoming=incoming,
-            )
-            actions = await dispatch(conv, ctx, incoming)
-            row.flow = conv.flow
-            row.state = conv.state
-            row.data_enc = vault.encrypt(conv.data, context="conversation")
-            row.account_id = (conv.data.get("session") or {}).get("account_id")
-            row.updated_at = now
-            row.version = (row.version or 0) + 1
+                conv = ConversationState(row.flow, row.state, data)
+        # Telegram redelivers an update it thinks went unanswered; handle each one once. (Only
+        # exact repeats: after a quiet week Telegram may restart update ids anywhere.)
+        seen = conv.data.get("_update_ids") or []
+        if incoming.update_id is not None:
+            if incoming.update_id in seen:
+                log.info("chat %s: update %s already handled; ignored", incoming.chat_id, incoming.update_id)
+                return []
+            conv.data["_update_ids"] = (seen + [incoming.update_id])[-RECENT_UPDATES:]
+        ctx = Ctx(
+            chat_id=incoming.chat_id,
+            data=conv.data,
+            services=services,
+            repo=Repo(session, vault, services.clock),
+            incoming=incoming,
+        )
+        actions = await dispatch(conv, ctx, incoming)
+        row.flow = conv.flow
+        row.state = conv.state
+        row.data_enc = vault.encrypt(conv.data, context="conversation")
+        row.account_id = (conv.data.get("session") or {}).get("account_id")
+        row.updated_at = now
+        row.version = (row.version or 0) + 1
         return actions
 
     async def tick(self, *, chat_id: int | None = None, limit: int = 200) -> list[Notify]:
@@ -97,7 +117,7 @@ class Engine:
         now = services.clock.now()
         letters = services.settings.policy.letters
         out: list[Notify] = []
-        async with services.sessions() as session, session.begin():
+        async with transaction(services.sessions) as session:
             due = (
                 await session.execute(
                     select(Letter, Account)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from bot.services import Services
+from bot.storage.db import transaction
 from bot.storage.models import ExceptionCase
 from bot.storage.repo import Repo
 from flows.core import Ctx
@@ -48,7 +49,7 @@ async def _case(session, reference: str) -> ExceptionCase:
 
 async def approve(services: Services, reference: str) -> Approval:
     """The person passed the phone questions: create the account, temporary password, letter."""
-    async with services.sessions() as session, session.begin():
+    async with transaction(services.sessions) as session:
         case = await _case(session, reference)
         if case.status == "approved":
             raise HelpDeskError("this case is already approved")
@@ -99,7 +100,7 @@ async def approve(services: Services, reference: str) -> Approval:
 
 async def refer_to_tac(services: Services, reference: str) -> None:
     """The person could not answer the questions: an in-person visit comes first."""
-    async with services.sessions() as session, session.begin():
+    async with transaction(services.sessions) as session:
         case = await _case(session, reference)
         if case.status == "approved":
             raise HelpDeskError("this case is already approved")

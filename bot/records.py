@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.clock import Clock
 from bot.crypto import Vault
+from bot.storage.db import session_scope
 from bot.storage.models import RecordAccount, RecordPhone, Taxpayer
 from flows.addresses import CATEGORIES, Address, differences, likely_causes, plain
 from flows.ports import FinancialResult, IdentityClaim, IdentityResult, PhoneStatus
@@ -60,7 +61,7 @@ class LocalRecords:
         return row, self.vault.decrypt(row.record_enc, context="record")
 
     async def verify_identity(self, claim: IdentityClaim) -> IdentityResult:
-        async with self.sessions() as session:
+        async with session_scope(self.sessions) as session:
             row, rec = await self._person(session, claim.ssn_hash)
         if row is None:
             return IdentityResult(False, frozenset({"ssn"}))
@@ -82,7 +83,7 @@ class LocalRecords:
         return IdentityResult(True, frozenset(), bool(row.e_services_username_key))
 
     async def verify_financial(self, ssn_hash, kind, last8, card_network, card_kind) -> FinancialResult:
-        async with self.sessions() as session:
+        async with session_scope(self.sessions) as session:
             row, rec = await self._person(session, ssn_hash)
             if row is None:
                 return FinancialResult(False)
@@ -99,7 +100,7 @@ class LocalRecords:
         return FinancialResult(found is not None)
 
     async def phone_status(self, ssn_hash: str, e164: str) -> PhoneStatus:
-        async with self.sessions() as session:
+        async with session_scope(self.sessions) as session:
             row = await session.scalar(
                 select(RecordPhone).where(
                     RecordPhone.ssn_hash == ssn_hash, RecordPhone.phone_hash == phone_key(self.vault, e164)
@@ -110,13 +111,13 @@ class LocalRecords:
         return PhoneStatus(in_name=True, text_enabled=row.text_enabled)
 
     async def has_e_services(self, ssn_hash: str) -> bool:
-        async with self.sessions() as session:
+        async with session_scope(self.sessions) as session:
             row = await session.get(Taxpayer, ssn_hash)
         return bool(row and row.e_services_username_key)
 
     async def person_of_record(self, ssn_hash: str) -> dict | None:
         """Name and address of record, for letters to a person already verified (never shown)."""
-        async with self.sessions() as session:
+        async with session_scope(self.sessions) as session:
             row, rec = await self._person(session, ssn_hash)
         if row is None:
             return None
@@ -129,7 +130,7 @@ class LocalRecords:
 
     async def e_services_sign_in(self, username: str, password: str) -> str | None:
         """The person (SSN hash) whose existing e-Services account these credentials open."""
-        async with self.sessions() as session:
+        async with session_scope(self.sessions) as session:
             row = await session.scalar(select(Taxpayer).where(Taxpayer.e_services_username_key == username.lower()))
         stored = row.e_services_password_hash if row else None
         if not await self.vault.verify_password(stored, password):
@@ -137,7 +138,7 @@ class LocalRecords:
         return row.ssn_hash
 
     async def count(self) -> int:
-        async with self.sessions() as session:
+        async with session_scope(self.sessions) as session:
             return await session.scalar(select(func.count()).select_from(Taxpayer)) or 0
 
 

@@ -205,6 +205,7 @@ def to_incoming(update: Update) -> Incoming | None:
         "chat_id": chat.id,
         "user_id": user.id if user else None,
         "username": user.username if user else None,
+        "update_id": update.update_id,
     }
 
     if update.callback_query is not None:

@@ -792,7 +792,9 @@ async def site_image(ctx: Ctx, a: Answer):
     ctx.data["site_image"] = a.choice
     if via_mail(ctx):
         return "next"
-    await create_account(ctx)
+    blocked = await create_account(ctx)
+    if blocked:
+        return None if blocked == "done" else blocked
     ctx.say(summary(ctx))
     ctx.go("home", "registered")
 
@@ -852,14 +854,19 @@ async def secret_answer(ctx: Ctx, a: Answer):
     answers[ctx.data.pop("pending_question")] = ctx.vault.digest("secret_answer", answer)
     if len(answers) < ctx.policy.letters.secret_questions:
         return "more"
-    await create_account(ctx)
+    blocked = await create_account(ctx)
+    if blocked:
+        return None if blocked == "done" else blocked
     person = await ctx.records.person_of_record(ctx.data["ssn_hash"])
     await send_letter(ctx, account_id=ctx.data["account_id"], username=ctx.data["username"], person=person)
     ctx.say(mail_summary(ctx))
     ctx.go("home", "awaiting_letter")
 
 
-async def create_account(ctx: Ctx) -> None:
+async def create_account(ctx: Ctx) -> str | None:
+    """Create the account; or, when something changed since it was checked (another chat of
+    the same person finished first, someone took the phone or username meanwhile), say so and
+    return where to go instead ("done", "phone_taken", "username_taken")."""
     d = ctx.data
     vault = ctx.vault
     profile = {
@@ -870,9 +877,22 @@ async def create_account(ctx: Ctx) -> None:
         "filing_status": d.get("filing_status"),
         "address": d["address"],
     }
+    if await ctx.repo.account_by_ssn(d["ssn_hash"]) is not None:
+        ctx.say("You already have a Secure Access account (it was just completed in another chat). Sign in with /login.")
+        ctx.go("home", "registered")
+        return "done"
+    if d.get("phone_hash") and await ctx.repo.phone_owner(d["phone_hash"]) is not None:
+        for key in ("phone", "phone_hash", "phone_ok"):
+            d.pop(key, None)
+        ctx.say(
+            "While you were finishing, that phone number was registered to another account, and one "
+            "phone serves only one user. Please confirm a different mobile number; everything else is kept."
+        )
+        return "phone_taken"
     if not upgrading(ctx) and await ctx.repo.username_taken(d["username"]):
         d.pop("username", None)
-        raise Invalid("Someone took that username a moment ago. Please /back to choose another.", "username.taken")
+        ctx.say("Someone took that username a moment ago. Please choose another; everything else is kept.")
+        return "username_taken"
     account = await ctx.repo.create_account(
         username=d["username"],
         username_key=d["username"].lower(),
@@ -888,6 +908,7 @@ async def create_account(ctx: Ctx) -> None:
         chat_id=ctx.chat_id,
     )
     d["account_id"] = account.id
+    return None
 
 
 def mail_summary(ctx: Ctx) -> str:
@@ -984,6 +1005,8 @@ flow.transitions(
         ["next", "site_image", "secret_question"],
         ["next", "secret_question", "secret_answer"],
         ["more", "secret_answer", "secret_question"],
+        ["phone_taken", ["site_image", "secret_answer"], "phone"],
+        ["username_taken", ["site_image", "secret_answer"], "username"],
     ]
 )
 flow.validate()

@@ -33,6 +33,8 @@ class Incoming:
     user_id: int | None = None
     message_id: int | None = None
     username: str | None = None
+    #: the transport's sequence number (Telegram's update_id), to drop redelivered updates
+    update_id: int | None = None
 
 
 @dataclass(frozen=True)

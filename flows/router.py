@@ -52,7 +52,7 @@ class ConversationState:
 
 
 #: answers dropped whenever a flow ends, so nothing personal lingers in the conversation
-KEEP_ACROSS_FLOWS = ("session",)
+KEEP_ACROSS_FLOWS = ("session", "_update_ids")
 
 
 async def _current_prompt(conv: ConversationState, ctx: Ctx) -> list[Action]:

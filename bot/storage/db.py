@@ -2,24 +2,64 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
+#: the session of the conversation step being handled, so adapters backed by this same
+#: database (the local record store) read inside the step's transaction instead of opening a
+#: second connection that would wait on the first one's lock
+current_session: ContextVar[AsyncSession | None] = ContextVar("current_session", default=None)
+
+
+@asynccontextmanager
+async def session_scope(sessions: async_sessionmaker):
+    """The step's session when inside one, else a fresh session (closed afterwards)."""
+    active = current_session.get()
+    if active is not None:
+        yield active
+        return
+    async with sessions() as session:
+        yield session
+
+
+@asynccontextmanager
+async def transaction(sessions: async_sessionmaker):
+    """A session in a transaction that adapters on this database share (see current_session)."""
+    async with sessions() as session, session.begin():
+        token = current_session.set(session)
+        try:
+            yield session
+        finally:
+            current_session.reset(token)
+
 
 def _sqlite_pragmas(dbapi_connection, _record):
+    # The driver's own implicit BEGIN is turned off; _sqlite_begin emits BEGIN IMMEDIATE so a
+    # transaction takes the write lock up front and can never fail half-way on a lock upgrade.
+    dbapi_connection.isolation_level = None
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def _sqlite_begin(conn):
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -29,6 +69,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, echo=echo, pool_pre_ping=True)
 

@@ -121,7 +121,9 @@ class FakeBotAPI(BaseRequest):
         self.handler_errors: list[BaseException] = []
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
         self._next_message_id: dict[int, int] = defaultdict(lambda: 1)
-        self._update_ids = itertools.count(1)
+        # like Telegram, ids only grow; each fake starts somewhere new so a bot restarted in a
+        # test (same database, new fake) never sees an id it already handled
+        self._update_ids = itertools.count(int(time.time() * 1000) % 10**9 * 1000 + 1)
         self._file_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._clients = 0
