@@ -14,6 +14,7 @@ from bot.records import import_people, read_records_file
 from bot.services import build_services, load_demo_records_if_empty
 from bot.telegram_adapter import RetryPolicy, build_application
 from bot.testing.telegram import FAKE_TOKEN, FakeBotAPI, TelegramTestClient
+from tests.pg import PostgresForTests
 
 CODE = re.compile(r"\b(\d{6})\b")
 
@@ -88,8 +89,29 @@ async def _no_sleep(_seconds: float) -> None:
     return None
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    pg = PostgresForTests()
+    pg.start()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, postgres):
+    """Every conversation test runs on both databases the product supports."""
+    if request.param == "postgresql":
+        if postgres.url is None:
+            pytest.skip(postgres.reason)
+        postgres.empty()
+        return postgres.url
+    return None
+
+
 @pytest.fixture
-def settings(tmp_path):
+def settings(tmp_path, backend):
+    if backend:
+        return test_settings(tmp_path, database={"url": backend})
     return test_settings(tmp_path)
 
 
