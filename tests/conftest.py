@@ -16,6 +16,9 @@ from bot.telegram_adapter import RetryPolicy, build_application
 from bot.testing.telegram import FAKE_TOKEN, FakeBotAPI, TelegramTestClient
 from tests.pg import PostgresForTests
 
+#: transcripts (tests/transcripts/**/*.convo.yaml) are collected as test items
+pytest_plugins = ["bot.scripting.pytest_plugin"]
+
 CODE = re.compile(r"\b(\d{6})\b")
 
 
