@@ -27,7 +27,7 @@ def _run(coro):
 
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+                        format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s")
     # the state machine library narrates every transition at INFO; keep it for debugging only
     logging.getLogger("transitions").setLevel(max(logging.WARNING, logging.getLogger().level))
 
@@ -66,43 +66,153 @@ def chat(chat_id: int, demo: bool | None) -> None:
 
 @main.command()
 @click.option("--log-level", default="INFO", show_default=True)
-def run(log_level: str) -> None:
-    """Run the Telegram bot (long polling). The token comes from TELEGRAM_BOT_TOKEN."""
-    from bot.engine import Engine
-    from bot.services import build_services
-    from bot.telegram_adapter import build_application
+@click.option("--webhook-url", default=None, help="Public HTTPS URL Telegram should POST updates to (webhook mode).")
+@click.option("--listen", default="127.0.0.1", show_default=True, help="Address the webhook server binds to.")
+@click.option("--port", default=8443, show_default=True, help="Port the webhook server listens on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Webhook mode: worker processes sharing the port (and the database).")
+@click.option("--set-webhook/--no-set-webhook", default=True, help="Register the webhook URL with Telegram at start.")
+def run(log_level: str, webhook_url: str | None, listen: str, port: int, workers: int, set_webhook: bool) -> None:
+    """Run the Telegram bot: long polling, or a webhook with --webhook-url.
 
+    The token comes from TELEGRAM_BOT_TOKEN. In webhook mode the secret token Telegram echoes back
+    is telegram.webhook_secret (SABOT_TELEGRAM__WEBHOOK_SECRET), or a random one for this run.
+    """
     _setup_logging(log_level)
     settings = _settings()
     token = settings.bot_token
     if not token:
         raise click.ClickException("No bot token: set TELEGRAM_BOT_TOKEN (from @BotFather) and try again.")
+    if webhook_url is None:
+        if workers > 1:
+            raise click.ClickException("--workers needs webhook mode (--webhook-url): long polling has one reader.")
+        _run(_polling(settings, token))
+        return
 
-    async def go():
-        services = await build_services(settings)
-        application = build_application(token=token, engine=Engine(services), base_url=settings.telegram.base_url)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, stop.set)
-            except NotImplementedError:  # pragma: no cover - not on this platform
-                pass
+    from bot.webhook import new_secret, valid_secret
+
+    secret = settings.telegram.webhook_secret or new_secret()
+    if not valid_secret(secret):
+        raise click.ClickException("telegram.webhook_secret must be 1-256 characters of A-Z, a-z, 0-9, _ and -.")
+    if workers == 1:
+        _run(_webhook_worker(settings, token, webhook_url, listen, port, secret, set_webhook))
+        return
+    _run_workers(settings, token, webhook_url, listen, port, secret, workers, set_webhook, log_level)
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            async with application:
-                await application.start()
-                await application.updater.start_polling(drop_pending_updates=False)
-                adapter = application.bot_data["adapter"]
-                ticker = asyncio.create_task(adapter.run_ticks(application.bot, settings.telegram.tick_seconds))
-                logging.getLogger("sabot").info("bot is running; press Ctrl-C to stop")
-                await stop.wait()
-                ticker.cancel()
-                await application.updater.stop()
-                await application.stop()
-        finally:
-            await services.close()
+            loop.add_signal_handler(sig, stop.set)
+        except NotImplementedError:  # pragma: no cover - not on this platform
+            pass
+    return stop
 
-    _run(go())
+
+async def _polling(settings, token: str) -> None:
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.engine import Engine
+    from bot.services import build_services
+    from bot.telegram_adapter import build_application
+
+    services = await build_services(settings)
+    application = build_application(token=token, engine=Engine(services), base_url=settings.telegram.base_url)
+    stop = _stop_event()
+    try:
+        try:
+            await application.initialize()
+        except InvalidToken:
+            raise click.ClickException("Telegram refused the bot token: check TELEGRAM_BOT_TOKEN.") from None
+        except NetworkError as exc:
+            raise click.ClickException(f"Can't reach the Bot API at {settings.telegram.base_url} ({exc}).") from None
+        try:
+            await application.start()
+            await application.updater.start_polling(drop_pending_updates=False)
+            ticker = asyncio.create_task(
+                application.bot_data["adapter"].run_ticks(application.bot, settings.telegram.tick_seconds)
+            )
+            logging.getLogger("sabot").info("bot is running (long polling); press Ctrl-C to stop")
+            await stop.wait()
+            ticker.cancel()
+            await application.updater.stop()
+            await application.stop()
+        finally:
+            await application.shutdown()
+    finally:
+        await services.close()
+
+
+async def _webhook_worker(settings, token, webhook_url, listen, port, secret, set_webhook, *, tick: bool = True) -> None:
+    from urllib.parse import urlsplit
+
+    from bot.engine import Engine
+    from bot.services import build_services
+    from bot.telegram_adapter import build_application
+    from bot.webhook import listen as bind, make_server
+
+    services = await build_services(settings)
+    application = build_application(token=token, engine=Engine(services), base_url=settings.telegram.base_url)
+    stop = _stop_event()
+    server = make_server(application, path=urlsplit(webhook_url).path or "/", secret=secret)
+    try:
+        async with application:
+            await application.start()
+            if set_webhook:
+                await application.bot.set_webhook(webhook_url, secret_token=secret, drop_pending_updates=False)
+            bind(server, host=listen, port=port)
+            ticker = None
+            if tick:
+                ticker = asyncio.create_task(
+                    application.bot_data["adapter"].run_ticks(application.bot, settings.telegram.tick_seconds)
+                )
+            logging.getLogger("sabot").info("webhook worker listening on %s:%s", listen, port)
+            await stop.wait()
+            server.stop()
+            if ticker:
+                ticker.cancel()
+            await application.stop()
+    finally:
+        await services.close()
+
+
+def _run_workers(settings, token, webhook_url, listen, port, secret, workers, set_webhook, log_level) -> None:
+    """Start N worker processes on one port (SO_REUSEPORT); forward signals; wait for them."""
+    import os
+    import subprocess
+
+    from bot.storage.db import create_engine, upgrade
+
+    async def migrate():
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    _run(migrate())  # once, before the workers race to do it
+    env = dict(os.environ, SABOT_TELEGRAM__WEBHOOK_SECRET=secret)
+    children = []
+    for index in range(workers):
+        args = [sys.executable, "-m", "bot.cli", "run", "--log-level", log_level, "--webhook-url", webhook_url,
+                "--listen", listen, "--port", str(port), "--workers", "1"]
+        # only the first worker registers the webhook
+        if index > 0 or not set_webhook:
+            args.append("--no-set-webhook")
+        children.append(subprocess.Popen(args, env=env))
+
+    def forward(signum, _frame):
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    codes = [child.wait() for child in children]
+    if any(codes):
+        raise SystemExit(max(codes))
 
 
 # -- records ----------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ class TelegramSettings(BaseModel):
     base_url: str = "https://api.telegram.org/bot"
     token: str = ""
     tick_seconds: float = 30
+    webhook_secret: str = ""
 
 
 class SmtpSettings(BaseModel):

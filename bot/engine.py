@@ -130,6 +130,9 @@ class Engine:
                         Account.chat_id.is_not(None) if chat_id is None else Account.chat_id == chat_id,
                     )
                     .limit(limit)
+                    # several workers tick: each row goes to one of them (ignored by SQLite,
+                    # whose BEGIN IMMEDIATE already lets one tick run at a time)
+                    .with_for_update(skip_locked=True, of=Letter)
                 )
             ).all()
             for letter, account in due:
@@ -154,6 +157,7 @@ class Engine:
                     .where(Notification.sent_at.is_(None), *(() if chat_id is None else (Notification.chat_id == chat_id,)))
                     .order_by(Notification.id)
                     .limit(limit)
+                    .with_for_update(skip_locked=True)
                 )
             ).all()
             for row in rows:

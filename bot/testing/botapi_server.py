@@ -33,7 +33,10 @@ import email.parser
 import email.policy
 import itertools
 import json
+import queue
 import threading
+import urllib.error
+import urllib.request
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -304,6 +307,13 @@ class BotAPIServer:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = False
+        #: webhook mode (after setWebhook): queued updates are POSTed to the bot like Telegram does
+        self.webhook_url: str | None = None
+        self.webhook_secret: str | None = None
+        self.webhook_responses: list[int] = []
+        self._pushers: list[threading.Thread] = []
+        self._push_queue: "queue.Queue[dict[str, Any] | None]" = queue.Queue()
+        self.push_threads = 4
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -330,6 +340,8 @@ class BotAPIServer:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+        for _ in self._pushers:
+            self._push_queue.put(None)
         server.shutdown()
         server.server_close()
         if thread is not None:
@@ -374,9 +386,41 @@ class BotAPIServer:
 
     def _queue(self, payload: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
-        self._updates.append({"update_id": update_id, **payload})
+        update = {"update_id": update_id, **payload}
+        if self.webhook_url:
+            self._push_queue.put(update)
+        else:
+            self._updates.append(update)
         self._cond.notify_all()
         return update_id
+
+    def _push_loop(self) -> None:
+        while True:
+            update = self._push_queue.get()
+            if update is None:
+                return
+            status = self.post_to_webhook(update, self.webhook_secret)
+            with self._cond:
+                self.webhook_responses.append(status)
+                self._cond.notify_all()
+
+    def post_to_webhook(self, update: dict[str, Any], secret: str | None, *, url: str | None = None,
+                        attempts: int = 3) -> int:
+        """POST one update to the webhook, as Telegram does; returns the HTTP status."""
+        body = json.dumps(update).encode()
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        for attempt in range(attempts):
+            request = urllib.request.Request(url or self.webhook_url, data=body, headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    return response.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+            except OSError:
+                time.sleep(0.2 * (attempt + 1))
+        return 0
 
     def user_sends(self, chat_id: int, text: str) -> int:
         """The user of private chat ``chat_id`` types ``text``; returns the new message's id."""
@@ -570,10 +614,24 @@ class BotAPIServer:
     def _api_deletewebhook(self, params: dict[str, Any]) -> Any:
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self.webhook_url = None
+        return True
+
+    def _api_setwebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook_url = params.get("url") or None
+        self.webhook_secret = params.get("secret_token")
+        if self.webhook_url and not self._pushers:
+            for _ in range(self.push_threads):
+                thread = threading.Thread(target=self._push_loop, daemon=True)
+                thread.start()
+                self._pushers.append(thread)
+        pending, self._updates = self._updates, []
+        for update in pending:
+            self._push_queue.put(update)
         return True
 
     def _api_getwebhookinfo(self, params: dict[str, Any]) -> Any:
-        return {"url": "", "has_custom_certificate": False,
+        return {"url": self.webhook_url or "", "has_custom_certificate": False,
                 "pending_update_count": len(self._updates)}
 
     def _api_setmycommands(self, params: dict[str, Any]) -> Any:
