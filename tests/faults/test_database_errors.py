@@ -1,0 +1,55 @@
+"""A database error rolls the step back: the user is asked to retry and nothing moved."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import OperationalError
+
+from bot.storage.repo import Repo
+from tests.journeys import JORDAN, to_email_code
+
+
+async def test_failed_commit_leaves_the_conversation_unchanged(harness, monkeypatch):
+    user = await harness.user(8201)
+    await user.command("start")
+    await user.press("Begin registration")
+    await user.send("Jordan")
+    await user.send("Rivera")
+    before = await harness.engine.where(8201)
+
+    async def broken(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(Repo, "issue_code", broken)
+    replies = await user.send(JORDAN["email"])
+    assert "something went wrong on my side" in replies[-1].text
+    assert "wasn't saved" in replies[-1].text
+    assert await harness.engine.where(8201) == before
+    assert [m for m in await harness.outbox() if m.channel == "email"] == []
+
+    monkeypatch.undo()
+    replies = await user.send(JORDAN["email"])
+    assert "I've emailed a confirmation code" in "\n".join(m.text for m in replies)
+
+
+async def test_error_after_writes_rolls_them_back(harness, monkeypatch):
+    """The code row and its email are written, then the step fails: neither survives."""
+    user = await harness.user(8202)
+    await to_email_code(harness, user)
+    sent_before = len(await harness.outbox())
+
+    from flows import registration
+
+    original = registration.flow.steps["email_code"].check
+
+    async def fail_after_resend(ctx, answer):
+        await original(ctx, answer)
+        raise RuntimeError("crash after the resend was written")
+
+    monkeypatch.setattr(registration.flow.steps["email_code"], "check", fail_after_resend)
+    replies = await user.press("Send a new code")
+    assert "something went wrong" in replies[-1].text
+    assert len(await harness.outbox()) == sent_before
+    monkeypatch.undo()
+    code = await harness.last_code("email", JORDAN["email"])
+    replies = await user.send(code)
+    assert "confirmed" in "\n".join(m.text for m in replies)
