@@ -414,5 +414,92 @@ def db_upgrade() -> None:
     click.echo("The database schema is up to date.")
 
 
+# -- keys, retention, audit --------------------------------------------------------------------
+
+
+@main.group()
+def keys() -> None:
+    """Encryption keys: rotate the data key and re-encrypt what is stored."""
+
+
+@keys.command("rotate")
+@click.option("--drop-old", is_flag=True, help="Finish a rotation: re-encrypt what is left, then remove old keys from the ring.")
+@click.option("--batch-size", type=int, default=None, help="Rows per transaction (default: privacy.rotation_batch_size).")
+def keys_rotate(drop_old: bool, batch_size: int | None) -> None:
+    """Add a new data key and re-encrypt every stored value with it (old keys stay readable).
+
+    With keys from the environment, set the new SABOT_SECURITY__DATA_KEY/_DATA_KEY_ID first and
+    move the previous key into SABOT_SECURITY__OLD_DATA_KEYS; this then re-encrypts with it."""
+    from bot.crypto import keys_from_environment
+    from bot.keys import RotationError, add_key_to_file, drop_old_keys, reencrypt_all
+    from bot.services import build_services
+
+    settings = _settings()
+    env = keys_from_environment(settings)
+    if not drop_old and not env:
+        ring = add_key_to_file(settings)
+        click.echo(f"Added data key {ring.active_kid} to {settings.key_file_path}; it seals everything from now on.")
+
+    async def work():
+        services = await build_services(settings)
+        try:
+            report = await reencrypt_all(
+                services.engine,
+                services.vault,
+                batch_size=batch_size or settings.privacy.rotation_batch_size,
+                progress=lambda table, n: click.echo(f"  {table}: {n} value(s) re-encrypted"),
+            )
+            dropped = None
+            if drop_old:
+                try:
+                    dropped = await drop_old_keys(settings, services.engine, services.vault)
+                except RotationError as exc:
+                    dropped = exc
+            return services.vault.ring.active_kid, report, dropped
+        finally:
+            await services.close()
+
+    active, report, dropped = _run(work())
+    click.echo(f"Re-encrypted {report.total} value(s) with key {active}.")
+    for where, n in sorted(report.unreadable.items()):
+        click.echo(f"  {where}: {n} value(s) could not be decrypted with any key in the ring; left as they are.", err=True)
+    if isinstance(dropped, Exception):
+        raise click.ClickException(f"{dropped}. Restart every running bot, then run `sabot keys rotate --drop-old` again.")
+    if dropped is not None:
+        if not dropped:
+            click.echo("No old keys to drop.")
+        elif env:
+            click.echo(f"No stored value needs {', '.join(dropped)} any more: remove it from SABOT_SECURITY__OLD_DATA_KEYS.")
+        else:
+            click.echo(f"Dropped old key(s) {', '.join(dropped)} from {settings.key_file_path}.")
+    elif not env:
+        click.echo("Restart running bots (they also pick the new key up by themselves), then run `sabot keys rotate --drop-old`.")
+
+
+@keys.command("status")
+def keys_status() -> None:
+    """Which key sealed how many stored values."""
+    from bot.keys import key_usage
+
+    async def work(services):
+        return services.vault.ring, await key_usage(services.engine)
+
+    ring, usage = _with_services(work)
+    click.echo(f"Active data key: {ring.active_kid}; keys in the ring: {', '.join(sorted(ring.data_keys))}")
+    for kid, n in sorted(usage.items()):
+        mark = "" if kid in ring.data_keys else "  (NOT in the ring: unreadable)"
+        click.echo(f"  {kid}: {n} value(s){mark}")
+
+
+@keys.command("generate")
+def keys_generate() -> None:
+    """Print a new random data key and key id, for operators who keep keys in the environment."""
+    from bot.keys import new_data_key
+
+    kid, key = new_data_key()
+    click.echo(f"SABOT_SECURITY__DATA_KEY_ID={kid}")
+    click.echo(f"SABOT_SECURITY__DATA_KEY={key}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -25,6 +25,8 @@ class SecuritySettings(BaseModel):
     data_key: str = ""
     data_key_id: str = ""
     hmac_key: str = ""
+    #: earlier data keys still needed to read values not yet re-encrypted: {key id: base64 key}
+    old_data_keys: dict[str, str] = {}
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
@@ -146,6 +148,17 @@ def _config_file() -> Path | None:
     return local if local.exists() else None
 
 
+class PrivacySettings(BaseModel):
+    abandoned_after_days: float = 30
+    codes_retention_days: float = 7
+    attempts_retention_days: float = 7
+    outbox_retention_days: float = 7
+    notifications_retention_days: float = 7
+    letters_retention_days: float = 30
+    audit_retention_days: float = 365
+    rotation_batch_size: int = 200
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SABOT_", env_nested_delimiter="__", extra="ignore")
 
@@ -156,6 +169,7 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = DeliverySettings()
     records: RecordsSettings = RecordsSettings()
     policy: Policy = Field(default_factory=Policy)
+    privacy: PrivacySettings = PrivacySettings()
 
     @classmethod
     def settings_customise_sources(

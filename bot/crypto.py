@@ -17,7 +17,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -70,6 +70,14 @@ class KeyRing:
         keys[kid] = AESGCM.generate_key(bit_length=256)
         return KeyRing(keys, kid, self.hmac_key)
 
+    def without_old(self) -> "KeyRing":
+        """Only the active data key (after every value has been re-encrypted with it)."""
+        return KeyRing({self.active_kid: self.data_keys[self.active_kid]}, self.active_kid, self.hmac_key)
+
+    @property
+    def old_kids(self) -> list[str]:
+        return [kid for kid in self.data_keys if kid != self.active_kid]
+
 
 def write_key_file(path: Path, ring: KeyRing) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,12 +91,24 @@ def write_key_file(path: Path, ring: KeyRing) -> None:
     os.replace(tmp, path)
 
 
-def load_key_ring(settings: Settings) -> KeyRing:
-    """Keys from the environment/config if given, else the key file (created on first use)."""
+def keys_from_environment(settings: Settings) -> bool:
     sec = settings.security
-    if sec.data_key and sec.hmac_key:
+    return bool(sec.data_key and sec.hmac_key)
+
+
+def load_key_ring(settings: Settings) -> KeyRing:
+    """Keys from the environment/config if given, else the key file (created on first use).
+
+    With environment keys, rotating means setting a new ``SABOT_SECURITY__DATA_KEY`` (and
+    ``_DATA_KEY_ID``) and moving the previous one into ``SABOT_SECURITY__OLD_DATA_KEYS`` (a JSON
+    map of key id to key) so values it sealed stay readable until ``sabot keys rotate`` has
+    re-encrypted them."""
+    sec = settings.security
+    if keys_from_environment(settings):
         kid = sec.data_key_id or "env"
-        return KeyRing({kid: _unb64(sec.data_key)}, kid, _unb64(sec.hmac_key))
+        keys = {old_kid: _unb64(key) for old_kid, key in (sec.old_data_keys or {}).items() if old_kid != kid}
+        keys[kid] = _unb64(sec.data_key)
+        return KeyRing(keys, kid, _unb64(sec.hmac_key))
     path = settings.key_file_path
     if path.exists():
         return KeyRing.from_json(path.read_text())
@@ -100,10 +120,33 @@ def load_key_ring(settings: Settings) -> KeyRing:
 class Vault:
     """Encrypts, decrypts and keyed-hashes values with one key ring."""
 
-    def __init__(self, ring: KeyRing, password_hasher: PasswordHasher | None = None):
+    def __init__(
+        self,
+        ring: KeyRing,
+        password_hasher: PasswordHasher | None = None,
+        reload: Callable[[], KeyRing | None] | None = None,
+    ):
+        self._use(ring)
+        self.passwords = password_hasher or PasswordHasher()
+        #: returns a newer key ring (e.g. the key file after `sabot keys rotate`), or None
+        self._reload = reload
+
+    def _use(self, ring: KeyRing) -> None:
         self.ring = ring
         self._aead = {kid: AESGCM(key) for kid, key in ring.data_keys.items()}
-        self.passwords = password_hasher or PasswordHasher()
+
+    def _cipher(self, kid: str) -> AESGCM:
+        cipher = self._aead.get(kid)
+        if cipher is None and self._reload is not None:
+            # A key this process hasn't seen: another process rotated the key file. Adopt the
+            # new ring (its active key too), so a running bot keeps reading and writing.
+            newer = self._reload()
+            if newer is not None and kid in newer.data_keys and self.ring.hmac_key == newer.hmac_key:
+                self._use(newer)
+                cipher = self._aead.get(kid)
+        if cipher is None:
+            raise KeyError(kid)
+        return cipher
 
     # -- encryption -------------------------------------------------------------------------
     def encrypt(self, value: Any, *, context: str = "") -> str:
@@ -120,7 +163,7 @@ class Vault:
         try:
             kid, body = token.split(".", 1)
             raw = _unb64(body)
-            plain = self._aead[kid].decrypt(raw[:12], raw[12:], context.encode("utf-8"))
+            plain = self._cipher(kid).decrypt(raw[:12], raw[12:], context.encode("utf-8"))
         except Exception as exc:  # noqa: BLE001 - any failure means the value can't be trusted
             raise DecryptionError("a stored value could not be decrypted") from exc
         return json.loads(plain)
@@ -161,4 +204,24 @@ def make_vault(settings: Settings) -> Vault:
         memory_cost=sec.argon2_memory_kib,
         parallelism=sec.argon2_parallelism,
     )
-    return Vault(load_key_ring(settings), hasher)
+    return Vault(load_key_ring(settings), hasher, reload=_key_file_watcher(settings))
+
+
+def _key_file_watcher(settings: Settings) -> Callable[[], KeyRing | None] | None:
+    """Re-read the key file when it has changed since it was last read (None for env keys)."""
+    if keys_from_environment(settings):
+        return None
+    path = settings.key_file_path
+    seen = {"mtime": path.stat().st_mtime_ns if path.exists() else None}
+
+    def reload() -> KeyRing | None:
+        try:
+            mtime = path.stat().st_mtime_ns
+        except OSError:
+            return None
+        if mtime == seen["mtime"]:
+            return None
+        seen["mtime"] = mtime
+        return KeyRing.from_json(path.read_text())
+
+    return reload
