@@ -26,6 +26,10 @@ def _run(coro):
 
 
 def _setup_logging(level: str) -> None:
+    from bot.logs import install as install_log_scrubbing
+
+    # every record is cleaned of personal data before any handler sees it (bot/logs.py)
+    install_log_scrubbing()
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s")
     # the state machine library narrates every transition at INFO; keep it for debugging only
