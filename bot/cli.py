@@ -505,5 +505,49 @@ def keys_generate() -> None:
     click.echo(f"SABOT_SECURITY__DATA_KEY={key}")
 
 
+# -- scripted conversations and diagrams --------------------------------------------------------
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write JUnit XML to this file.")
+@click.option("--coverage", is_flag=True, help="Report every state and transition of every flow and which transcripts reach them.")
+@click.option("--coverage-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the coverage report to this file (.json for the machine-readable form).")
+@click.option("-k", "keyword", default=None, help="Only transcripts whose file, name or row contains this text.")
+@click.option("-x", "--fail-fast", is_flag=True, help="Stop at the first failure.")
+@click.option("--record", "record_to", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Talk to the bot here and write the conversation as a transcript to this file.")
+@click.option("--chat-id", default=1001, show_default=True, help="With --record: the chat to play.")
+def script(paths, junit, coverage, coverage_out, keyword, fail_fast, record_to, chat_id) -> None:
+    """Run scripted conversations (*.convo.yaml files or folders; default tests/transcripts)."""
+    if record_to is not None:
+        from bot.scripting.recorder import record
+
+        written = _run(record(record_to, chat_id=chat_id))
+        click.echo(f"Transcript written to {written or record_to}. Run it with: sabot script {record_to}")
+        return
+    from bot.scripting.command import run_paths
+
+    code = run_paths(
+        list(paths), echo=click.echo, junit=junit, coverage=coverage, coverage_out=coverage_out,
+        keyword=keyword, fail_fast=fail_fast, color=sys.stdout.isatty(),
+    )
+    sys.exit(code)
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"), show_default=True,
+              help="Folder for flows/<flow>.md.")
+@click.option("--readme", type=click.Path(dir_okay=False, path_type=Path), default=Path("README.md"), show_default=True,
+              help="Markdown file whose <!-- diagram:FLOW --> blocks are regenerated.")
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if a diagram is out of date.")
+def diagram(out: Path, readme: Path, check: bool) -> None:
+    """Draw every flow from its state machine (Mermaid) into docs/flows/ and the README."""
+    from bot.scripting.command import draw
+
+    sys.exit(draw(out, readme, check=check, echo=click.echo))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
