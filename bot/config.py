@@ -37,6 +37,7 @@ class TelegramSettings(BaseModel):
     token: str = ""
     tick_seconds: float = 30
     webhook_secret: str = ""
+    bot_username: str = "sabot_bot"
 
 
 class SmtpSettings(BaseModel):
@@ -128,6 +129,19 @@ class HelpDeskPolicy(BaseModel):
     closes: str = "19:00"
 
 
+class InvitePolicy(BaseModel):
+    lifetime_days: float = 14
+    max_pending_per_firm: int = 200
+
+
+class FirmPolicy(BaseModel):
+    timezone: str = "America/New_York"
+    mismatch_alerts_after: int = 3
+    stuck_after_hours: float = 24
+    letter_warning_days: float = 7
+    remind_every_hours: float = 12
+
+
 class Policy(BaseModel):
     codes: CodesPolicy = CodesPolicy()
     letters: LetterPolicy = LetterPolicy()
@@ -138,6 +152,8 @@ class Policy(BaseModel):
     sign_in: SignInPolicy = SignInPolicy()
     session: SessionPolicy = SessionPolicy()
     help_desk: HelpDeskPolicy = HelpDeskPolicy()
+    invites: InvitePolicy = InvitePolicy()
+    firms: FirmPolicy = FirmPolicy()
 
 
 def _config_file() -> Path | None:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -225,3 +226,88 @@ class AuditEvent(Base):
     event: Mapped[str] = mapped_column(String(40))
     account_id: Mapped[int | None] = mapped_column(Integer, index=True)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# -- firms: admins onboarding their new hires ------------------------------------------------------
+
+
+class Firm(Base):
+    """A tax firm whose admins invite new hires and follow their registrations."""
+
+    __tablename__ = "firms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FirmAdmin(Base):
+    """A Telegram user who administers a firm (one firm per user)."""
+
+    __tablename__ = "firm_admins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    #: where notices go (a private chat's id is the user's id; refreshed whenever they use a command)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("user_id", name="uq_firm_admins_user_id"),)
+
+
+class FirmHire(Base):
+    """A new hire a firm invited, and how far their registration has got.
+
+    Only what the admin typed (name, optional email: encrypted) and categories are kept here: a
+    stage, a blocker category and times; never anything the hire entered."""
+
+    __tablename__ = "firm_hires"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id", ondelete="CASCADE"), index=True)
+    name_enc: Mapped[str] = mapped_column(Text)
+    email_enc: Mapped[str | None] = mapped_column(Text)
+    invited_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: the hire's chat, once they opened their invitation
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    #: invited | started | email_confirmed | identity_confirmed | financial_confirmed |
+    #: phone_confirmed | waiting_letter | done (flows.hires.STAGES)
+    stage: Mapped[str] = mapped_column(String(30), default="invited")
+    blocker: Mapped[str | None] = mapped_column(String(30))
+    blocker_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blocker_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blocker_count: Mapped[int] = mapped_column(Integer, default=0)
+    blocker_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the hire lets the firm see their progress (False: the firm sees only invited / done)
+    tracking: Mapped[bool] = mapped_column(Boolean, default=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: expiry of the mailed code the admin was last warned about
+    letter_warned_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: taken off the admin's list (a revoked invitation, someone who left)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FirmInvite(Base):
+    """One invitation link; only a keyed hash of its token is kept. Re-sending makes a new one."""
+
+    __tablename__ = "firm_invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hire_id: Mapped[int] = mapped_column(ForeignKey("firm_hires.id", ondelete="CASCADE"), index=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_by_chat: Mapped[int | None] = mapped_column(BigInteger)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the admin was told this invitation expired unopened
+    expiry_noted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_firm_invites_token_hash"),)
