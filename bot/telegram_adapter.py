@@ -6,7 +6,8 @@ Nothing here keeps conversation state (that lives in the engine's database). The
 * converts one :class:`telegram.Update` into one :class:`~flows.replies.Incoming`;
 * serialises the updates of one chat (a per-chat lock), so two quick taps can't race in the engine;
 * renders :class:`~flows.replies.Reply`, :class:`~flows.replies.DeleteUserMessage`,
-  :class:`~flows.replies.Photo` and :class:`~flows.replies.Notify` in order, as plain text (no
+  :class:`~flows.replies.Photo`, :class:`~flows.replies.Document` and
+  :class:`~flows.replies.Notify` in order, as plain text (no
   ``parse_mode``: user-provided text can never break markup);
 * retries Bot API calls on flood control (``RetryAfter``) and transient network errors.
 
@@ -38,7 +39,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
-from flows.replies import Action, DeleteUserMessage, Incoming, Notify, Photo, Reply
+from flows.replies import Action, DeleteUserMessage, Document, Incoming, Notify, Photo, Reply
 
 log = logging.getLogger(__name__)
 
@@ -446,6 +447,8 @@ class TelegramAdapter:
                     await self._delete(bot, chat_id, action.message_id or incoming.message_id)
                 elif isinstance(action, Photo):
                     await self._photo(bot, chat_id, action)
+                elif isinstance(action, Document):
+                    await self._document(bot, chat_id, action)
                 else:
                     log.warning("update %s: unknown action %s", update_id, type(action).__name__)
             except TelegramError as exc:
@@ -498,6 +501,20 @@ class TelegramAdapter:
         )
         if overflow:
             await self._reply(bot, chat_id, Reply(overflow, protect=photo.protect))
+
+    async def _document(self, bot: Any, chat_id: int, document: Document) -> None:
+        caption = document.caption or None
+        overflow = ""
+        if caption and _utf16_len(caption) > MAX_CAPTION_LENGTH:
+            caption, overflow = None, document.caption
+        await self._call(
+            bot.send_document,
+            chat_id,
+            document=InputFile(document.data, filename=document.filename),
+            caption=caption,
+        )
+        if overflow:
+            await self._reply(bot, chat_id, Reply(overflow))
 
     async def _notify(self, bot: Any, notify: Notify) -> None:
         try:

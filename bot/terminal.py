@@ -14,7 +14,7 @@ from typing import TextIO
 
 from bot.engine import Engine
 from bot.services import Services
-from flows.replies import Action, DeleteUserMessage, Incoming, Notify, Photo, Reply
+from flows.replies import Action, DeleteUserMessage, Document, Incoming, Notify, Photo, Reply
 
 
 class TerminalChat:
@@ -67,6 +67,12 @@ class TerminalChat:
                 path = folder / action.filename
                 path.write_bytes(action.data)
                 self.write(f"bot: [image saved to {path}] {action.caption}")
+            elif isinstance(action, Document):
+                folder = self.services.settings.data_path / "files"
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / action.filename
+                path.write_bytes(action.data)
+                self.write(f"bot: [file saved to {path}] {action.caption}")
             elif isinstance(action, Notify):
                 self.write(f"[message for chat {action.chat_id}] {action.text}")
             elif isinstance(action, DeleteUserMessage):

@@ -2,7 +2,8 @@
 
 A flow step receives an :class:`Incoming` event and returns a list of actions: :class:`Reply`
 (text, optional buttons), :class:`DeleteUserMessage` (remove the message the user just sent, because
-it carried something sensitive) or :class:`Photo` (an image such as a QR code). Adapters (Telegram,
+it carried something sensitive), :class:`Photo` (an image such as a QR code) or
+:class:`Document` (a file such as a CSV export). Adapters (Telegram,
 terminal, tests) render these their own way; nothing here knows about Telegram.
 """
 
@@ -71,6 +72,15 @@ class Photo:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file for the user to keep, e.g. a CSV export."""
+
+    data: bytes
+    filename: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
 class Notify:
     """A message for another chat (e.g. a firm admin told that a hire finished)."""
 
@@ -78,7 +88,7 @@ class Notify:
     text: str
 
 
-Action = Union[Reply, DeleteUserMessage, Photo, Notify]
+Action = Union[Reply, DeleteUserMessage, Photo, Document, Notify]
 
 
 @dataclass

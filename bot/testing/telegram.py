@@ -45,7 +45,7 @@ _MAX_TEXT = 4096
 _MAX_CAPTION = 1024
 _MAX_CALLBACK_DATA = 64
 
-_SEND_METHODS = ("sendmessage", "sendphoto")
+_SEND_METHODS = ("sendmessage", "sendphoto", "senddocument")
 
 #: applications on which the error-recording hook is installed
 _HOOKED: "weakref.WeakSet[Application]" = weakref.WeakSet()
@@ -119,6 +119,8 @@ class FakeBotAPI(BaseRequest):
         self.chats: dict[int, dict[str, Any]] = {}
         self.blocked_chats: set[int] = set()
         self.handler_errors: list[BaseException] = []
+        #: contents of the documents the bot sent, by file_id
+        self.files: dict[str, bytes] = {}
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
         self._next_message_id: dict[int, int] = defaultdict(lambda: 1)
         # like Telegram, ids only grow; each fake starts somewhere new so a bot restarted in a
@@ -352,6 +354,25 @@ class FakeBotAPI(BaseRequest):
         ]
         return self._new_bot_message(params, photo=sizes, caption=caption)
 
+    def _api_senddocument(self, params: dict[str, Any]) -> Any:
+        document = params.get("document")
+        caption = params.get("caption")
+        if caption is not None and _utf16_len(caption) > _MAX_CAPTION:
+            raise _APIError(400, "Bad Request: message caption is too long")
+        if not isinstance(document, dict):
+            raise _APIError(400, "Bad Request: there is no document in the request")
+        n = next(self._file_ids)
+        content = document["content"]
+        self.files[f"document-{n}"] = bytes(content)
+        meta = {
+            "file_id": f"document-{n}",
+            "file_unique_id": f"udocument-{n}",
+            "file_name": document.get("filename"),
+            "mime_type": document.get("mime_type"),
+            "file_size": len(content),
+        }
+        return self._new_bot_message(params, document=meta, caption=caption)
+
     def _api_deletemessage(self, params: dict[str, Any]) -> Any:
         chat_id = _as_int(params.get("chat_id"))
         message_id = _as_int(params.get("message_id"))
@@ -456,6 +477,9 @@ class BotMessage:
     button_data: list[list[str]] = field(default_factory=list)
     protect_content: bool = False
     photo: bool = False
+    #: file name of a document the bot sent (its bytes are in ``FakeBotAPI.files[document_id]``)
+    document: str | None = None
+    document_id: str | None = None
     message_id: int = 0
     chat_id: int = 0
 
@@ -468,6 +492,8 @@ class BotMessage:
             button_data=[[b.get("callback_data") or "" for b in row] for row in rows],
             protect_content=bool(message.get("has_protected_content")),
             photo=bool(message.get("photo")),
+            document=(message.get("document") or {}).get("file_name"),
+            document_id=(message.get("document") or {}).get("file_id"),
             message_id=message["message_id"],
             chat_id=message["chat"]["id"],
         )
