@@ -549,5 +549,44 @@ def diagram(out: Path, readme: Path, check: bool) -> None:
     sys.exit(draw(out, readme, check=check, echo=click.echo))
 
 
+# -- benchmark ----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--users", default=1000, show_default=True, type=click.IntRange(1), help="Users completing the registration per run.")
+@click.option("--window", default=256, show_default=True, type=click.IntRange(1), help="Updates in flight at most.")
+@click.option("--latency-window", default=32, show_default=True, type=click.IntRange(1),
+              help="A second window, for the p99 target.")
+@click.option("--database", "database", type=click.Choice(["sqlite", "postgresql", "both"]), default="both", show_default=True)
+@click.option("--prefill", default=0, show_default=True, type=click.IntRange(0),
+              help="Also run with this many accounts already stored (e.g. 100000).")
+@click.option("--idle", default=10_000, show_default=True, type=click.IntRange(0),
+              help="Idle conversations for the memory check (0: skip it).")
+@click.option("--password-users", default=50, show_default=True, type=click.IntRange(0),
+              help="Users setting passwords at once at the real argon2 cost (0: only hashes/s).")
+@click.option("--hash-others", default=200, show_default=True, type=click.IntRange(1),
+              help="Other users whose p99 is measured while those passwords are hashed.")
+@click.option("--postgres-url", default=None, help="Admin URL of the PostgreSQL server (a throwaway database is created and dropped).")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path(".sabot/bench"), show_default=True,
+              help="Where the SQLite files go (use a real disk: fsync is what is measured).")
+@click.option("--profile", "profile", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also profile one run (cProfile) into this file and print its top costs.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write the figures as JSON.")
+def bench(users, window, latency_window, database, prefill, idle, password_users, hash_others, postgres_url, workdir, profile, json_out) -> None:
+    """Measure throughput, latency and memory against plain python-telegram-bot (see BENCHMARKS.md)."""
+    from bot.bench import DEFAULT_POSTGRES_ADMIN_URL, BenchError, BenchOptions, run_bench
+
+    options = BenchOptions(
+        users=users, window=window, latency_window=latency_window,
+        databases=("sqlite", "postgresql") if database == "both" else (database,),
+        prefill=prefill, idle=idle, password_users=password_users, hash_others=hash_others,
+        postgres_admin_url=postgres_url or DEFAULT_POSTGRES_ADMIN_URL, workdir=workdir, profile=profile, json_out=json_out,
+    )
+    try:
+        _run(run_bench(options, echo=click.echo))
+    except BenchError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

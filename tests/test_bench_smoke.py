@@ -1,0 +1,54 @@
+"""`sabot bench` at a small N, as CI runs it: it completes, every user finishes the registration
+and the report has its lines. No timing is asserted (the figures belong in BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from click.testing import CliRunner
+
+from bot.cli import main
+
+
+def test_bench_runs_at_small_n_and_every_user_registers(tmp_path):
+    figures_file = tmp_path / "bench.json"
+    result = CliRunner().invoke(
+        main,
+        [
+            "bench", "--users", "20", "--window", "8", "--latency-window", "4", "--database", "sqlite",
+            "--idle", "40", "--password-users", "2", "--hash-others", "3",
+            "--workdir", str(tmp_path / "work"), "--json", str(figures_file),
+        ],
+        catch_exceptions=False,
+    )
+    out = result.output
+    assert result.exit_code == 0, out
+
+    figures = json.loads(figures_file.read_text())
+    runs = figures["runs"]
+    # baseline at both windows, sabot on SQLite at both windows
+    assert sorted((r["system"], r["window"]) for r in runs) == [("baseline", 4), ("baseline", 8), ("sabot", 4), ("sabot", 8)]
+    updates_per_user = figures["updates_per_user"]
+    assert updates_per_user >= 20  # the whole registration, not a part of it
+    for run in runs:
+        # every user's last reply was the final "You're registered" (counted by the driver)
+        assert run["registered"] == run["users"] == 20, run
+        assert run["updates"] == 20 * updates_per_user, run
+        assert not run["errors"], run["errors"]
+        assert run["updates_per_s"] > 0 and run["peak_rss_mb"] > 0
+    assert all(r["db_bytes"] > 0 for r in runs if r["system"] == "sabot")
+
+    # the report's lines
+    assert "password hashing at minimal cost in the throughput runs" in out
+    for column in ("updates/s", "p50 ms", "p99 ms", "max ms", "peak RSS MB", "DB MB"):
+        assert column in out
+    assert re.search(r"^ratio: \d+\.\d\d ", out, re.M), out
+    assert re.search(r"^sabot on sqlite +8 ", out, re.M)
+    assert re.search(r"^baseline: PTB ConversationHandler +8 ", out, re.M)
+    assert re.search(r"^p99 with window 4 and 20 open conversations on sqlite: \d+\.\d\d ms", out, re.M)
+    assert re.search(r"^memory, idle conversations on sqlite: RSS \d+\.\d MB", out, re.M)
+    assert re.search(r"^password hashing \(argon2id .*\): one hash \d+ ms; \d+\.\d hashes/s", out, re.M)
+    assert re.search(r"^other chats while 2 users set passwords at once", out, re.M)
+    assert figures["idle"]["rows"] >= 40
+    assert not figures["hashing"]["errors"], figures["hashing"]["errors"]
