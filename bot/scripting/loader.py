@@ -10,6 +10,7 @@ reported as :class:`TranscriptError` with the file and line, before anything run
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,11 +129,28 @@ def load_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TranscriptError(f"can't read the file ({exc.strerror})", path) from None
+    # ${name} can't stand unquoted inside [a, b] or {k: v} in YAML ('{' opens a mapping there);
+    # hide it from the parser and put it back afterwards, so both styles work
+    text = _VAR_IN_TEXT.sub(lambda m: f"{_OPEN}{m.group(1)}{_CLOSE}", text)
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        return _restore_vars(yaml.load(text, Loader=_LineLoader))  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise TranscriptError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path, mark.line + 1 if mark else None) from None
+
+
+_VAR_IN_TEXT = re.compile(r"(?<!\$)\$\{([^}\n]*)\}")
+_OPEN, _CLOSE = "\ue000", "\ue001"
+
+
+def _restore_vars(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace(_OPEN, "${").replace(_CLOSE, "}") if _OPEN in value else value
+    if isinstance(value, dict):
+        return {_restore_vars(k): _restore_vars(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restore_vars(v) for v in value]
+    return value
 
 
 def strip_lines(value: Any) -> Any:
@@ -434,4 +452,9 @@ def _include(raw: dict, name: Any, file: Path, line: int, via: tuple, includes: 
     if given:
         out.insert(0, Step("set", given, file, line, via=via))
     out.extend(_parse_steps(data["steps"], target, via + ((file, line),), includes, stack + (target.resolve(),)))
+    if raw.get("as") is not None:
+        # `as:` on an include plays the whole partial as that user
+        for step in out:
+            if step.user is None:
+                step.user = raw["as"]
     return out

@@ -63,10 +63,10 @@ def render_failure(failure: "StepFailure", *, color: bool = False) -> str:
     lines.extend(render_reply(failure.reply))
     if failure.state:
         lines.append(f"    (the conversation is at {failure.state[0]}/{failure.state[1]})")
-    if failure.recent[:-1]:
+    if failure.recent:
         lines.append("")
         lines.append(_c(_DIM, "  the steps before:", color))
-        for previous, reply in failure.recent[:-1]:
+        for previous, reply in failure.recent:
             said = ""
             if reply is not None and reply.messages:
                 last = reply.messages[-1].text.splitlines()[0] if reply.messages[-1].text else ""

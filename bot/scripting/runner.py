@@ -102,7 +102,7 @@ class StepFailure(AssertionError):
         self.transcript = run.transcript
         self.index = run.index
         self.state = run.last_state
-        self.recent = list(run.history[-3:])
+        self.recent = [h for h in run.history[-4:] if h[0] is not step][-3:]
         self.trace = trace
         super().__init__(f"{step.where}: " + "; ".join(problems))
 

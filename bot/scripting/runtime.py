@@ -146,5 +146,8 @@ class BotRuntime:
                 await client.stop()
             except Exception:  # noqa: BLE001 - closing down; nothing useful to report
                 pass
+        close_engine = getattr(self.engine, "close", None)
+        if close_engine is not None:
+            await close_engine()
         await self.services.close()
         self._workdir.cleanup()
