@@ -18,6 +18,8 @@ from pydantic_settings import (
 class DatabaseSettings(BaseModel):
     url: str = ""
     echo: bool = False
+    group_commit: bool = True
+    max_group: int = 128
 
 
 class SecuritySettings(BaseModel):

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 import base64
 import hashlib
 import hmac
@@ -184,17 +185,45 @@ class Vault:
 
     # -- passwords --------------------------------------------------------------------------
     async def hash_password(self, password: str) -> str:
-        return await asyncio.to_thread(self.passwords.hash, password)
+        return await slow_work(("hash", password), lambda: asyncio.to_thread(self.passwords.hash, password))
 
     async def verify_password(self, stored: str | None, password: str) -> bool:
+        return await slow_work(("verify", stored, password), lambda: asyncio.to_thread(self._verify, stored, password))
+
+    def _verify(self, stored: str | None, password: str) -> bool:
         if not stored:
             # Spend comparable time so a missing account can't be told from a wrong password.
-            await asyncio.to_thread(self.passwords.hash, password)
+            self.passwords.hash(password)
             return False
         try:
-            return await asyncio.to_thread(self.passwords.verify, stored, password)
+            return self.passwords.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
+
+
+class NeedsWork(Exception):
+    """Raised inside a grouped step that needs slow work (password hashing) first.
+
+    The engine rolls the step back, does the work outside the shared transaction, and runs
+    the step again with the result ready, so one expensive step never stalls the others."""
+
+    def __init__(self, key: tuple, compute):
+        super().__init__("slow work needed before this step")
+        self.key = key
+        self.compute = compute
+
+
+#: results of slow work done for the step being (re)run; None outside a grouped step
+prepared_work: ContextVar[dict | None] = ContextVar("prepared_work", default=None)
+
+
+async def slow_work(key: tuple, compute):
+    prepared = prepared_work.get()
+    if prepared is None:
+        return await compute()
+    if key in prepared:
+        return prepared[key]
+    raise NeedsWork(key, compute)
 
 
 def make_vault(settings: Settings) -> Vault:

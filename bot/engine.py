@@ -2,6 +2,11 @@
 
 Every answer is committed before its reply is returned, so a restart or a second worker finds
 the conversation exactly where the user left it. Updates of one chat are handled one at a time.
+
+Group commit: steps of different chats that arrive together run one after another inside one
+transaction (each in its own savepoint, so a failing step rolls back alone) and share a single
+commit, i.e. one fsync, before any of their replies go out. A step that needs slow work (password
+hashing) leaves the group, does the work in a thread, and rejoins a later group with the result.
 """
 
 from __future__ import annotations
@@ -9,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select, text
 
-from bot.crypto import DecryptionError
+from bot.crypto import DecryptionError, NeedsWork, prepared_work
 from bot.storage.db import is_sqlite, transaction
 from bot.services import Services
 from bot.storage.models import Account, Conversation, Letter, Notification
@@ -34,10 +40,25 @@ TRY_AGAIN = (
 )
 
 
+@dataclass(eq=False)
+class _Pending:
+    incoming: Incoming
+    future: asyncio.Future
+    #: results of slow work done for this step (see bot.crypto.slow_work)
+    prepared: dict = field(default_factory=dict)
+
+
 class Engine:
     def __init__(self, services: Services):
         self.services = services
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        db = services.settings.database
+        self.group_commit = db.group_commit
+        self.max_group = max(1, db.max_group)
+        self._queue: deque[_Pending] = deque()
+        self._wake: asyncio.Event | None = None
+        self._consumer: asyncio.Task | None = None
+        self._work: set[asyncio.Task] = set()
 
     def _lock(self, chat_id: int) -> asyncio.Lock:
         lock = self._locks.get(chat_id)
@@ -49,11 +70,95 @@ class Engine:
     async def handle(self, incoming: Incoming) -> list[Action]:
         lock = self._lock(incoming.chat_id)
         async with lock:
+            if self.group_commit:
+                pending = _Pending(incoming, asyncio.get_running_loop().create_future())
+                self._submit(pending)
+                return await pending.future
             try:
                 return await self._handle(incoming)
             except Exception:  # noqa: BLE001 - the user gets an answer whatever went wrong
                 log.exception("step failed for chat %s (kind=%s)", incoming.chat_id, incoming.kind)
                 return [Reply(TRY_AGAIN)]
+
+    # -- group commit ------------------------------------------------------------------------
+
+    def _submit(self, pending: _Pending) -> None:
+        self._queue.append(pending)
+        if self._consumer is None or self._consumer.done():
+            self._wake = asyncio.Event()
+            self._consumer = asyncio.create_task(self._consume(), name="sabot-group-commit")
+        self._wake.set()
+
+    async def _consume(self) -> None:
+        while True:
+            if not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            group = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_group))]
+            try:
+                await self._run_group(group)
+            except Exception:  # noqa: BLE001 - never let the consumer die
+                log.exception("a group of %d steps failed", len(group))
+                for pending in group:
+                    if not pending.future.done():
+                        pending.future.set_result([Reply(TRY_AGAIN)])
+
+    async def _run_group(self, group: list[_Pending]) -> None:
+        services = self.services
+        now = services.clock.now()
+        finished: list[tuple[_Pending, list[Action]]] = []
+        try:
+            async with transaction(services.sessions) as session:
+                if not is_sqlite(services.engine):
+                    # every chat of the group, locked in a fixed order so two workers can't deadlock
+                    keys = sorted({p.incoming.chat_id for p in group})
+                    for key in keys:
+                        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+                for pending in group:
+                    token = prepared_work.set(pending.prepared)
+                    try:
+                        async with session.begin_nested():
+                            actions = await self._step(session, pending.incoming, now, locked=True)
+                        finished.append((pending, actions))
+                    except NeedsWork as need:
+                        self._do_work(pending, need)
+                    except Exception:  # noqa: BLE001 - this step alone is rolled back
+                        log.exception("step failed for chat %s (kind=%s)", pending.incoming.chat_id, pending.incoming.kind)
+                        finished.append((pending, [Reply(TRY_AGAIN)]))
+                    finally:
+                        prepared_work.reset(token)
+                        session.expunge_all()
+        except Exception:  # noqa: BLE001 - the commit failed: none of the group was saved
+            log.exception("commit of a group of %d steps failed", len(finished))
+            for pending, _actions in finished:
+                if not pending.future.done():
+                    pending.future.set_result([Reply(TRY_AGAIN)])
+            return
+        for pending, actions in finished:
+            if not pending.future.done():
+                pending.future.set_result(actions)
+
+    def _do_work(self, pending: _Pending, need: NeedsWork) -> None:
+        async def work():
+            try:
+                pending.prepared[need.key] = await need.compute()
+            except Exception:  # noqa: BLE001
+                log.exception("slow work failed for chat %s", pending.incoming.chat_id)
+                if not pending.future.done():
+                    pending.future.set_result([Reply(TRY_AGAIN)])
+                return
+            self._submit(pending)
+
+        task = asyncio.create_task(work())
+        self._work.add(task)
+        task.add_done_callback(self._work.discard)
+
+    async def close(self) -> None:
+        for task in [self._consumer, *self._work]:
+            if task is not None and not task.done():
+                task.cancel()
+        self._consumer = None
 
     async def _handle(self, incoming: Incoming) -> list[Action]:
         services = self.services
@@ -61,10 +166,10 @@ class Engine:
         async with transaction(services.sessions) as session:
             return await self._step(session, incoming, now)
 
-    async def _step(self, session, incoming: Incoming, now) -> list[Action]:
+    async def _step(self, session, incoming: Incoming, now, *, locked: bool = False) -> list[Action]:
         services = self.services
         vault = services.vault
-        if not is_sqlite(services.engine):
+        if not locked and not is_sqlite(services.engine):
             # one step per chat at a time across every worker process (SQLite's BEGIN
             # IMMEDIATE already serialises writers)
             await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": incoming.chat_id})
@@ -73,7 +178,9 @@ class Engine:
         )
         if row is None:
             conv = ConversationState.new()
-            row = Conversation(chat_id=incoming.chat_id, flow=conv.flow, state=conv.state, created_at=now, version=0)
+            row = Conversation(
+                chat_id=incoming.chat_id, flow=conv.flow, state=conv.state, created_at=now, updated_at=now, version=0
+            )
             session.add(row)
         else:
             try:

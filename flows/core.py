@@ -167,18 +167,21 @@ class Flow:
                 send_event=False,
                 ignore_invalid_triggers=False,
             )
+            self._cursor = _Cursor()
+            self._machine.add_model(self._cursor, initial=self.initial)
         return self._machine
 
     def fire(self, state: str, trigger: str, ctx: Ctx) -> str:
-        cursor = _Cursor()
+        """Where ``trigger`` leads from ``state`` (conditions are evaluated against ``ctx``).
+
+        One cursor model per flow is moved to ``state`` and triggered; this is synchronous, so
+        concurrent conversations never share it mid-transition."""
         machine = self.machine
-        machine.add_model(cursor, initial=state)
-        try:
-            if not cursor.trigger(trigger, ctx):
-                raise RuntimeError(f"{self.name}: no transition {trigger!r} from {state!r} matched")
-            return cursor.state
-        finally:
-            machine.remove_model(cursor)
+        cursor = self._cursor
+        machine.set_state(state, model=cursor)
+        if not cursor.trigger(trigger, ctx):
+            raise RuntimeError(f"{self.name}: no transition {trigger!r} from {state!r} matched")
+        return cursor.state
 
     def edges(self) -> list[tuple[str, str, str]]:
         """(source, trigger, dest) for diagrams and coverage."""

@@ -73,6 +73,7 @@ class BotHarness:
     async def close(self) -> None:
         for client in reversed(self._clients):
             await client.stop()
+        await self.engine.close()
         await self.services.close()
 
 

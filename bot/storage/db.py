@@ -50,7 +50,9 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
+    # waiting for the write lock happens in BEGIN, cooperatively (see inline_sqlite)
+    inline = type(getattr(dbapi_connection, "_connection", None)).__name__ == "InlineConnection"
+    cur.execute("PRAGMA busy_timeout=0" if inline else "PRAGMA busy_timeout=10000")
     cur.close()
 
 
@@ -62,12 +64,17 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, inline: bool = True) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo)
+        if parsed.database and parsed.database != ":memory:" and inline:
+            from bot.storage.inline_sqlite import creator
+
+            engine = create_async_engine(url, echo=echo, async_creator=creator(parsed.database))
+        else:
+            engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
