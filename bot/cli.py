@@ -132,6 +132,7 @@ async def _polling(settings, token: str) -> None:
             raise click.ClickException("Telegram refused the bot token: check TELEGRAM_BOT_TOKEN.") from None
         except NetworkError as exc:
             raise click.ClickException(f"Can't reach the Bot API at {settings.telegram.base_url} ({exc}).") from None
+        settings.telegram.bot_username = application.bot.username  # for invitation links
         try:
             await application.start()
             await application.updater.start_polling(drop_pending_updates=False)
@@ -163,6 +164,7 @@ async def _webhook_worker(settings, token, webhook_url, listen, port, secret, se
     server = make_server(application, path=urlsplit(webhook_url).path or "/", secret=secret)
     try:
         async with application:
+            settings.telegram.bot_username = application.bot.username  # for invitation links
             await application.start()
             if set_webhook:
                 await application.bot.set_webhook(webhook_url, secret_token=secret, drop_pending_updates=False)
@@ -586,6 +588,45 @@ def bench(users, window, latency_window, database, prefill, idle, password_users
         _run(run_bench(options, echo=click.echo))
     except BenchError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+# -- firms ------------------------------------------------------------------------------------
+
+
+@main.group()
+def firm() -> None:
+    """Tax firms whose admins invite and follow new hires in the chat."""
+
+
+@firm.command("create")
+@click.argument("name")
+@click.option("--admin", "admin", type=int, required=True, metavar="TELEGRAM_USER_ID",
+              help="The firm's first admin (they can see their id by sending /myid to the bot).")
+def firm_create(name: str, admin: int) -> None:
+    """Create a firm called NAME with its first admin."""
+    from bot.firms import FirmError, create_firm
+
+    async def work(services):
+        try:
+            return await create_firm(services, name, admin)
+        except FirmError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    created = _with_services(work)
+    click.echo(f"Created firm {created.id}: {created.name}, with admin {admin}. They can now send /team and /invite to the bot.")
+
+
+@firm.command("list")
+def firm_list() -> None:
+    """Every firm: its admins and how many hires it has (no hire's details)."""
+    from bot.firms import list_firms
+
+    firms = _with_services(list_firms)
+    if not firms:
+        click.echo("No firms yet. Create one with `sabot firm create NAME --admin TELEGRAM_USER_ID`.")
+    for f in firms:
+        admins = ", ".join(str(a) for a in f.admins) or "none"
+        click.echo(f"{f.id}  {f.name}  admins: {admins}  hires: {f.hires} ({f.done} done)  created {f.created_at:%Y-%m-%d}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,6 +21,7 @@ from datetime import timedelta
 from sqlalchemy import select, text
 
 from bot.crypto import DecryptionError, NeedsWork, prepared_work
+from bot.firms import firm_notices
 from bot.storage.db import is_sqlite, transaction
 from bot.services import Services
 from bot.storage.models import Account, Conversation, Letter, Notification
@@ -225,6 +226,7 @@ class Engine:
         letters = services.settings.policy.letters
         out: list[Notify] = []
         async with transaction(services.sessions) as session:
+            await firm_notices(session, services, now)  # queued as notifications, handed out below
             due = (
                 await session.execute(
                     select(Letter, Account)

@@ -28,6 +28,12 @@ class Services:
     async def deliver(self, session: AsyncSession, *, channel: str, to: str, body: str, subject: str | None = None) -> None:
         await self.delivery.send(session, Message(channel=channel, to=to, body=body, subject=subject))
 
+    def firms(self, session: AsyncSession):
+        """Firm admins' data (bot.firms.FirmStore) inside ``session``, for the flows."""
+        from bot.firms import FirmStore
+
+        return FirmStore(session, self.vault, self.clock)
+
     async def close(self) -> None:
         await self.engine.dispose()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from flows.common import user_zone
 from flows.core import Answer, Ctx, Flow
+from flows.hires import record_hire_event
 from flows.policies import format_hours, format_local, help_desk_status
 
 flow = Flow("exception", "Exception processing", initial="handoff")
@@ -30,6 +31,7 @@ async def hand_off(ctx: Ctx, resume_state: str) -> None:
         ctx.go("exception", "handoff", carry=carry)
     else:
         await ctx.repo.audit("exception_not_eligible", chat_id=ctx.chat_id)
+        await record_hire_event(ctx, "asked_for_help")
         ctx.go("exception", "not_eligible", carry=carry)
 
 

@@ -27,6 +27,7 @@ from flows.common import (
 )
 from flows.core import Answer, Ctx, Flow
 from flows.exception import hand_off
+from flows.hires import record_hire_event
 from flows.letters import arrival_window, send_letter
 from flows.ports import IdentityClaim
 from flows.validators import Invalid
@@ -158,6 +159,7 @@ async def email_code(ctx: Ctx, a: Answer):
         return "change_email"
     await check_code(ctx, CONFIRMATION, a)
     ctx.data["email_confirmed"] = True
+    await record_hire_event(ctx, "email_confirmed")
     ctx.say("Thanks, your email address is confirmed.")
 
 
@@ -419,6 +421,8 @@ async def review(ctx: Ctx, a: Answer):
     remaining, retry_at = await over_limit(ctx, key, policy.max_attempts, window)
     if retry_at is not None:
         ctx.data["identity_failures"] = ctx.data.get("identity_failures", 0) or 1
+        await ctx.repo.audit("identity_checks_locked", chat_id=ctx.chat_id)
+        await record_hire_event(ctx, "locked", until=retry_at)
         raise Invalid(
             "There have been too many identity checks for this SSN, so checks are paused until "
             f"{when(ctx, retry_at)}. Your answers are saved; come back then and check again, or tap "
@@ -433,6 +437,7 @@ async def review(ctx: Ctx, a: Answer):
             result = type(result)(False, frozenset({"ssn"}))
     if not result.matched:
         await ctx.repo.add_attempt(key)
+        await ctx.repo.audit("identity_check_failed", chat_id=ctx.chat_id)
         ctx.data["identity_failures"] = ctx.data.get("identity_failures", 0) + 1
         address_off = bool(result.mismatches & set(ADDRESS_PARTS))
         ctx.data["variants"] = (
@@ -443,7 +448,8 @@ async def review(ctx: Ctx, a: Answer):
             if address_off
             else []
         )
-        offer = " Tap one of the suggestions to try your address written another way, or" if ctx.data["variants"] else " You can"
+        await record_hire_event(ctx, "identity_mismatch")
+        offer = "Tap one of the suggestions to try your address written another way, or" if ctx.data["variants"] else "You can"
         raise Invalid(
             mismatch_explanation(result.mismatches, result.causes)
             + f"\n\n{offer} fix an item with its Change button and check again.{tries_left(remaining - 1)}",
@@ -457,8 +463,10 @@ async def review(ctx: Ctx, a: Answer):
             "You already have a Secure Access account. Sign in with /login. To change its phone number, "
             "sign in and choose \"Change phone number\" in /profile."
         )
+        await record_hire_event(ctx, "done")
         ctx.go("home", "registered")
         return None
+    await record_hire_event(ctx, "identity_confirmed")
     ctx.say("Your identity details match the records.")
     return "verified"
 
@@ -504,6 +512,7 @@ async def card_network(ctx: Ctx, a: Answer):
             f"{CARD_NETWORKS.get(a.choice, 'This')} cards can't be used for this check. Please pick another "
             "credit card, or a mortgage, home equity or car loan."
         )
+        await record_hire_event(ctx, "unsupported_card")
         return "refused"
     ctx.data["card_network"] = a.choice
 
@@ -523,6 +532,7 @@ async def card_kind(ctx: Ctx, a: Answer):
             "corporate": "A card your company issued in your name belongs to the company's account, not yours.",
         }.get(a.choice, "That kind of card can't be used.")
         ctx.say(f"{reason} Please pick a personal credit card, or a mortgage, home equity or car loan.")
+        await record_hire_event(ctx, "unsupported_card")
         return "refused"
     ctx.data["card_kind"] = a.choice
 
@@ -565,6 +575,8 @@ async def fin_digits(ctx: Ctx, a: Answer):
     remaining, retry_at = await over_limit(ctx, key, policy.max_attempts, window)
     if retry_at is not None:
         ctx.data["financial_failures"] = ctx.data.get("financial_failures", 0) or 1
+        await ctx.repo.audit("financial_checks_locked", chat_id=ctx.chat_id)
+        await record_hire_event(ctx, "locked", until=retry_at)
         raise Invalid(
             f"There have been too many account checks, so they are paused until {when(ctx, retry_at)}. "
             f"Your progress is saved. Tap \"{HELP_DESK_CHOICE[1]}\" to see what else you can do.",
@@ -574,10 +586,13 @@ async def fin_digits(ctx: Ctx, a: Answer):
         ctx.data["ssn_hash"], ctx.data["fin_kind"], last8, ctx.data.get("card_network"), ctx.data.get("card_kind")
     )
     if result.credit_freeze:
+        await record_hire_event(ctx, "credit_freeze")
         return "freeze"
     if not result.matched:
         await ctx.repo.add_attempt(key)
+        await ctx.repo.audit("financial_check_failed", chat_id=ctx.chat_id)
         ctx.data["identity_failures"] = ctx.data.get("identity_failures", 0) + 1
+        await record_hire_event(ctx, "financial_mismatch")
         raise Invalid(
             "Those digits don't match an account of this kind in your name. Use the last eight digits "
             "of the account number itself (not a security code); for a loan, copy it from a statement. "
@@ -585,6 +600,7 @@ async def fin_digits(ctx: Ctx, a: Answer):
             "financial.mismatch",
         )
     ctx.data["financial_ok"] = True
+    await record_hire_event(ctx, "financial_confirmed")
     ctx.say("Your financial account checks out. The number has not been kept.")
     return "verified"
 
@@ -639,6 +655,7 @@ async def phone(ctx: Ctx, a: Answer):
     status = await ctx.records.phone_status(ctx.data["ssn_hash"], number)
     if not status.in_name:
         ctx.data["phone_rejected"] = "not_in_name"
+        await record_hire_event(ctx, "phone_not_in_name")
         return "no_phone"
     if not status.text_enabled:
         raise Invalid(
@@ -708,6 +725,7 @@ async def phone_code(ctx: Ctx, a: Answer):
         return "change_phone"
     await check_code(ctx, ACTIVATION_TEXT, a)
     ctx.data["phone_ok"] = True
+    await record_hire_event(ctx, "phone_confirmed")
     ctx.say("Your phone is confirmed.")
     if ctx.data.get("reregister_account_id"):
         account = await ctx.repo.account(ctx.data["reregister_account_id"])
@@ -716,7 +734,7 @@ async def phone_code(ctx: Ctx, a: Answer):
             phone_hash=ctx.data["phone_hash"],
             phone_enc=ctx.vault.encrypt(ctx.data["phone"], context="account.phone"),
         )
-        await ctx.repo.audit("phone_changed", account.id)
+        await ctx.repo.audit("phone_changed", account.id, ctx.chat_id)
         ctx.say("Your account now uses the new phone number; the old one no longer gets security codes.")
         ctx.go("home", "signed_in" if ctx.data.get("session") else "registered")
 
@@ -777,7 +795,15 @@ async def password(ctx: Ctx, a: Answer):
     stage="Sign-in details",
 )
 async def site_phrase(ctx: Ctx, a: Answer):
-    ctx.data["site_phrase"] = v.site_phrase(a.text)
+    phrase = v.site_phrase(a.text)
+    # the phrase is shown in the chat at every sign-in, so it must never be the password
+    if ctx.data.get("password_hash") and await ctx.vault.verify_password(ctx.data["password_hash"], phrase):
+        raise Invalid(
+            "That's your password. The site phrase is shown openly each time you sign in, so pick "
+            "different words.",
+            "phrase.is_password",
+        )
+    ctx.data["site_phrase"] = phrase
 
 
 @flow.step(
@@ -795,6 +821,7 @@ async def site_image(ctx: Ctx, a: Answer):
     blocked = await create_account(ctx)
     if blocked:
         return None if blocked == "done" else blocked
+    await record_hire_event(ctx, "done")
     ctx.say(summary(ctx))
     ctx.go("home", "registered")
 
@@ -859,6 +886,7 @@ async def secret_answer(ctx: Ctx, a: Answer):
         return None if blocked == "done" else blocked
     person = await ctx.records.person_of_record(ctx.data["ssn_hash"])
     await send_letter(ctx, account_id=ctx.data["account_id"], username=ctx.data["username"], person=person)
+    await record_hire_event(ctx, "waiting_letter")
     ctx.say(mail_summary(ctx))
     ctx.go("home", "awaiting_letter")
 

@@ -120,7 +120,8 @@ async def _command(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
     if name == "start":
         if busy:
             return [Reply(f"You're already in the middle of {flow.title.lower()}. Here's where we are:")] + await _current_prompt(conv, ctx)
-        if ctx.data.get("session"):
+        if ctx.data.get("session") or (conv.flow == "home" and conv.state != "welcome"):
+            # registered (or waiting for a letter): their own screen, not the first-time welcome
             return await _current_prompt(conv, ctx)
         return await _switch(conv, ctx, "home", "welcome")
     if name == "help":

@@ -1,0 +1,412 @@
+"""Firms and their admins: the operator's side (``sabot firm``), the data the admin flow reads and
+writes (:class:`FirmStore`), and the notices due to admins outside any conversation turn.
+
+What a firm can know about a hire is limited to what its admin typed (name, optional email; both
+encrypted), the stage reached, a blocker *category*, and times. Nothing the hire enters is stored
+here, and a hire who declines to be followed (``/stop_sharing``) shows only as invited or done.
+Every query that takes a hire or an invitation is scoped by the firm asking, so one firm never
+reads or changes another's.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.crypto import Vault
+from bot.storage.models import (
+    Account,
+    Conversation,
+    Firm,
+    FirmAdmin,
+    FirmHire,
+    FirmInvite,
+    Letter,
+    Notification,
+)
+from flows.hires import Refused
+
+#: largest Telegram user id we accept (they fit in 52 bits)
+MAX_USER_ID = 2**52
+
+
+class FirmError(Refused):
+    """An operator or admin request that can't be done, with the reason in plain words."""
+
+
+@dataclass(frozen=True)
+class InviteLookup:
+    invite: FirmInvite
+    hire: FirmHire
+    firm: Firm
+    #: a newer invitation for the same hire exists (this one was replaced by a re-send)
+    replaced: bool
+
+
+def new_token() -> str:
+    """An invitation token: 128 random bits, URL-safe (fits Telegram's start parameter)."""
+    return secrets.token_urlsafe(16)
+
+
+class FirmStore:
+    """Firm data inside one session (a conversation step's, or the tick's)."""
+
+    def __init__(self, session: AsyncSession, vault: Vault, clock: Clock):
+        self.session = session
+        self.vault = vault
+        self.clock = clock
+
+    # -- admins ----------------------------------------------------------------------------
+    async def admin(self, user_id: int | None) -> tuple[FirmAdmin, Firm] | None:
+        if user_id is None:
+            return None
+        row = (
+            await self.session.execute(
+                select(FirmAdmin, Firm).join(Firm, Firm.id == FirmAdmin.firm_id).where(FirmAdmin.user_id == user_id)
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    async def admins(self, firm_id: int) -> list[FirmAdmin]:
+        return list(
+            (await self.session.scalars(select(FirmAdmin).where(FirmAdmin.firm_id == firm_id).order_by(FirmAdmin.id))).all()
+        )
+
+    async def add_admin(self, firm_id: int, user_id: int, added_by: int | None) -> FirmAdmin:
+        if not 0 < user_id < MAX_USER_ID:
+            raise FirmError("That isn't a Telegram user id.")
+        existing = await self.session.scalar(select(FirmAdmin).where(FirmAdmin.user_id == user_id))
+        if existing is not None:
+            if existing.firm_id == firm_id:
+                raise FirmError("That person is already an admin of this firm.")
+            raise FirmError("That person can't be added: someone can be the admin of only one firm, and they already are one.")
+        admin = FirmAdmin(firm_id=firm_id, user_id=user_id, chat_id=user_id, added_by=added_by, created_at=self.clock.now())
+        self.session.add(admin)
+        await self.session.flush()
+        return admin
+
+    async def remove_admin(self, firm_id: int, user_id: int) -> None:
+        admins = await self.admins(firm_id)
+        target = next((a for a in admins if a.user_id == user_id), None)
+        if target is None:
+            raise FirmError("That person isn't an admin of this firm.")
+        if len(admins) <= 1:
+            raise FirmError("A firm needs at least one admin, so the last one can't be removed.")
+        await self.session.delete(target)
+
+    # -- hires -----------------------------------------------------------------------------
+    def name(self, hire: FirmHire) -> str:
+        return self.vault.decrypt(hire.name_enc, context="firm_hire.name") or ""
+
+    def email(self, hire: FirmHire) -> str | None:
+        return self.vault.decrypt(hire.email_enc, context="firm_hire.email") if hire.email_enc else None
+
+    async def hires(self, firm_id: int) -> list[FirmHire]:
+        return list(
+            (
+                await self.session.scalars(
+                    select(FirmHire)
+                    .where(FirmHire.firm_id == firm_id, FirmHire.removed_at.is_(None))
+                    .order_by(FirmHire.created_at, FirmHire.id)
+                )
+            ).all()
+        )
+
+    async def hire(self, firm_id: int, hire_id: int) -> FirmHire | None:
+        """A hire of ``firm_id`` (never another firm's, whatever id is asked for)."""
+        return await self.session.scalar(
+            select(FirmHire).where(FirmHire.id == hire_id, FirmHire.firm_id == firm_id, FirmHire.removed_at.is_(None))
+        )
+
+    async def hires_for_chat(self, chat_id: int) -> list[FirmHire]:
+        """The hires whose invitation was opened in ``chat_id`` (one per firm that invited them)."""
+        return list(
+            (
+                await self.session.scalars(
+                    select(FirmHire).where(FirmHire.chat_id == chat_id, FirmHire.removed_at.is_(None)).order_by(FirmHire.id)
+                )
+            ).all()
+        )
+
+    async def firm(self, firm_id: int) -> Firm | None:
+        return await self.session.get(Firm, firm_id)
+
+    async def create_hire(self, firm_id: int, *, name: str, email: str | None, invited_by: int | None) -> FirmHire:
+        hire = FirmHire(
+            firm_id=firm_id,
+            name_enc=self.vault.encrypt(name, context="firm_hire.name"),
+            email_enc=self.vault.encrypt(email, context="firm_hire.email") if email else None,
+            invited_by=invited_by,
+            created_at=self.clock.now(),
+            stage="invited",
+            blocker_count=0,
+            tracking=True,
+        )
+        self.session.add(hire)
+        await self.session.flush()
+        return hire
+
+    async def remove_hire(self, hire: FirmHire) -> None:
+        await self.revoke(hire)
+        hire.removed_at = self.clock.now()
+
+    # -- invitations -----------------------------------------------------------------------
+    async def pending_invites(self, firm_id: int) -> int:
+        now = self.clock.now()
+        return int(
+            await self.session.scalar(
+                select(func.count())
+                .select_from(FirmInvite)
+                .where(
+                    FirmInvite.firm_id == firm_id,
+                    FirmInvite.used_at.is_(None),
+                    FirmInvite.revoked_at.is_(None),
+                    FirmInvite.expires_at > now,
+                )
+            )
+            or 0
+        )
+
+    async def new_invite(self, hire: FirmHire, lifetime: timedelta) -> tuple[str, FirmInvite]:
+        """A fresh link for ``hire``; any earlier unused one stops working."""
+        await self.revoke(hire)
+        token = new_token()
+        now = self.clock.now()
+        invite = FirmInvite(
+            hire_id=hire.id,
+            firm_id=hire.firm_id,
+            token_hash=self.vault.digest("firm_invite", token),
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+        self.session.add(invite)
+        await self.session.flush()
+        return token, invite
+
+    async def revoke(self, hire: FirmHire) -> int:
+        """Withdraw every unused invitation of ``hire``; how many were withdrawn."""
+        now = self.clock.now()
+        rows = (
+            await self.session.scalars(
+                select(FirmInvite).where(
+                    FirmInvite.hire_id == hire.id,
+                    FirmInvite.firm_id == hire.firm_id,
+                    FirmInvite.used_at.is_(None),
+                    FirmInvite.revoked_at.is_(None),
+                )
+            )
+        ).all()
+        for row in rows:
+            row.revoked_at = now
+        return len(rows)
+
+    async def latest_invites(self, firm_id: int) -> dict[int, FirmInvite]:
+        rows = (
+            await self.session.scalars(
+                select(FirmInvite).where(FirmInvite.firm_id == firm_id).order_by(FirmInvite.created_at, FirmInvite.id)
+            )
+        ).all()
+        return {row.hire_id: row for row in rows}
+
+    async def latest_invite(self, hire: FirmHire) -> FirmInvite | None:
+        return await self.session.scalar(
+            select(FirmInvite)
+            .where(FirmInvite.hire_id == hire.id, FirmInvite.firm_id == hire.firm_id)
+            .order_by(FirmInvite.created_at.desc(), FirmInvite.id.desc())
+            .limit(1)
+        )
+
+    async def invite_by_token(self, token: str) -> InviteLookup | None:
+        row = (
+            await self.session.execute(
+                select(FirmInvite, FirmHire, Firm)
+                .join(FirmHire, FirmHire.id == FirmInvite.hire_id)
+                .join(Firm, Firm.id == FirmInvite.firm_id)
+                .where(FirmInvite.token_hash == self.vault.digest("firm_invite", token))
+            )
+        ).first()
+        if row is None:
+            return None
+        invite, hire, firm = row
+        newer = await self.session.scalar(
+            select(FirmInvite.id).where(FirmInvite.hire_id == hire.id, FirmInvite.id > invite.id).limit(1)
+        )
+        return InviteLookup(invite, hire, firm, newer is not None)
+
+    # -- what the hire did, seen from outside the conversation -----------------------------
+    async def last_active(self, chat_ids: list[int]) -> dict[int, datetime]:
+        if not chat_ids:
+            return {}
+        rows = (
+            await self.session.execute(
+                select(Conversation.chat_id, Conversation.updated_at).where(Conversation.chat_id.in_(chat_ids))
+            )
+        ).all()
+        return {chat_id: updated for chat_id, updated in rows}
+
+    async def account_for_chat(self, chat_id: int) -> Account | None:
+        return await self.session.scalar(
+            select(Account).where(Account.chat_id == chat_id).order_by(Account.id.desc()).limit(1)
+        )
+
+    async def letter_expiry(self, account_id: int | None) -> datetime | None:
+        """When the code in the hire's newest letter stops working."""
+        if account_id is None:
+            return None
+        return await self.session.scalar(
+            select(Letter.code_expires_at)
+            .where(Letter.account_id == account_id)
+            .order_by(Letter.created_at.desc(), Letter.id.desc())
+            .limit(1)
+        )
+
+    # -- notices to admins -----------------------------------------------------------------
+    async def admin_chats_for(self, hire: FirmHire) -> list[int]:
+        """Who hears about ``hire``: the admin who invited them, or every admin of the firm if
+        that one is no longer an admin."""
+        admins = await self.admins(hire.firm_id)
+        inviter = [a.chat_id for a in admins if a.user_id == hire.invited_by]
+        return inviter or [a.chat_id for a in admins]
+
+    async def notify_admins(self, hire: FirmHire, text: str) -> None:
+        now = self.clock.now()
+        for chat_id in await self.admin_chats_for(hire):
+            self.session.add(
+                Notification(chat_id=chat_id, text_enc=self.vault.encrypt(text, context="notification"), created_at=now)
+            )
+
+    async def notify_chat(self, chat_id: int, text: str) -> None:
+        self.session.add(
+            Notification(chat_id=chat_id, text_enc=self.vault.encrypt(text, context="notification"), created_at=self.clock.now())
+        )
+
+
+# -- the operator's side (`sabot firm ...`; tests create firms the same way) ----------------------
+
+
+async def create_firm(services, name: str, admin_user_id: int) -> Firm:
+    """Create a firm and its first admin (a Telegram user id)."""
+    from bot.storage.db import transaction
+
+    name = " ".join((name or "").split())
+    if not name or len(name) > 120:
+        raise FirmError("The firm's name must be 1 to 120 characters.")
+    async with transaction(services.sessions) as session:
+        store = FirmStore(session, services.vault, services.clock)
+        firm = Firm(name=name, created_at=services.clock.now())
+        session.add(firm)
+        await session.flush()
+        await store.add_admin(firm.id, admin_user_id, added_by=None)
+        return firm
+
+
+@dataclass(frozen=True)
+class FirmSummary:
+    id: int
+    name: str
+    admins: list[int]
+    hires: int
+    done: int
+    created_at: datetime
+
+
+async def list_firms(services) -> list[FirmSummary]:
+    """Every firm with its admins' user ids and how many hires it has (no hire's details)."""
+    out: list[FirmSummary] = []
+    async with services.sessions() as session:
+        firms = (await session.scalars(select(Firm).order_by(Firm.id))).all()
+        for firm in firms:
+            admins = (
+                await session.scalars(select(FirmAdmin.user_id).where(FirmAdmin.firm_id == firm.id).order_by(FirmAdmin.id))
+            ).all()
+            hires = (
+                await session.execute(
+                    select(FirmHire.stage).where(FirmHire.firm_id == firm.id, FirmHire.removed_at.is_(None))
+                )
+            ).scalars().all()
+            out.append(
+                FirmSummary(firm.id, firm.name, list(admins), len(hires), sum(1 for s in hires if s == "done"), firm.created_at)
+            )
+    return out
+
+
+# -- notices due outside a conversation turn (called from Engine.tick) ----------------------------
+
+
+async def firm_notices(session: AsyncSession, services, now: datetime) -> None:
+    """Queue what firm admins should hear about now (delivered with the other notifications):
+
+    * a hire on the mail path whose account became active (they typed the letter's code): done;
+    * a hire whose letter code expires soon;
+    * a hire held up by the same blocker for a while;
+    * an invitation that expired unopened."""
+    from flows import hires as words
+
+    store = FirmStore(session, services.vault, services.clock)
+    policy = services.settings.policy.firms
+    zone = policy.timezone
+
+    waiting = (
+        await session.scalars(
+            select(FirmHire)
+            .where(FirmHire.stage == "waiting_letter", FirmHire.removed_at.is_(None))
+            # several workers tick: each hire goes to one of them (SQLite runs one tick at a time)
+            .with_for_update(skip_locked=True, of=FirmHire)
+        )
+    ).all()
+    for hire in waiting:
+        account = await session.get(Account, hire.account_id) if hire.account_id else None
+        if account is not None and account.status == "active":
+            hire.stage = "done"
+            hire.done_at = now
+            words.clear_blocker(hire)
+            await store.notify_admins(hire, words.finished_notice(store.name(hire)))
+            continue
+        if not hire.tracking:
+            continue
+        expires = await store.letter_expiry(hire.account_id)
+        if expires is None or expires <= now or hire.letter_warned_for == expires:
+            continue
+        if expires - now <= timedelta(days=policy.letter_warning_days):
+            hire.letter_warned_for = expires
+            await store.notify_admins(hire, words.letter_expiring_notice(store.name(hire), expires, zone))
+
+    stale = (
+        await session.scalars(
+            select(FirmHire).where(
+                FirmHire.blocker.is_not(None),
+                FirmHire.blocker_notified_at.is_(None),
+                FirmHire.blocker_at <= now - timedelta(hours=policy.stuck_after_hours),
+                FirmHire.tracking.is_(True),
+                FirmHire.stage != "done",
+                FirmHire.removed_at.is_(None),
+            )
+            .with_for_update(skip_locked=True, of=FirmHire)
+        )
+    ).all()
+    for hire in stale:
+        hire.blocker_notified_at = now
+        await store.notify_admins(hire, words.stuck_notice(store.name(hire), hire, zone))
+
+    expired = (
+        await session.execute(
+            select(FirmInvite, FirmHire)
+            .join(FirmHire, FirmHire.id == FirmInvite.hire_id)
+            .where(
+                FirmInvite.used_at.is_(None),
+                FirmInvite.revoked_at.is_(None),
+                FirmInvite.expiry_noted_at.is_(None),
+                FirmInvite.expires_at <= now,
+                FirmHire.removed_at.is_(None),
+            )
+            .with_for_update(skip_locked=True, of=FirmInvite)
+        )
+    ).all()
+    for invite, hire in expired:
+        invite.expiry_noted_at = now
+        await store.notify_admins(hire, words.invite_expired_notice(store.name(hire), invite.expires_at, zone))
