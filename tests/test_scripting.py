@@ -265,3 +265,15 @@ def test_coverage_records_states_transitions_and_tests(tmp_path):
     assert summary["states"]["total"] == len(states) and summary["transitions"]["total"] == len(transitions)
     again = Coverage.from_json(cov.to_json())
     assert again.summary() == summary
+
+
+def test_the_readme_example_transcript_passes(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    if "## Scripted conversations" not in readme:
+        pytest.skip("no transcript section in the README yet")
+    section = readme[readme.index("## Scripted conversations"):]
+    example = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    path = tmp_path / "readme.convo.yaml"
+    path.write_text(example, encoding="utf-8")
+    [result] = run(path)
+    assert result.outcome == "passed", result.message()

@@ -18,18 +18,21 @@ Modules that register things are imported by naming them in an entry point group
 or from a transcript: ``fixtures: {setup: [{import: myco.firms_scripting}]}``.
 
 Arbitrary code runs from ``setup:`` (before the first step) or a ``hook:`` step, as
-``module:function`` called with the run and the ``with:`` values (``async`` or not)::
+``module:function`` or ``file.py:function`` (next to the transcript) called with the run and
+the ``with:`` values (``async`` or not); a returned mapping sets variables::
 
     fixtures:
       setup:
-        - hook: tests.transcripts.hooks:lock_identity_checks
-          with: {ssn: 401-22-7788}
+        - hook: ../hooks.py:force_password_change
+          with: {username: jrivera85}
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
+from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from bot.scripting import loader
@@ -75,15 +78,27 @@ def load_plugins() -> None:
         ep.load()
 
 
-def resolve_callable(target: str) -> Callable:
-    """``package.module:function`` (or ``package.module.function``) to the function."""
+def resolve_callable(target: str, base: Path | None = None) -> Callable:
+    """``package.module:function`` (or ``package.module.function``), or ``file.py:function`` with
+    the file relative to ``base`` (the transcript's folder), to the function."""
     if ":" in target:
         module, _, name = target.partition(":")
     else:
         module, _, name = target.rpartition(".")
     if not module or not name:
-        raise ValueError(f"{target!r} is not of the form package.module:function")
-    obj: Any = importlib.import_module(module)
+        raise ValueError(f"{target!r} is not of the form package.module:function or file.py:function")
+    obj: Any
+    if module.endswith(".py"):
+        path = Path(module)
+        if not path.is_absolute() and base is not None:
+            path = base / path
+        spec = importlib.util.spec_from_file_location(f"sabot_hooks_{abs(hash(str(path.resolve())))}", path)
+        if spec is None or spec.loader is None or not path.exists():
+            raise ValueError(f"no hook file {path}")
+        obj = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(obj)
+    else:
+        obj = importlib.import_module(module)
     for part in name.split("."):
         obj = getattr(obj, part)
     if not callable(obj):
@@ -91,8 +106,8 @@ def resolve_callable(target: str) -> Callable:
     return obj
 
 
-async def call_hook(target: str, run: Any, values: dict | None) -> Any:
-    fn = resolve_callable(target)
+async def call_hook(target: str, run: Any, values: dict | None, base: Path | None = None) -> Any:
+    fn = resolve_callable(target, base)
     result = fn(run, **(values or {}))
     if inspect.isawaitable(result):
         result = await result

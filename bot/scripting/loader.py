@@ -124,7 +124,23 @@ def _bool_or_word(loader: _LineLoader, node: yaml.ScalarNode) -> bool | str:
 _LineLoader.add_constructor("tag:yaml.org,2002:bool", _bool_or_word)
 
 
+_CACHE: dict[tuple[Path, int, int], Any] = {}
+
+
 def load_yaml(path: Path) -> Any:
+    """The file's data with ``__line__`` in every mapping (cached while the file is unchanged:
+    partials are read by many transcripts; callers don't modify what they get)."""
+    try:
+        stat = path.stat()
+        key = (path.resolve(), stat.st_mtime_ns, stat.st_size)
+    except OSError as exc:
+        raise TranscriptError(f"can't read the file ({exc.strerror})", path) from None
+    if key not in _CACHE:
+        _CACHE[key] = _load_yaml(path)
+    return _CACHE[key]
+
+
+def _load_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -364,8 +380,8 @@ def _parse_steps(
         actions = [k for k in keys if k in ACTIONS or k in EXTRA_ACTIONS]
         if len(actions) > 1:
             raise TranscriptError(f"one action per step, this one has {', '.join(actions)}", file, line)
-        if "with" in keys and actions != ["include"]:
-            raise TranscriptError("'with:' only goes with 'include:'", file, line)
+        if "with" in keys and actions not in (["include"], ["hook"]):
+            raise TranscriptError("'with:' only goes with 'include:' or 'hook:'", file, line)
         if "expect" in raw:
             _check_expect(raw["expect"], file, line)
         if not actions:

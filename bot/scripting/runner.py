@@ -225,7 +225,8 @@ class Run:
 
             importlib.import_module(item["import"])
             return
-        result = await extend.call_hook(item["hook"], self, self.subst(item.get("with") or {}))
+        base = self.transcript.path.parent
+        result = await extend.call_hook(item["hook"], self, self.subst(item.get("with") or {}), base)
         if isinstance(result, dict):
             self.vars.update({str(k): v for k, v in result.items()})
 
@@ -299,10 +300,10 @@ class Run:
             await self.runtime.import_records(self.subst(value), step.file.parent)
             return None
         if kind == "hook":
-            item = value if isinstance(value, dict) else {"hook": value}
+            item = value if isinstance(value, dict) else {"hook": value, "with": step.source.get("with")}
             if "call" in item:
                 item = {"hook": item["call"], "with": item.get("with")}
-            result = await extend.call_hook(item["hook"], self, self.subst(item.get("with") or {}))
+            result = await extend.call_hook(item["hook"], self, self.subst(item.get("with") or {}), step.file.parent)
             if isinstance(result, Reply):
                 return result
             if isinstance(result, dict):
@@ -368,8 +369,7 @@ class Run:
         return out
 
     async def _outbox_mark(self) -> int:
-        messages = await self.runtime.outbox()
-        return messages[-1].id if messages else 0
+        return await self.runtime.outbox_mark()
 
     async def _tick(self, step: Step) -> Reply:
         chat = self.chat_for(self.subst(step.user))

@@ -56,6 +56,41 @@ async def _no_sleep(_seconds: float) -> None:
     return None
 
 
+#: settings that change where or how things are stored: a run with any of them builds its own
+_STORAGE_KEYS = {"data_dir", "database", "security", "records"}
+_TEMPLATE: Path | None = None
+_TEMPLATE_DIR: tempfile.TemporaryDirectory | None = None
+
+
+def _local_storage(root: Path) -> dict:
+    return {"data_dir": str(root / "data"), "database": {"url": f"sqlite+aiosqlite:///{root / 'bot.db'}"}}
+
+
+def _copy_storage(source: Path, dest: Path) -> None:
+    import shutil
+
+    shutil.copytree(source / "data", dest / "data", dirs_exist_ok=True)
+    for f in source.glob("bot.db*"):
+        shutil.copy2(f, dest / f.name)
+
+
+async def _template() -> Path | None:
+    """The folder holding the template database and key file (built on first use)."""
+    global _TEMPLATE, _TEMPLATE_DIR
+    if _TEMPLATE is not None:
+        return _TEMPLATE
+    _TEMPLATE_DIR = tempfile.TemporaryDirectory(prefix="sabot-script-template-")
+    root = Path(_TEMPLATE_DIR.name)
+    settings = load_settings(**deep_merge(BASE_SETTINGS, _local_storage(root)))
+    services = await build_services(settings, clock=ManualClock(DEFAULT_START))
+    try:
+        await load_demo_records_if_empty(services)
+    finally:
+        await services.close()
+    _TEMPLATE = root
+    return root
+
+
 class BotRuntime:
     """The bot a transcript talks to, and the operator's handles on it."""
 
@@ -75,15 +110,17 @@ class BotRuntime:
     ) -> "BotRuntime":
         workdir = tempfile.TemporaryDirectory(prefix="sabot-script-")
         root = Path(workdir.name)
-        overrides = deep_merge(
-            BASE_SETTINGS,
-            {"data_dir": str(root / "data"), "database": {"url": f"sqlite+aiosqlite:///{root / 'bot.db'}"}},
-        )
+        overrides = deep_merge(BASE_SETTINGS, _local_storage(root))
         overrides = deep_merge(overrides, config or {})
         settings = load_settings(**overrides)
         manual = ManualClock(clock or DEFAULT_START)
-        services = await build_services(settings, clock=manual)
-        if demo_records:
+        # a migrated database with the demo people (and its key file) is made once per process
+        # and copied for every run: most of a short transcript's time was spent building it
+        template = await _template() if demo_records and not set(config or {}) & _STORAGE_KEYS else None
+        if template is not None:
+            _copy_storage(template, root)
+        services = await build_services(settings, clock=manual, migrate=template is None)
+        if demo_records and template is None:
             await load_demo_records_if_empty(services)
         engine = Engine(services)
         api = FakeBotAPI()
@@ -101,6 +138,15 @@ class BotRuntime:
     async def outbox(self, after_id: int = 0):
         async with self.services.sessions() as session:
             return await self.services.outbox.read(session, after_id=after_id)
+
+    async def outbox_mark(self) -> int:
+        """The id of the latest delivery (0 when none): what a step sends comes after it."""
+        from sqlalchemy import func, select
+
+        from bot.storage.models import Delivery
+
+        async with self.services.sessions() as session:
+            return (await session.scalar(select(func.max(Delivery.id)))) or 0
 
     async def import_people(self, people: list[dict]) -> int:
         return await import_people(self.services.sessions, self.services.vault, self.clock, people)
