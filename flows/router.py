@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flows import exception, home, login, profile, registration
+from flows import admin, exception, hires, home, login, profile, registration
 from flows.core import DIGIT_RUN, Ctx, Flow, buttons, enter, history, run_answer
 from flows.replies import Action, DeleteUserMessage, Incoming, Reply
 
-FLOWS: dict[str, Flow] = {f.name: f for f in (home.flow, registration.flow, login.flow, profile.flow, exception.flow)}
+FLOWS: dict[str, Flow] = {
+    f.name: f for f in (home.flow, registration.flow, login.flow, profile.flow, exception.flow, admin.flow)
+}
 
 COMMANDS_HELP = (
     "Commands: /status where you are, /back change the last answer, /cancel stop and forget "
@@ -104,6 +106,8 @@ def status_text(conv: ConversationState, ctx: Ctx) -> str:
         return "Exception processing isn't open to you; the options that remain are below."
     if conv.flow == "profile":
         return "You're signed in and looking at your profile."
+    if conv.flow == "admin":
+        return "You're in your firm's admin menu. /cancel closes it."
     if ctx.data.get("session"):
         return f"You're signed in as {ctx.data['session'].get('username')}."
     if conv.state == "registered":
@@ -117,6 +121,13 @@ async def _command(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
     step = flow.steps[conv.state]
     busy = conv.flow in ("registration", "login", "profile", "exception")
 
+    here = (conv.flow, conv.state)
+    if name == "start" and incoming.text.strip():  # a deep link: a firm's invitation
+        return await _follow(conv, ctx, await admin.open_invite(ctx, incoming.text, here=here))
+    if name in admin.COMMANDS:
+        return await _follow(conv, ctx, await admin.command(ctx, name, incoming.text, here=here))
+    if name == "cancel" and conv.flow == "admin":
+        return await _follow(conv, ctx, admin.cancel(ctx))
     if name == "start":
         if busy:
             return [Reply(f"You're already in the middle of {flow.title.lower()}. Here's where we are:")] + await _current_prompt(conv, ctx)
@@ -127,7 +138,7 @@ async def _command(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
     if name == "help":
         return [Reply(f"{step.help}\n\n{COMMANDS_HELP}".strip())] + await _current_prompt(conv, ctx)
     if name == "privacy":
-        return [Reply(PRIVACY)] + await _current_prompt(conv, ctx)
+        return [Reply(PRIVACY)] + await admin.privacy_extra(ctx) + await _current_prompt(conv, ctx)
     if name == "status":
         return [Reply(status_text(conv, ctx))] + await _current_prompt(conv, ctx)
     if name == "back":
@@ -185,6 +196,15 @@ async def _command(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
     return [Reply(f"I don't know the command /{name}. {COMMANDS_HELP}")] + await _current_prompt(conv, ctx)
 
 
+async def _follow(conv: ConversationState, ctx: Ctx, out: list[Action]) -> list[Action]:
+    """``out``, then the flow a handler switched to (ctx.go), or else the current prompt again."""
+    if ctx.switch is None:
+        return out + await _current_prompt(conv, ctx)
+    flow_name, state, carry = ctx.switch
+    ctx.switch = None
+    return out + await _switch(conv, ctx, flow_name, state, carry)
+
+
 async def dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> list[Action]:
     """Handle one event; ``conv`` and ``ctx.data`` are updated in place."""
     out: list[Action] = []
@@ -202,6 +222,8 @@ async def dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
                 out.append(Reply("Cancelled. You're still signed in."))
                 return out + await _switch(conv, ctx, "home", "signed_in")
             what = "registration" if conv.flow == "registration" else "sign-in"
+            if conv.flow == "registration":
+                await hires.record_hire_event(ctx, "cancelled")
             out.append(Reply(f"The {what} is cancelled and what you entered has been erased. You can start again any time."))
             return out + await _switch(conv, ctx, "home", "welcome")
         if incoming.kind == "button" and incoming.data == "_cancel:no":
