@@ -142,6 +142,7 @@ class FirmPolicy(BaseModel):
     stuck_after_hours: float = 24
     letter_warning_days: float = 7
     remind_every_hours: float = 12
+    roster_buttons: int = 40
 
 
 class Policy(BaseModel):

@@ -143,7 +143,7 @@ async def describe(ctx: Ctx, store, hire, invite, last_seen) -> dict:
         "done_at": hire.done_at,
         "last_active": last_seen if shared and hire.chat_id is not None else None,
         "blocker": hire.blocker if shared and hire.stage != "done" else None,
-        "blocker_text": blocker_text(hire, _zone(ctx)) if shared and hire.blocker and hire.stage != "done" else "",
+        "blocker_text": blocker_text(hire, _zone(ctx), ctx.now()) if shared and hire.blocker and hire.stage != "done" else "",
         "locked_until": hire.blocker_until if shared and hire.blocker == "locked" else None,
         "letter_expires": None,
         "reminded_at": hire.reminded_at,
@@ -221,7 +221,27 @@ async def _team_text(ctx: Ctx) -> str:
             line += f"\n    ⚠️ Stuck: {d['blocker_text']}"
         lines.append(line)
     lines += ["", "Tap a name for details, reminders and the invitation link."]
+    most = ctx.policy.firms.roster_buttons
+    if len(rows) > most:
+        lines.append(
+            f"(Buttons are shown for {most} people, those stuck or in progress first; /remind NAME and "
+            "/invites reach the others.)"
+        )
     return "\n".join(lines)
+
+
+def _button_order(item) -> tuple:
+    """Who gets a button first when the team is large: stuck, then in progress, invited, done."""
+    hire, d = item
+    if d["blocker"]:
+        group = 0
+    elif d["stage"] not in ("invited", "done"):
+        group = 1
+    elif d["stage"] == "invited":
+        group = 2
+    else:
+        group = 3
+    return group, hire.created_at, hire.id
 
 
 async def _team_choices(ctx: Ctx):
@@ -229,7 +249,9 @@ async def _team_choices(ctx: Ctx):
     if found is None:
         return [[("close", "Close")]]
     store, _admin, firm = found
-    rows = [[(f"h{hire.id}", f"{_clip(d['name'])} · {short_status(ctx, d)}")] for hire, d in await team_rows(ctx, store, firm)]
+    shown = sorted(await team_rows(ctx, store, firm), key=_button_order)[: ctx.policy.firms.roster_buttons]
+    shown.sort(key=lambda item: (item[0].created_at, item[0].id))
+    rows = [[(f"h{hire.id}", f"{_clip(d['name'])} · {short_status(ctx, d)}")] for hire, d in shown]
     rows += [
         [("invite", "➕ Invite a new hire")],
         [("export", "📄 Export (CSV)"), ("invites", "Invitations")],

@@ -116,11 +116,14 @@ def local(moment: datetime, zone: str, *, with_time: bool = True) -> str:
     return f"{here:%b} {here.day}, {here.year}"
 
 
-def blocker_text(hire, zone: str) -> str:
+def blocker_text(hire, zone: str, now: datetime | None = None) -> str:
     """The blocker as an admin sees it: category, when it ends (a pause), advice."""
     what, advice, _ = BLOCKERS.get(hire.blocker, ("held up", "", ""))
     if hire.blocker == "locked" and hire.blocker_until:
-        what = f"locked until {local(hire.blocker_until, zone)} ({what})"
+        if now is not None and hire.blocker_until <= now:
+            what = f"was locked until {local(hire.blocker_until, zone)} ({what}); they can try again now"
+        else:
+            what = f"locked until {local(hire.blocker_until, zone)} ({what})"
     return f"{what}. {advice}".strip()
 
 

@@ -256,6 +256,8 @@ async def test_identity_mismatches_alert_after_a_few_tries_then_the_lockout(harn
     notices = admin_notices(await harness.engine.tick(), ADMIN)
     assert len(notices) == 1 and "Jordan Rivera is stuck: locked until Mar 2, 4:00 PM EST" in notices[0]
     assert "locked until" in await team_text(admin)
+    harness.clock.advance(hours=7)
+    assert "was locked until Mar 2, 4:00 PM EST (too many attempts); they can try again now" in await team_text(admin)
     # never what the hire typed
     assert "62799" not in "\n".join(m.text for m in admin.history)
 
@@ -454,12 +456,12 @@ async def test_admins_add_another_admin_who_sees_the_same_team(harness):
     assert "5002 is no longer an admin" in joined(replies)
     replies = await colleague.command("team")
     assert "you aren't one" in joined(replies)
-    # Priya's notices now go to the remaining admin
-    priya = await harness.user(6002)
-    await priya.command("start", token)
-    await priya.command("stop_sharing")
-    harness.clock.advance(days=1)
+    # news of the colleague's hire now goes to the remaining admin
     assert token
+    harness.clock.advance(days=15)
+    notices = await harness.engine.tick()
+    assert admin_notices(notices, 5002) == []
+    assert any("invitation for Priya Natarajan expired" in n for n in admin_notices(notices, ADMIN))
 
 
 async def test_export_sends_the_roster_as_csv(harness):
@@ -529,3 +531,24 @@ async def test_terminal_admin_exports_to_a_file(harness):
     hire = TerminalChat(harness.services, harness.engine, chat_id=78, stdin=io.StringIO(), stdout=io.StringIO())
     await hire.say(f"/start {token}")
     assert "Acme Tax invited you" in hire.stdout.getvalue()
+
+
+async def test_a_large_team_gets_buttons_for_the_people_who_need_attention_first(tmp_path):
+    from tests.conftest import make_harness, test_settings
+
+    h = await make_harness(test_settings(tmp_path, policy={"firms": {"roster_buttons": 2}}))
+    try:
+        _firm, admin = await firm_with_admin(h, "Acme Tax", ADMIN)
+        await invite(admin, "Priya Natarajan")
+        await invite(admin, "Lee Chen")
+        token = await invite(admin, "Sam Okafor")
+        sam = await h.user(6003)
+        await sam.command("start", token)
+        await to_phone(h, sam, SAM)  # stuck: a credit freeze
+        text = await team_text(admin)
+        assert all(name in text for name in ("Priya Natarajan", "Lee Chen", "Sam Okafor"))
+        assert "Buttons are shown for 2 people" in text
+        people = [label for label in admin.last_buttons if "·" in label]
+        assert people == ["Priya Natarajan · invited", "Sam Okafor · ⚠️ stuck"]
+    finally:
+        await h.close()
