@@ -133,6 +133,24 @@ class FirmStore:
             ).all()
         )
 
+    async def forget_chat(self, chat_id: int) -> int:
+        """The person in ``chat_id`` erased their data: unlink them from every firm that invited
+        them and stop following them. Each firm keeps what its admin typed and whether they had
+        finished. Returns how many hire rows were unlinked."""
+        from flows.hires import clear_blocker
+
+        rows = (await self.session.scalars(select(FirmHire).where(FirmHire.chat_id == chat_id))).all()
+        for hire in rows:
+            hire.chat_id = None
+            hire.account_id = None
+            hire.tracking = False
+            hire.reminded_at = None
+            hire.letter_warned_for = None
+            clear_blocker(hire)
+            if hire.stage != "done":
+                hire.stage = "invited"
+        return len(rows)
+
     async def firm(self, firm_id: int) -> Firm | None:
         return await self.session.get(Firm, firm_id)
 

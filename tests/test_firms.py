@@ -552,3 +552,17 @@ async def test_a_large_team_gets_buttons_for_the_people_who_need_attention_first
         assert people == ["Priya Natarajan · invited", "Sam Okafor · ⚠️ stuck"]
     finally:
         await h.close()
+
+
+async def test_a_hire_who_erases_their_data_is_unlinked_from_the_firm(harness):
+    _firm, admin = await firm_with_admin(harness, "Acme Tax", ADMIN)
+    token = await invite(admin, "Sam Okafor")
+    sam = await harness.user(6003)
+    await sam.command("start", token)
+    await to_phone(harness, sam, SAM)
+    async with harness.services.sessions() as session, session.begin():
+        assert await harness.services.firms(session).forget_chat(6003) == 1
+    text = await team_text(admin)
+    assert "Sam Okafor: invited" in text and "Stuck" not in text and "last active" not in text
+    async with harness.services.sessions() as session:
+        assert await harness.services.firms(session).hires_for_chat(6003) == []
