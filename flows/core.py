@@ -256,7 +256,7 @@ async def run_answer(flow: Flow, state: str, ctx: Ctx, incoming: Incoming) -> tu
     if ctx.switch is not None:
         return state, out
     if trigger == "stay":
-        out.append(await step.prompt(ctx))
+        out.extend(await enter(flow, state, ctx))  # the prompt and anything it shows (a QR code)
         return state, out
     new_state = flow.fire(state, trigger, ctx)
     if trigger in step.checkpoint:

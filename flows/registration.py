@@ -591,7 +591,7 @@ async def fin_digits(ctx: Ctx, a: Answer):
     if not result.matched:
         await ctx.repo.add_attempt(key)
         await ctx.repo.audit("financial_check_failed", chat_id=ctx.chat_id)
-        ctx.data["identity_failures"] = ctx.data.get("identity_failures", 0) + 1
+        ctx.data["financial_failures"] = ctx.data.get("financial_failures", 0) + 1
         await record_hire_event(ctx, "financial_mismatch")
         raise Invalid(
             "Those digits don't match an account of this kind in your name. Use the last eight digits "
@@ -759,6 +759,9 @@ async def username(ctx: Ctx, a: Answer):
     if await ctx.repo.username_taken(name):
         raise Invalid("That username is already taken. Please choose another.", "username.taken")
     ctx.data["username"] = name
+    if ctx.data.get("finishing"):
+        # everything else was already answered: the username was the only thing left
+        return await finish(ctx)
 
 
 @flow.step(
@@ -818,12 +821,30 @@ async def site_image(ctx: Ctx, a: Answer):
     ctx.data["site_image"] = a.choice
     if via_mail(ctx):
         return "next"
+    return await finish(ctx)
+
+
+async def finish(ctx: Ctx) -> str | None:
+    """Create the account and close the registration (text path, or letter for the mail path).
+
+    Returns a trigger when something taken meanwhile must be chosen again."""
     blocked = await create_account(ctx)
     if blocked:
+        if blocked == "username_taken":
+            ctx.data["finishing"] = True  # after the new username, finish straight away
         return None if blocked == "done" else blocked
-    await record_hire_event(ctx, "done")
-    ctx.say(summary(ctx))
-    ctx.go("home", "registered")
+    ctx.data.pop("finishing", None)
+    if via_mail(ctx):
+        person = await ctx.records.person_of_record(ctx.data["ssn_hash"])
+        await send_letter(ctx, account_id=ctx.data["account_id"], username=ctx.data["username"], person=person)
+        await record_hire_event(ctx, "waiting_letter")
+        ctx.say(mail_summary(ctx))
+        ctx.go("home", "awaiting_letter")
+    else:
+        await record_hire_event(ctx, "done")
+        ctx.say(summary(ctx))
+        ctx.go("home", "registered")
+    return None
 
 
 SECRET_QUESTIONS = {
@@ -881,14 +902,7 @@ async def secret_answer(ctx: Ctx, a: Answer):
     answers[ctx.data.pop("pending_question")] = ctx.vault.digest("secret_answer", answer)
     if len(answers) < ctx.policy.letters.secret_questions:
         return "more"
-    blocked = await create_account(ctx)
-    if blocked:
-        return None if blocked == "done" else blocked
-    person = await ctx.records.person_of_record(ctx.data["ssn_hash"])
-    await send_letter(ctx, account_id=ctx.data["account_id"], username=ctx.data["username"], person=person)
-    await record_hire_event(ctx, "waiting_letter")
-    ctx.say(mail_summary(ctx))
-    ctx.go("home", "awaiting_letter")
+    return await finish(ctx)
 
 
 async def create_account(ctx: Ctx) -> str | None:
@@ -1033,7 +1047,7 @@ flow.transitions(
         ["next", "site_image", "secret_question"],
         ["next", "secret_question", "secret_answer"],
         ["more", "secret_answer", "secret_question"],
-        ["phone_taken", ["site_image", "secret_answer"], "phone"],
+        ["phone_taken", "site_image", "phone"],
         ["username_taken", ["site_image", "secret_answer"], "username"],
     ]
 )

@@ -73,15 +73,19 @@ async def _switch(
     return await _current_prompt(conv, ctx)
 
 
+def _plural(count: float, unit: str) -> str:
+    return f"{count:g} {unit}" + ("" if count == 1 else "s")
+
+
 def _session_expired(ctx: Ctx, now: datetime) -> str | None:
     s = ctx.data.get("session")
     if not s:
         return None
     policy = ctx.policy.session
     if now - datetime.fromisoformat(s["started"]) > timedelta(hours=policy.max_hours):
-        return f"For your security, sessions end after {policy.max_hours:g} hours, so I've signed you out."
+        return f"For your security, sessions end after {_plural(policy.max_hours, 'hour')}, so I've signed you out."
     if now - datetime.fromisoformat(s["seen"]) > timedelta(minutes=policy.idle_minutes):
-        return f"You were inactive for over {policy.idle_minutes:g} minutes, so I've signed you out."
+        return f"You were inactive for over {_plural(policy.idle_minutes, 'minute')}, so I've signed you out."
     s["seen"] = now.isoformat()
     return None
 
@@ -112,6 +116,11 @@ def status_text(conv: ConversationState, ctx: Ctx) -> str:
         return f"You're signed in as {ctx.data['session'].get('username')}."
     if conv.state == "registered":
         return "You're registered and signed out. /login signs you in."
+    if conv.state == "awaiting_letter":
+        return (
+            "Your account is set up and waiting for the activation code from your letter. When it "
+            "arrives, sign in with /login and type the code."
+        )
     return "You haven't started yet. Tap \"Begin registration\" to start."
 
 

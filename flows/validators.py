@@ -655,8 +655,11 @@ def address_line(text: str) -> str:
 
 
 def city(text: str) -> str:
-    """A city name: 1-40 printable characters, with at least one letter or digit."""
-    return _free_line(text, max_len=40, what="city", code="city", example="Springfield")
+    """A city name: 1-40 printable characters, with at least one letter."""
+    value = _free_line(text, max_len=40, what="city", code="city", example="Springfield")
+    if not any(ch.isalpha() for ch in value):
+        raise Invalid("A city name needs letters, not only numbers. Type the city as your return shows it, like Springfield.", "city.no_letters")
+    return value
 
 
 # --------------------------------------------------------------------------------------------------
