@@ -507,6 +507,16 @@ def keys_generate() -> None:
     click.echo(f"SABOT_SECURITY__DATA_KEY={key}")
 
 
+@main.command()
+def purge() -> None:
+    """Erase abandoned registrations and everything past its retention period (config: privacy)."""
+    from bot.privacy import purge_abandoned
+
+    counts = _with_services(lambda services: purge_abandoned(services))
+    for kind, n in counts.items():
+        click.echo(f"{kind.replace('_', ' ')}: {n} deleted")
+
+
 # -- scripted conversations and diagrams --------------------------------------------------------
 
 

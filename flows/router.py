@@ -16,19 +16,46 @@ FLOWS: dict[str, Flow] = {
 COMMANDS_HELP = (
     "Commands: /status where you are, /back change the last answer, /cancel stop and forget "
     "this registration, /login sign in, /profile your account (once signed in), /logout, "
-    "/privacy what is kept, /help this help."
+    "/privacy what is kept, /delete_my_data erase what I keep about you, /help this help."
 )
 
-PRIVACY = (
-    "What I keep and why:\n"
-    "• Your SSN and every code: only as a keyed fingerprint that can't be turned back into the number.\n"
-    "• Name, email, date of birth, address and phone: encrypted, to run your account.\n"
-    "• Password: only as a one-way hash (argon2).\n"
-    "• Financial account digits: never kept. They're checked once against the records and dropped.\n"
-    "Messages in this chat that carry an SSN, date of birth, account digits, a password or a code "
-    "are deleted as soon as I've read them. Chats with bots aren't end-to-end encrypted, so I only "
-    "ask for what each step needs. Only this service's operators can reach the stored data. "
-    "/cancel stops a registration and removes what you entered."
+def privacy_text(ctx: Ctx) -> str:
+    """What is kept, for how long and who sees it: the numbers come from config.yaml (privacy:)."""
+    keep = ctx.services.settings.privacy
+    days = lambda n: f"{n:g} day{'' if n == 1 else 's'}"  # noqa: E731
+    return (
+        "What I keep and why, for how long, and who sees it:\n"
+        "• While you register: your answers so far (name, email, date of birth, filing status, address, "
+        f"phone), encrypted, so you can carry on later. If you don't come back for {days(keep.abandoned_after_days)}, "
+        "they're erased.\n"
+        "• Your SSN and every code: only as a keyed fingerprint that can't be turned back into the number. "
+        f"Codes are deleted {days(keep.codes_retention_days)} after they stop working.\n"
+        "• Financial account digits: never kept. They're checked once against the records and dropped.\n"
+        "• Once you're registered, your account, for as long as it exists: your username, your password "
+        "only as a one-way hash (argon2), and, encrypted, your name, email, date of birth, filing status, "
+        "address, phone, site phrase and authenticator key.\n"
+        f"• Emails and texts I send you: an encrypted copy for {days(keep.outbox_retention_days)}. Letters with "
+        f"a mailed code: until {days(keep.letters_retention_days)} after the code expires.\n"
+        "• Security events (sign-ins, wrong codes, lockouts, changes to your password or devices): their "
+        f"kind and time only, no personal data, for {days(keep.audit_retention_days)}. Counters behind "
+        f"attempt limits: {days(keep.attempts_retention_days)}.\n\n"
+        "Who sees it: only the operators of this service, with its own tools. Nobody can read your "
+        "password or SSN back. The tax records you're checked against belong to the tax authority, not "
+        "to this bot.\n\n"
+        "Chats with bots aren't end-to-end encrypted, so I ask only for what each step needs, and I delete "
+        "your messages that carry an SSN, date of birth, account digits, a password or a code as soon as "
+        "I've read them. /cancel stops a registration and erases its answers; /delete_my_data erases "
+        "what I keep about you."
+    )
+
+
+DELETE_KEPT = (
+    "What stays, and why: security events (kind and time only, no longer linked to this chat); "
+    "counters behind attempt limits until their time runs out (so erasing can't undo a lockout); the "
+    "tax records you were checked against (they're the tax authority's, not yours or this bot's); "
+    "a help-desk case's reference number, if you had one, without your contact details; and, if a firm "
+    "invited you, the name and email its admin typed, no longer linked to you. This chat's "
+    "history is on Telegram: you can clear it in your Telegram app."
 )
 
 OTHER_WORDS = {
@@ -147,7 +174,9 @@ async def _command(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
     if name == "help":
         return [Reply(f"{step.help}\n\n{COMMANDS_HELP}".strip())] + await _current_prompt(conv, ctx)
     if name == "privacy":
-        return [Reply(PRIVACY)] + await admin.privacy_extra(ctx) + await _current_prompt(conv, ctx)
+        return [Reply(privacy_text(ctx))] + await admin.privacy_extra(ctx) + await _current_prompt(conv, ctx)
+    if name in ("delete_my_data", "deletemydata"):
+        return await _ask_delete(ctx)
     if name == "status":
         return [Reply(status_text(conv, ctx))] + await _current_prompt(conv, ctx)
     if name == "back":
@@ -205,6 +234,38 @@ async def _command(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
     return [Reply(f"I don't know the command /{name}. {COMMANDS_HELP}")] + await _current_prompt(conv, ctx)
 
 
+def _signed_in_account(ctx: Ctx) -> int | None:
+    return (ctx.data.get("session") or {}).get("account_id")
+
+
+async def _ask_delete(ctx: Ctx) -> list[Action]:
+    plan = await ctx.repo.erasure_plan(ctx.chat_id, _signed_in_account(ctx))
+    text = (
+        "Do you want me to erase what I keep about you? That is your answers in this chat, the codes "
+        "and messages I sent you, and reminders waiting for you"
+    )
+    text += ", and your Secure Access account with its sign-in details and devices." if plan.accounts else "."
+    if plan.accounts:
+        text += " You'd have to register again to use it."
+    if plan.needs_sign_in:
+        text += (
+            "\n\nYour Secure Access account registered from this chat stays unless you're signed in: to "
+            "erase it too, cancel this, sign in with /login, then send /delete_my_data again."
+        )
+    text += "\n\n" + DELETE_KEPT
+    ctx.data["_pending_delete"] = True
+    return [Reply(text, buttons("_delete", [[("yes", "Yes, erase my data"), ("no", "No, keep it")]]))]
+
+
+async def _delete_my_data(conv: ConversationState, ctx: Ctx) -> list[Action]:
+    report = await ctx.repo.erase_personal_data(ctx.chat_id, _signed_in_account(ctx), dict(ctx.data))
+    ctx.data.pop("session", None)
+    what = "Your data is erased, including your Secure Access account." if report.accounts else "Your data is erased."
+    if report.needs_sign_in:
+        what += " Your Secure Access account stays: sign in and send /delete_my_data to erase it too."
+    return [Reply(f"{what} This chat starts afresh.\n\n{DELETE_KEPT}")] + await _switch(conv, ctx, "home", "welcome")
+
+
 async def _follow(conv: ConversationState, ctx: Ctx, out: list[Action]) -> list[Action]:
     """``out``, then the flow a handler switched to (ctx.go), or else the current prompt again."""
     if ctx.switch is None:
@@ -224,6 +285,12 @@ async def dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
         out.append(Reply(expired))
         if (conv.flow == "home" and conv.state == "signed_in") or conv.flow == "profile" or ctx.data.get("reregister_account_id"):
             return out + await _switch(conv, ctx, "home", "registered")
+
+    if ctx.data.pop("_pending_delete", False):
+        if incoming.kind == "button" and incoming.data == "_delete:yes":
+            return out + await _delete_my_data(conv, ctx)
+        if incoming.kind == "button" and incoming.data == "_delete:no":
+            return out + [Reply("Nothing was erased.")] + await _current_prompt(conv, ctx)
 
     if ctx.data.pop("_pending_cancel", False):
         if incoming.kind == "button" and incoming.data == "_cancel:yes":

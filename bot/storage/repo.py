@@ -176,6 +176,21 @@ class Repo:
         self.session.add(AuditEvent(at=self.clock.now(), event=event, account_id=account_id, chat_id=chat_id))
         audit_log.info("%s account=%s", event, account_id)
 
+    # -- the person's data ------------------------------------------------------------------
+    async def erasure_plan(self, chat_id: int, signed_in_account: int | None):
+        """Which accounts /delete_my_data would erase, and which need a sign-in first."""
+        from bot.privacy import erasure_plan
+
+        return await erasure_plan(self.session, chat_id, signed_in_account)
+
+    async def erase_personal_data(self, chat_id: int, signed_in_account: int | None, answers: dict):
+        """Erase this chat's person's data (see bot.privacy.erase_chat); the caller resets the chat."""
+        from bot.privacy import erase_chat
+
+        return await erase_chat(
+            self.session, self.vault, chat_id, signed_in_account=signed_in_account, answers=answers, clock=self.clock
+        )
+
     # -- letters ---------------------------------------------------------------------------
     async def letters_since(self, account_id: int, since: datetime) -> list[Letter]:
         return list(
