@@ -517,6 +517,51 @@ def purge() -> None:
         click.echo(f"{kind.replace('_', ' ')}: {n} deleted")
 
 
+@main.command()
+@click.option("--since", default=None, help="Only events from this day or moment on (YYYY-MM-DD or ISO time, UTC).")
+@click.option("--account", "account_id", type=int, default=None, help="Only events of this account number.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+def audit(since: str | None, account_id: int | None, as_json: bool) -> None:
+    """Security events (sign-ins, failures, lockouts, factor changes), oldest first. They hold
+    no personal data: the kind of event, when, the account number and the chat."""
+    from datetime import datetime as datetime_, timezone
+
+    from sqlalchemy import select
+
+    from bot.storage.models import AuditEvent
+
+    start = None
+    if since:
+        try:
+            start = datetime_.fromisoformat(since)
+        except ValueError:
+            raise click.BadParameter("use YYYY-MM-DD or an ISO time", param_hint="--since") from None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=timezone.utc)
+
+    async def work(services):
+        query = select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id)
+        if start is not None:
+            query = query.where(AuditEvent.at >= start)
+        if account_id is not None:
+            query = query.where(AuditEvent.account_id == account_id)
+        async with services.sessions() as session:
+            return list((await session.scalars(query)).all())
+
+    events = _with_services(work)
+    if as_json:
+        click.echo(json.dumps(
+            [{"at": e.at.isoformat(), "event": e.event, "account": e.account_id, "chat": e.chat_id} for e in events], indent=2
+        ))
+        return
+    if not events:
+        click.echo("No security events.")
+    for e in events:
+        account = f"account {e.account_id}" if e.account_id is not None else "no account"
+        chat = f"  chat {e.chat_id}" if e.chat_id is not None else ""
+        click.echo(f"{e.at:%Y-%m-%d %H:%M:%S} UTC  {e.event:<32} {account}{chat}")
+
+
 # -- scripted conversations and diagrams --------------------------------------------------------
 
 

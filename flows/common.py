@@ -62,6 +62,7 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
     destination = f"send:{kind.purpose}:{ctx.vault.digest('destination', to.lower())}"
     left, retry_at = await over_limit(ctx, destination, policy.resend_limit, window)
     if retry_at is not None:
+        await ctx.repo.audit(f"code_send_limited:{kind.purpose}", chat_id=ctx.chat_id)
         raise Invalid(
             f"The most {kind.name}s allowed for now have been sent there. You can ask for another after "
             f"{when(ctx, retry_at)}. If a code arrives late, the newest one is the one that works.",
@@ -73,6 +74,7 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
         retry_at = getattr(exc, "retry_at", None)
         if retry_at is None:
             raise
+        await ctx.repo.audit(f"code_send_limited:{kind.purpose}", chat_id=ctx.chat_id)
         raise Invalid(
             f"You've asked for the most {kind.name}s allowed for now. You can ask for another after "
             f"{when(ctx, retry_at)}. If a code arrives late, the newest one is the one that works.",

@@ -109,11 +109,13 @@ class Step:
     checkpoint: tuple[str, ...] = ()
     #: the flow is finished when it reaches this step (no answer expected)
     final: bool = False
+    #: the prompt shows a secret (an authenticator key): sent with Telegram's protect_content
+    protect: bool = False
 
     async def prompt(self, ctx: Ctx) -> Reply:
         text = await _resolve(self.ask, ctx)
         choices = await _resolve(self.choices, ctx) or []
-        return Reply(text, buttons(self.name, choices))
+        return Reply(text, buttons(self.name, choices), protect=self.protect)
 
     async def choice_values(self, ctx: Ctx) -> dict[str, str]:
         choices = await _resolve(self.choices, ctx) or []

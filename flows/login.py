@@ -135,6 +135,7 @@ async def login_password(ctx: Ctx, a: Answer):
         if person is not None:
             return await _existing_e_services_user(ctx, username, person)
         await ctx.repo.add_attempt(key)
+        await ctx.repo.audit("sign_in_failed", chat_id=ctx.chat_id)
         raise Invalid(
             f"That username and password don't go together. Check both and try again.{tries_left(remaining - 1)}",
             "login.wrong",
@@ -157,7 +158,8 @@ async def login_password(ctx: Ctx, a: Answer):
     if phrase:
         ctx.say(
             f"Your site image is {SITE_IMAGES.get(account.site_image, account.site_image)} and your site phrase "
-            f"is \"{phrase}\". If those aren't the ones you chose, stop here and send /cancel."
+            f"is \"{phrase}\". If those aren't the ones you chose, stop here and send /cancel.",
+            protect=True,
         )
     if not must_change(ctx) and account.status == "active":
         await _security_code_for_account(ctx, account)
@@ -352,6 +354,7 @@ async def _totp_prompt(ctx: Ctx) -> str:
     choices=[[("show", "Show the key again")]],
     secret="a code",
     help="Any standard authenticator app works. The code changes every 30 seconds, so type the current one.",
+    protect=True,
 )
 async def totp_setup(ctx: Ctx, a: Answer):
     if a.choice == "show":
@@ -437,6 +440,7 @@ async def login_totp(ctx: Ctx, a: Answer):
     window = timedelta(minutes=policy.lockout_minutes)
     remaining, retry_at = await over_limit(ctx, key, policy.max_attempts, window)
     if retry_at is not None:
+        await ctx.repo.audit("totp_locked", account.id, ctx.chat_id)
         raise Invalid(f"Too many wrong codes. Try again after {when(ctx, retry_at)}.", "totp.locked")
     secret = ctx.vault.decrypt(account.totp_secret_enc, context="account.totp")
     step = authenticator.matching_step(secret, code, ctx.now(), account.totp_last_step)
@@ -448,6 +452,7 @@ async def login_totp(ctx: Ctx, a: Answer):
                 "That code was already used. Wait for the app to show a new one, then type it.",
                 "totp.replay",
             )
+        await ctx.repo.audit("totp_failed", account.id, ctx.chat_id)
         raise Invalid(
             f"That code isn't right. Type the code the app shows now, and check the device's clock.{tries_left(remaining - 1)}",
             "totp.wrong",

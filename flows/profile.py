@@ -83,9 +83,11 @@ async def current_password(ctx: Ctx, a: Answer):
     window = timedelta(minutes=policy.lockout_minutes)
     remaining, retry_at = await over_limit(ctx, key, policy.max_attempts, window)
     if retry_at is not None:
+        await ctx.repo.audit("sign_in_locked", acc.id, ctx.chat_id)
         raise Invalid(f"Too many wrong passwords. Try again after {when(ctx, retry_at)}.", "password.locked")
     if not await ctx.vault.verify_password(acc.password_hash, a.incoming.text):
         await ctx.repo.add_attempt(key)
+        await ctx.repo.audit("password_check_failed", acc.id, ctx.chat_id)
         raise Invalid(f"That isn't your current password.{tries_left(remaining - 1)}", "password.wrong")
 
 
@@ -112,7 +114,7 @@ async def choose_password(ctx: Ctx, a: Answer):
     await ctx.repo.update_account(
         acc, password_hash=await ctx.vault.hash_password(chosen), password_changed_at=ctx.now(), must_change_password=False
     )
-    await ctx.repo.audit("password_changed", acc.id)
+    await ctx.repo.audit("password_changed", acc.id, ctx.chat_id)
     if profile.get("email"):
         await ctx.deliver(
             "email",
@@ -134,6 +136,7 @@ def _app_prompt(ctx: Ctx):
     choices=[[("show", "Show the key again")], [("cancel", "Never mind")]],
     secret="a code",
     help="Set up the new device first; the old one keeps working until the new one is proven.",
+    protect=True,
 )
 async def new_app(ctx: Ctx, a: Answer):
     if a.choice == "cancel":
@@ -160,7 +163,7 @@ async def new_app(ctx: Ctx, a: Answer):
         totp_last_step=step,
         totp_device_hash=ctx.vault.digest("totp_device", secret),
     )
-    await ctx.repo.audit("authenticator_replaced" if replaced else "authenticator_added", acc.id)
+    await ctx.repo.audit("authenticator_replaced" if replaced else "authenticator_added", acc.id, ctx.chat_id)
     ctx.data.pop("totp_pending", None)
     ctx.data.pop("totp_shown", None)
     if replaced:
