@@ -142,17 +142,7 @@ async def _erase_account(session, vault: Vault, account_id: int, report: Erasure
     ).rowcount or 0
     report.letters += (await session.execute(delete(Letter).where(Letter.account_id == account_id))).rowcount or 0
     # Other chats signed in to this account start afresh (their session points at nothing now).
-    others = select(Conversation.chat_id).where(Conversation.account_id == account_id)
-    if exclude_chat is not None:
-        others = others.where(Conversation.chat_id != exclude_chat)
-    other_chats = [c for (c,) in (await session.execute(others)).all()]
-    if other_chats:
-        await session.execute(
-            update(Conversation)
-            .where(Conversation.chat_id.in_(other_chats))
-            .values(flow="home", state="welcome", data_enc=vault.encrypt({}, context="conversation"), account_id=None)
-        )
-        report.other_chats_signed_out += len(other_chats)
+    report.other_chats_signed_out += await sign_out_other_chats(session, vault, account_id, exclude_chat, state="welcome")
     if account.chat_id is not None and account.chat_id != exclude_chat:
         await session.execute(delete(Notification).where(Notification.chat_id == account.chat_id))
     await session.execute(update(AuditEvent).where(AuditEvent.account_id == account_id).values(chat_id=None))
@@ -160,6 +150,24 @@ async def _erase_account(session, vault: Vault, account_id: int, report: Erasure
     await session.flush()
     report.accounts += 1
     return addresses
+
+
+async def sign_out_other_chats(
+    session: AsyncSession, vault: Vault, account_id: int, keep_chat: int | None, *, state: str = "registered"
+) -> int:
+    """End the session of every chat signed in to ``account_id`` except ``keep_chat`` (after a
+    password change, or when the account is erased). Returns how many chats were signed out."""
+    others = select(Conversation.chat_id).where(Conversation.account_id == account_id)
+    if keep_chat is not None:
+        others = others.where(Conversation.chat_id != keep_chat)
+    chats = [c for (c,) in (await session.execute(others)).all()]
+    if chats:
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.chat_id.in_(chats))
+            .values(flow="home", state=state, data_enc=vault.encrypt({}, context="conversation"), account_id=None)
+        )
+    return len(chats)
 
 
 async def _erase_deliveries(session, vault: Vault, addresses: set[str]) -> int:

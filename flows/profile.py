@@ -122,7 +122,9 @@ async def choose_password(ctx: Ctx, a: Answer):
             subject="Your password was changed",
             body="The password of your Secure Access account was just changed. If that wasn't you, contact the e-Help Desk right away.",
         )
-    ctx.say("Your password is changed. If you didn't do this, contact the e-Help Desk right away.")
+    others = await ctx.repo.sign_out_other_chats(acc.id, ctx.chat_id)
+    elsewhere = f" I've signed you out everywhere else ({others} other chat{'' if others == 1 else 's'})." if others else ""
+    ctx.say(f"Your password is changed.{elsewhere} If you didn't do this, contact the e-Help Desk right away.")
 
 
 def _app_prompt(ctx: Ctx):

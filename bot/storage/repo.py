@@ -191,6 +191,12 @@ class Repo:
             self.session, self.vault, chat_id, signed_in_account=signed_in_account, answers=answers, clock=self.clock
         )
 
+    async def sign_out_other_chats(self, account_id: int, keep_chat: int) -> int:
+        """End every other chat's session of this account (e.g. after a password change)."""
+        from bot.privacy import sign_out_other_chats
+
+        return await sign_out_other_chats(self.session, self.vault, account_id, keep_chat)
+
     # -- letters ---------------------------------------------------------------------------
     async def letters_since(self, account_id: int, since: datetime) -> list[Letter]:
         return list(
