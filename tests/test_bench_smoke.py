@@ -17,7 +17,7 @@ def test_bench_runs_at_small_n_and_every_user_registers(tmp_path):
         main,
         [
             "bench", "--users", "20", "--window", "8", "--latency-window", "4", "--database", "sqlite",
-            "--idle", "40", "--password-users", "2", "--hash-others", "3",
+            "--idle", "40", "--password-users", "2", "--hash-others", "3", "--rate", "400",
             "--workdir", str(tmp_path / "work"), "--json", str(figures_file),
         ],
         catch_exceptions=False,
@@ -27,8 +27,11 @@ def test_bench_runs_at_small_n_and_every_user_registers(tmp_path):
 
     figures = json.loads(figures_file.read_text())
     runs = figures["runs"]
-    # baseline at both windows, sabot on SQLite at both windows
-    assert sorted((r["system"], r["window"]) for r in runs) == [("baseline", 4), ("baseline", 8), ("sabot", 4), ("sabot", 8)]
+    # baseline and sabot on SQLite at both windows, and paced (open loop) with the latency window
+    assert sorted((r["system"], r["window"], r["offered"] or 0) for r in runs) == [
+        ("baseline", 4, 0), ("baseline", 4, 400), ("baseline", 8, 0),
+        ("sabot", 4, 0), ("sabot", 4, 400), ("sabot", 8, 0),
+    ]
     updates_per_user = figures["updates_per_user"]
     assert updates_per_user >= 20  # the whole registration, not a part of it
     for run in runs:
@@ -47,6 +50,7 @@ def test_bench_runs_at_small_n_and_every_user_registers(tmp_path):
     assert re.search(r"^sabot on sqlite +8 ", out, re.M)
     assert re.search(r"^baseline: PTB ConversationHandler +8 ", out, re.M)
     assert re.search(r"^p99 with window 4 and 20 open conversations on sqlite: \d+\.\d\d ms", out, re.M)
+    assert re.search(r"^p99 paced at 400 updates/s offered", out, re.M)
     assert re.search(r"^memory, idle conversations on sqlite: RSS \d+\.\d MB", out, re.M)
     assert re.search(r"^password hashing \(argon2id .*\): one hash \d+ ms; \d+\.\d hashes/s", out, re.M)
     assert re.search(r"^other chats while 2 users set passwords at once", out, re.M)
