@@ -158,3 +158,11 @@ async def test_changing_the_password_signs_out_every_other_chat(harness):
     replies = await laptop.command("profile")
     assert "Sign in first" in joined(replies)
     assert await h.engine.where(9003) == ("profile", "overview")
+
+
+async def test_a_new_database_has_no_accounts(harness):
+    """No default or shared accounts (ASVS 2.5.4): a fresh install holds none at all."""
+    from sqlalchemy import func
+
+    async with harness.services.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Account)) == 0
