@@ -176,6 +176,7 @@ class PrivacySettings(BaseModel):
     letters_retention_days: float = 30
     audit_retention_days: float = 365
     rotation_batch_size: int = 200
+    purge_every_minutes: float = 60
 
 
 class Settings(BaseSettings):

@@ -21,6 +21,7 @@ from datetime import timedelta
 from sqlalchemy import select, text
 
 from bot.crypto import DecryptionError, NeedsWork, prepared_work
+from bot.privacy import purge_abandoned
 from bot.firms import firm_notices
 from bot.storage.db import is_sqlite, transaction
 from bot.services import Services
@@ -60,6 +61,7 @@ class Engine:
         self._wake: asyncio.Event | None = None
         self._consumer: asyncio.Task | None = None
         self._work: set[asyncio.Task] = set()
+        self._last_purge = None
 
     def _lock(self, chat_id: int) -> asyncio.Lock:
         lock = self._locks.get(chat_id)
@@ -219,8 +221,10 @@ class Engine:
 
     async def tick(self, *, chat_id: int | None = None, limit: int = 200) -> list[Notify]:
         """Messages due to chats outside any conversation turn: letter reminders and notices
-        (help-desk decisions...). Each is handed out once; the caller sends them."""
+        (help-desk decisions...). Each is handed out once; the caller sends them. Also applies
+        the retention periods of ``privacy:`` (at most once per ``privacy.purge_every_minutes``)."""
         services = self.services
+        await self._purge_if_due()
         vault = services.vault
         now = services.clock.now()
         letters = services.settings.policy.letters
@@ -273,6 +277,23 @@ class Engine:
                 row.sent_at = now
                 out.append(Notify(row.chat_id, vault.decrypt(row.text_enc, context="notification")))
         return out
+
+    async def _purge_if_due(self) -> None:
+        minutes = self.services.settings.privacy.purge_every_minutes
+        if minutes <= 0:
+            return  # purging is left to `sabot purge` (e.g. from cron)
+        now = self.services.clock.now()
+        every = timedelta(minutes=minutes)
+        if self._last_purge is not None and now - self._last_purge < every:
+            return
+        self._last_purge = now
+        try:
+            counts = await purge_abandoned(self.services, now)
+        except Exception:  # noqa: BLE001 - retried at the next interval
+            log.exception("purge failed")
+            return
+        if any(counts.values()):
+            log.info("purged %s", ", ".join(f"{kind}={n}" for kind, n in sorted(counts.items()) if n))
 
     async def where(self, chat_id: int) -> tuple[str, str] | None:
         """(flow, state) of a chat, for tests and operators."""

@@ -29,6 +29,9 @@ def test_settings(tmp_path: Path, **extra):
         # cheap argon2 parameters: tests exercise the logic, the benchmark measures the real cost
         "security": {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1},
         "delivery": {"backend": "outbox"},
+        # tests jump the clock by weeks and then read old deliveries: the tick doesn't purge here
+        # (tests/test_privacy_purge.py checks purging, and that the tick runs it when asked)
+        "privacy": {"purge_every_minutes": 0},
     }
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(overrides.get(key), dict):

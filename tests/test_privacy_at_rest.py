@@ -59,3 +59,42 @@ async def test_database_file_holds_no_personal_value_in_plain_text(tmp_path: Pat
     hits = find_plaintext(files, values)
     assert not hits, "\n".join(map(str, hits))
     assert len(files["test.db"]) > 50_000
+
+
+def test_postgresql_dump_holds_no_personal_value_in_plain_text(tmp_path: Path, postgres):
+    """The same check on a pg_dump of a PostgreSQL database filled the same way."""
+    import asyncio
+    import shutil
+    import subprocess
+
+    from sqlalchemy.engine import make_url
+
+    if postgres.url is None:
+        import pytest
+
+        pytest.skip(postgres.reason)
+    if shutil.which("pg_dump") is None:
+        import pytest
+
+        pytest.skip("pg_dump is not installed")
+    postgres.empty()
+    settings = settings_for(tmp_path, database={"url": postgres.url})
+
+    async def fill():
+        h = await make_harness(settings)
+        try:
+            return await fill_with_registrations(h)
+        finally:
+            await h.close()
+
+    people = asyncio.run(fill())
+    values = {**personal_values(people), **OTHER_TYPED}
+    url = make_url(postgres.url)
+    dump = subprocess.run(
+        ["pg_dump", "--data-only", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
+         "-U", url.username or "postgres", url.database],
+        capture_output=True, timeout=120, check=True,
+    ).stdout
+    assert b"COPY public.conversations" in dump  # the dump really holds the data
+    hits = find_plaintext({"pg_dump": dump}, values)
+    assert not hits, "\n".join(map(str, hits))

@@ -136,3 +136,22 @@ def test_sabot_purge_command(tmp_path):
     result = CliRunner().invoke(main, ["purge"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "conversations: 1 deleted" in result.output and "codes:" in result.output
+
+
+async def test_the_tick_purges_when_configured(tmp_path):
+    """A running bot applies the retention periods itself, at most once per interval."""
+    from tests.conftest import make_harness
+    from tests.conftest import test_settings as settings_for
+    from tests.journeys import to_email_code
+
+    h = await make_harness(settings_for(tmp_path, privacy={"purge_every_minutes": 60}))
+    try:
+        user = await h.user(9901)
+        await to_email_code(h, user)
+        assert await h.outbox()
+        h.clock.advance(days=40)
+        await h.engine.tick()
+        assert await h.outbox() == []  # delivered messages past their retention are gone
+        assert await h.engine.where(9901) is None  # and so is the abandoned registration
+    finally:
+        await h.close()

@@ -72,13 +72,14 @@ def create_engine(url: str, *, echo: bool = False, inline: bool = True) -> Async
         if parsed.database and parsed.database != ":memory:" and inline:
             from bot.storage.inline_sqlite import creator
 
-            engine = create_async_engine(url, echo=echo, async_creator=creator(parsed.database))
+            engine = create_async_engine(url, echo=echo, hide_parameters=True, async_creator=creator(parsed.database))
         else:
-            engine = create_async_engine(url, echo=echo)
+            engine = create_async_engine(url, echo=echo, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(url, echo=echo, pool_pre_ping=True)
+    # hide_parameters: an SQL error's message never carries the (possibly personal) bound values
+    return create_async_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
