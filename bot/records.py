@@ -23,7 +23,7 @@ from bot.clock import Clock
 from bot.crypto import Vault
 from bot.storage.db import session_scope
 from bot.storage.models import RecordAccount, RecordPhone, Taxpayer
-from flows.addresses import CATEGORIES, Address, differences, likely_causes, plain
+from flows.addresses import Address, differences, likely_causes, plain
 from flows.ports import FinancialResult, IdentityClaim, IdentityResult, PhoneStatus
 
 FILING_STATUSES = (

@@ -348,6 +348,32 @@ async def _totp_prompt(ctx: Ctx) -> str:
     return "Type the six-digit code your authenticator app shows now."
 
 
+def forget_pending_key(ctx: Ctx) -> None:
+    ctx.data.pop("totp_pending", None)
+    ctx.data.pop("totp_shown", None)
+
+
+async def enroll_authenticator(ctx: Ctx, account, typed: str, *, wrong: str, **fields) -> None:
+    """Prove the key being set up with a code from the app, then attach it to ``account``
+    (replacing any earlier device only now, once the new one works)."""
+    code = v.one_time_code(typed)
+    secret = ctx.data["totp_pending"]
+    step = authenticator.matching_step(secret, code, ctx.now(), None)
+    if step is None:
+        raise Invalid(wrong, "totp.wrong")
+    device = ctx.vault.digest("totp_device", secret)
+    if await ctx.repo.totp_device_taken(device, account.id):
+        raise Invalid("That authenticator is already linked to another account.", "totp.taken")
+    await ctx.repo.update_account(
+        account,
+        totp_secret_enc=ctx.vault.encrypt(secret, context="account.totp"),
+        totp_last_step=step,
+        totp_device_hash=device,
+        **fields,
+    )
+    forget_pending_key(ctx)
+
+
 @flow.step(
     "totp_setup",
     ask=_totp_prompt,
@@ -360,28 +386,17 @@ async def totp_setup(ctx: Ctx, a: Answer):
     if a.choice == "show":
         ctx.data.pop("totp_shown", None)
         return "stay"
-    code = v.one_time_code(a.text)
-    secret = ctx.data["totp_pending"]
-    step = authenticator.matching_step(secret, code, ctx.now(), None)
-    if step is None:
-        raise Invalid(
-            "That code doesn't match. Type the code the app shows right now, and check the device's clock "
-            "is set automatically.",
-            "totp.wrong",
-        )
     account = await current_account(ctx)
-    device = ctx.vault.digest("totp_device", secret)
-    if await ctx.repo.totp_device_taken(device, account.id):
-        raise Invalid("That authenticator is already linked to another account.", "totp.taken")
-    await ctx.repo.update_account(
+    await enroll_authenticator(
+        ctx,
         account,
-        totp_secret_enc=ctx.vault.encrypt(secret, context="account.totp"),
-        totp_last_step=step,
-        totp_device_hash=device,
+        a.text,
+        wrong=(
+            "That code doesn't match. Type the code the app shows right now, and check the device's clock "
+            "is set automatically."
+        ),
         status="active",
     )
-    ctx.data.pop("totp_pending", None)
-    ctx.data.pop("totp_shown", None)
     ctx.say("Your authenticator app is set up and your registration is complete. 🎉 You're signed in.")
     await start_session(ctx, account)
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flows import authenticator
 from flows import validators as v
 from flows.common import over_limit, tries_left, when
 from flows.core import Answer, Ctx, Flow
-from flows.login import _totp_prompt
+from flows.login import _totp_prompt, enroll_authenticator, forget_pending_key
 from flows.registration import SITE_IMAGES
 from flows.validators import Invalid
 
@@ -142,32 +141,23 @@ def _app_prompt(ctx: Ctx):
 )
 async def new_app(ctx: Ctx, a: Answer):
     if a.choice == "cancel":
-        ctx.data.pop("totp_pending", None)
-        ctx.data.pop("totp_shown", None)
+        forget_pending_key(ctx)
         return "cancel"
     if a.choice == "show":
         ctx.data.pop("totp_shown", None)
         return "stay"
-    code = v.one_time_code(a.text)
-    secret = ctx.data["totp_pending"]
-    step = authenticator.matching_step(secret, code, ctx.now(), None)
-    if step is None:
-        raise Invalid(
-            "That code doesn't match the new key. Type the code your app shows for the new entry, and "
-            "check the device's clock.",
-            "totp.wrong",
-        )
     acc = await account(ctx)
     replaced = bool(acc.totp_secret_enc)
-    await ctx.repo.update_account(
+    await enroll_authenticator(
+        ctx,
         acc,
-        totp_secret_enc=ctx.vault.encrypt(secret, context="account.totp"),
-        totp_last_step=step,
-        totp_device_hash=ctx.vault.digest("totp_device", secret),
+        a.text,
+        wrong=(
+            "That code doesn't match the new key. Type the code your app shows for the new entry, and "
+            "check the device's clock."
+        ),
     )
     await ctx.repo.audit("authenticator_replaced" if replaced else "authenticator_added", acc.id, ctx.chat_id)
-    ctx.data.pop("totp_pending", None)
-    ctx.data.pop("totp_shown", None)
     if replaced:
         ctx.say("Your new authenticator works, so the old one has been removed. You can delete the old entry from the old device now.")
     else:

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flows import validators as v
 from flows.addresses import EXPLANATIONS, WHY_RECORDS_DIFFER, Address
