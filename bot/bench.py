@@ -248,6 +248,15 @@ def registration_journey(p: Person) -> list[tuple[str, str]]:
     ]
 
 
+#: what each update of registration_journey answers, for the per-step table
+STEP_NAMES = (
+    "/start", "Begin registration", "first name", "last name", "email", "emailed code", "SSN", "date of birth",
+    "filing status", "a U.S. address", "address line 1", "address line 2", "city", "state", "ZIP code",
+    "review: check it", "credit card", "Visa", "personal credit card", "last 8 digits", "mobile phone",
+    "texted code", "username", "password", "site phrase", "site image",
+)
+
+
 def password_step(journey: list[tuple[str, str]], p: Person) -> int:
     return next(i for i, (kind, value) in enumerate(journey) if kind == "text" and value == p.password)
 
@@ -345,6 +354,8 @@ class Driver:
         self.codes = codes
         self.done_marker = done_marker
         self.handler_errors: list[BaseException] = []
+        #: when set, every latency is also recorded under the index of the update in its journey
+        self.by_step: dict[int, list[float]] | None = None
         application.add_error_handler(self._record_error)
 
     async def _record_error(self, update, context) -> None:
@@ -399,6 +410,8 @@ class Driver:
         update = Update.de_json({"update_id": self.api.next_update_id(), **payload}, app.bot)
         await app.process_update(update)
         latency = time.perf_counter() - start
+        if self.by_step is not None:
+            self.by_step.setdefault(user.pos, []).append(latency)
         replies = self.api.inbox.pop(user.chat_id, [])
         texts = []
         for reply in replies:
@@ -896,6 +909,19 @@ async def run_sabot(options: "BenchOptions", kind: str, data_dir: Path, people: 
     return run
 
 
+async def run_per_step(options: "BenchOptions", kind: str, data_dir: Path, people: list[Person]) -> list[float]:
+    """The median latency of each update of the journey with one update in flight at a time, so
+    each step's own cost (its commit included) shows, with nothing to group it with."""
+    database = Database(kind, options.workdir, options.postgres_admin_url, f"{kind}-steps")
+    users = people[: min(options.per_step, options.users)]
+    async with sabot_bot(database, data_dir, argon2=MINIMAL_ARGON2, people=users + people[options.users:]) as bot:
+        await drive(bot.driver, _users(people[options.users:], 8_000_000), 1)
+        bot.driver.by_step = {}
+        await drive(bot.driver, _users(users, 0), 1)
+        by_step = bot.driver.by_step
+    return [percentile(sorted(by_step.get(i, [])), 0.5) * 1000 for i in range(len(STEP_NAMES))]
+
+
 @dataclass
 class IdleResult:
     database: str
@@ -1077,6 +1103,8 @@ class BenchOptions:
     warmup: int = 16
     #: also run open loop at this many updates/s offered, with the latency window (0: don't)
     rate: float = 0
+    #: users for the per-step table (one update at a time; 0: don't)
+    per_step: int = 100
     postgres_admin_url: str = DEFAULT_POSTGRES_ADMIN_URL
     workdir: Path = Path(".sabot/bench")
     profile: Path | None = None
@@ -1257,6 +1285,8 @@ async def _run_bench(options: BenchOptions, echo, data_dir: Path, security) -> d
             info["postgresql"] = await _postgres_version(options.postgres_admin_url)
     options.warmup = min(options.warmup, max(2, options.users // 4))
     people = make_people(options.users + options.warmup)
+    if len(registration_journey(people[0])) != len(STEP_NAMES):  # pragma: no cover - keep them in step
+        raise BenchError("bot.bench.STEP_NAMES no longer matches registration_journey")
     shapes, calls = await probe(options, data_dir, people[0])
     updates_per_user = len(shapes)
 
@@ -1333,6 +1363,15 @@ async def _run_bench(options: BenchOptions, echo, data_dir: Path, security) -> d
                  f"the updates/s and {full.p50_ms / main.p50_ms:.2f}× the p50 of an empty database "
                  f"({full.updates_per_s:,.0f} vs {main.updates_per_s:,.0f} updates/s; target: flat)")
             summary[kind]["prefill_throughput_factor"] = full.updates_per_s / main.updates_per_s
+    per_step: dict[str, list[float]] = {}
+    if options.per_step and databases:
+        for kind in databases:
+            per_step[kind] = await run_per_step(options, kind, data_dir, people)
+        echo("")
+        echo(f"each update alone (one in flight, {min(options.per_step, options.users):,} users; median ms, its commit included):")
+        echo(f"{'#':>3}  {'update':<22}" + "".join(f"{kind:>12}" for kind in per_step))
+        for i, name in enumerate(STEP_NAMES):
+            echo(f"{i + 1:>3}  {name:<22}" + "".join(f"{values[i]:>12.2f}" for values in per_step.values()))
     incomplete = [r for r in runs if r.registered < r.users]
     for r in incomplete:
         echo(f"! {r.system} on {r.database} (window {r.window}): only {r.registered} of {r.users} users finished")
@@ -1382,6 +1421,7 @@ async def _run_bench(options: BenchOptions, echo, data_dir: Path, security) -> d
         "skipped": skipped,
         "runs": [{**asdict(r), "updates_per_s": r.updates_per_s} for r in runs],
         "summary": summary,
+        "per_step_median_ms": {kind: dict(zip(STEP_NAMES, values)) for kind, values in per_step.items()},
         "idle": asdict(idle) if idle else None,
         "hashing": asdict(hashing) if hashing else None,
         "finished_at": datetime.now(timezone.utc).isoformat(),

@@ -17,7 +17,7 @@ def test_bench_runs_at_small_n_and_every_user_registers(tmp_path):
         main,
         [
             "bench", "--users", "20", "--window", "8", "--latency-window", "4", "--database", "sqlite",
-            "--idle", "40", "--password-users", "2", "--hash-others", "3", "--rate", "400",
+            "--idle", "40", "--password-users", "2", "--hash-others", "3", "--rate", "400", "--per-step", "2",
             "--workdir", str(tmp_path / "work"), "--json", str(figures_file),
         ],
         catch_exceptions=False,
@@ -54,5 +54,7 @@ def test_bench_runs_at_small_n_and_every_user_registers(tmp_path):
     assert re.search(r"^memory, idle conversations on sqlite: RSS \d+\.\d MB", out, re.M)
     assert re.search(r"^password hashing \(argon2id .*\): one hash \d+ ms; \d+\.\d hashes/s", out, re.M)
     assert re.search(r"^other chats while 2 users set passwords at once", out, re.M)
+    assert re.search(r"^ 26  site image +\d+\.\d\d$", out, re.M), out
+    assert set(figures["per_step_median_ms"]["sqlite"]) >= {"/start", "password", "site image"}
     assert figures["idle"]["rows"] >= 40
     assert not figures["hashing"]["errors"], figures["hashing"]["errors"]
