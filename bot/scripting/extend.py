@@ -42,6 +42,9 @@ STEPS: dict[str, Callable[..., Awaitable[Any]]] = {}
 
 _plugins_loaded = False
 
+#: the project's own vocabulary, always available (``fixtures: {firm: ...}``)
+BUILTIN_PLUGINS = ("bot.scripting.firms",)
+
 
 def fixture(name: str):
     """Register ``fixtures: {name: value}``; the handler is ``async (run, value)``."""
@@ -67,12 +70,16 @@ def step(name: str):
 
 
 def load_plugins() -> None:
-    """Import the modules named in the ``sabot.scripting`` entry point group (once)."""
+    """Import the built-in plugins and the modules named in the ``sabot.scripting`` entry point
+    group (once). The loader calls this before checking a transcript's fixture keys and steps."""
     global _plugins_loaded
     if _plugins_loaded:
         return
     _plugins_loaded = True
     from importlib.metadata import entry_points
+
+    for module in BUILTIN_PLUGINS:
+        importlib.import_module(module)
 
     for ep in entry_points(group="sabot.scripting"):
         ep.load()

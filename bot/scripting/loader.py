@@ -288,6 +288,24 @@ def find_transcripts(paths: list[Path | str], *, include_partials: bool = False)
     return out
 
 
+def _load_extensions(raw: dict, path: Path) -> None:
+    """Register extension vocabulary before the steps and fixtures are checked: the plugins, and
+    the modules a transcript names in ``fixtures: {setup: [{import: module}]}``."""
+    import importlib
+
+    from bot.scripting import extend
+
+    extend.load_plugins()
+    fixtures = raw.get("fixtures")
+    setup = fixtures.get("setup") if isinstance(fixtures, dict) else None
+    for item in setup if isinstance(setup, list) else [setup]:
+        if isinstance(item, dict) and isinstance(item.get("import"), str):
+            try:
+                importlib.import_module(item["import"])
+            except ImportError as exc:
+                raise TranscriptError(f"can't import {item['import']!r}: {exc}", path, line_of(item)) from None
+
+
 def load_transcript(path: Path | str) -> Transcript:
     path = Path(path)
     raw = load_yaml(path)
@@ -298,6 +316,7 @@ def load_transcript(path: Path | str) -> Transcript:
     for key in raw:
         if key != "__line__" and key not in TOP_KEYS:
             raise TranscriptError(_unknown(key, TOP_KEYS, "top-level key"), path, line_of(raw))
+    _load_extensions(raw, path)
     steps_raw = raw.get("steps")
     if not isinstance(steps_raw, list):
         raise TranscriptError("'steps:' must be a list of steps", path, line_of(raw))
