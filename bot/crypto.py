@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 import base64
 import hashlib
@@ -185,10 +186,10 @@ class Vault:
 
     # -- passwords --------------------------------------------------------------------------
     async def hash_password(self, password: str) -> str:
-        return await slow_work(("hash", password), lambda: asyncio.to_thread(self.passwords.hash, password))
+        return await slow_work(("hash", password), lambda: _hashing(self.passwords.hash, password))
 
     async def verify_password(self, stored: str | None, password: str) -> bool:
-        return await slow_work(("verify", stored, password), lambda: asyncio.to_thread(self._verify, stored, password))
+        return await slow_work(("verify", stored, password), lambda: _hashing(self._verify, stored, password))
 
     def _verify(self, stored: str | None, password: str) -> bool:
         if not stored:
@@ -199,6 +200,15 @@ class Vault:
             return self.passwords.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
+
+
+#: password hashing gets threads of its own, so a burst of sign-ups can't queue in front of the
+#: short jobs (database commits) that every other chat is waiting on in the default pool
+_HASH_POOL = ThreadPoolExecutor(max_workers=max(1, min(2, (os.cpu_count() or 2))), thread_name_prefix="argon2")
+
+
+async def _hashing(function, *args):
+    return await asyncio.get_running_loop().run_in_executor(_HASH_POOL, function, *args)
 
 
 class NeedsWork(Exception):
