@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from pathlib import Path
 from typing import TextIO
 
 from bot.engine import Engine
@@ -120,7 +119,3 @@ class TerminalChat:
             await self.say(line)
         if self.interactive:
             self.write("\nBye for now. Your answers are saved; run `sabot chat` again to carry on.")
-
-
-def ensure_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)

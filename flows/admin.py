@@ -591,9 +591,14 @@ async def _invites_text(ctx: Ctx) -> str:
     return "\n".join(lines)
 
 
+def _hire_rows(ctx: Ctx, rows):
+    """One button per hire (name and where they stand), then the way back to the team."""
+    return [[(f"h{h.id}", f"{_clip(d['name'])} · {short_status(ctx, d)}")] for h, d in rows] + [[("back", "Back to the team")]]
+
+
 async def _invites_choices(ctx: Ctx):
     _firm, rows = await _unopened(ctx)
-    return [[(f"h{h.id}", f"{_clip(d['name'])} · {short_status(ctx, d)}")] for h, d in rows] + [[("back", "Back to the team")]]
+    return _hire_rows(ctx, rows)
 
 
 @flow.step(
@@ -686,7 +691,7 @@ async def _remind_text(ctx: Ctx) -> str:
 
 async def _remind_choices(ctx: Ctx):
     _firm, rows = await _remind_candidates(ctx)
-    return [[(f"h{h.id}", f"{_clip(d['name'])} · {short_status(ctx, d)}")] for h, d in rows] + [[("back", "Back to the team")]]
+    return _hire_rows(ctx, rows)
 
 
 @flow.step(

@@ -107,8 +107,6 @@ class Step:
     stage: str = ""
     #: triggers after which /back can't return before this step (what it verified stays verified)
     checkpoint: tuple[str, ...] = ()
-    #: the flow is finished when it reaches this step (no answer expected)
-    final: bool = False
     #: the prompt shows a secret (an authenticator key): sent with Telegram's protect_content
     protect: bool = False
 

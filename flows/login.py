@@ -252,7 +252,7 @@ async def _letter_prompt(ctx: Ctx) -> str:
     ask=_letter_prompt,
     choices=[[("new_letter", "Send me a new letter")]],
     secret="a code",
-    help="The letter holds a six-digit activation code that works for 30 days. If it never came or has run out, ask for a new letter.",
+    help="The letter holds a six-digit activation code and the date it works until. If it never came or has run out, ask for a new letter.",
 )
 async def letter_code(ctx: Ctx, a: Answer):
     account = await current_account(ctx)

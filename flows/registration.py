@@ -25,6 +25,7 @@ from flows.common import (
     tries_left,
     when,
 )
+from flows.authenticator import STEP_SECONDS
 from flows.core import Answer, Ctx, Flow
 from flows.exception import hand_off
 from flows.hires import record_hire_event
@@ -977,8 +978,8 @@ def summary(ctx: Ctx) -> str:
         f"Site image: {SITE_IMAGES.get(d['site_image'])}\n\n"
         "Three kinds of code, so they don't get mixed up:\n"
         f"• Confirmation code – emailed when you register; works {int(ctx.policy.codes.confirmation.lifetime_minutes)} minutes.\n"
-        f"• Activation code – proves your phone once: by text ({int(ctx.policy.codes.activation_text.lifetime_minutes)} minutes) or by mail (30 days).\n"
-        f"• Security code – needed at every sign-in: by text ({int(ctx.policy.codes.security_text.lifetime_minutes)} minutes) or from an authenticator app (each lasts 30 seconds).\n\n"
+        f"• Activation code – proves your phone once: by text ({int(ctx.policy.codes.activation_text.lifetime_minutes)} minutes) or by mail ({ctx.policy.letters.code_lifetime_days} days).\n"
+        f"• Security code – needed at every sign-in: by text ({int(ctx.policy.codes.security_text.lifetime_minutes)} minutes) or from an authenticator app (each lasts {STEP_SECONDS} seconds).\n\n"
         "Sign in any time with /login."
     )
 

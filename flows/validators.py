@@ -273,7 +273,7 @@ def _dob_parts(value: str) -> tuple[int, int, int]:
     """(year, month, day) from the typed date, or Invalid. The numbers are not checked yet."""
     m = _NUMERIC_DATE.fullmatch(value)
     if m:
-        a, sep, b, c = m.group(1), m.group(2), m.group(3), m.group(4)
+        a, b, c = m.group(1), m.group(3), m.group(4)
         if len(a) == 4:  # ISO-like: YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD
             if len(b) > 2 or len(c) > 2:
                 raise Invalid(f"I couldn't read that date. {_DOB_HOW}", "dob.format")
