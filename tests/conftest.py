@@ -14,10 +14,9 @@ from bot.records import import_people, read_records_file
 from bot.services import build_services, load_demo_records_if_empty
 from bot.telegram_adapter import RetryPolicy, build_application
 from bot.testing.telegram import FAKE_TOKEN, FakeBotAPI, TelegramTestClient
-from tests.pg import PostgresForTests
 
 #: transcripts (tests/transcripts/**/*.convo.yaml) are collected as test items
-pytest_plugins = ["bot.scripting.pytest_plugin"]
+pytest_plugins = ["bot.scripting.pytest_plugin", "pytester"]
 
 CODE = re.compile(r"\b(\d{6})\b")
 
@@ -97,11 +96,11 @@ async def _no_sleep(_seconds: float) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres():
-    pg = PostgresForTests()
-    pg.start()
-    yield pg
-    pg.stop()
+def postgres(pytestconfig):
+    """The session's throwaway PostgreSQL database, shared with transcripts that run on it."""
+    from bot.scripting.pytest_plugin import shared_postgres
+
+    return shared_postgres(pytestconfig)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

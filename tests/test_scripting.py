@@ -71,6 +71,23 @@ def test_numbers_dates_and_words_stay_as_written(tmp_path):
     assert t.steps[3].expect == {"deleted": True}
 
 
+def test_databases_default_to_sqlite_and_unknown_ones_are_refused(tmp_path):
+    assert load_transcript(write(tmp_path, "a.convo.yaml", "steps:\n  - command: start\n")).databases == ["sqlite"]
+    both = write(tmp_path, "b.convo.yaml", "databases: [sqlite, postgresql]\nsteps:\n  - command: start\n")
+    assert load_transcript(both).databases == ["sqlite", "postgresql"]
+    bad = write(tmp_path, "c.convo.yaml", "databases: [oracle]\nsteps:\n  - command: start\n")
+    with pytest.raises(TranscriptError, match="'databases:' lists some of sqlite, postgresql"):
+        load_transcript(bad)
+
+
+def test_a_transcript_on_both_databases_is_collected_once_per_database(pytester):
+    pytester.makeconftest('pytest_plugins = ["bot.scripting.pytest_plugin"]')
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makefile(".convo.yaml", t="databases: [sqlite, postgresql]\nrows:\n  - {id: one}\nsteps:\n  - command: start\n")
+    result = pytester.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(["t.convo.yaml::t[one]", "t.convo.yaml::t[one-postgresql]", "2 tests collected*"])
+
+
 def test_missing_partial_is_reported(tmp_path):
     path = write(tmp_path, "t.convo.yaml", "steps:\n  - include: nowhere.convo.yaml\n")
     with pytest.raises(TranscriptError, match="can't find the partial 'nowhere.convo.yaml'"):

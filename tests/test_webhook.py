@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.testing.botapi_server import BotAPIServer
-from tests.pg import PostgresForTests
+from bot.testing.postgres import PostgresForTests
 from tests.test_sabot_run_loopback import _code, _sabot
 
 SECRET = "loopback-secret_42"

@@ -72,7 +72,10 @@ TOP_KEYS = (
     "partial",
     "xfail",
     "skip",
+    "databases",
 )
+#: the databases a transcript can run on (``databases: [sqlite, postgresql]``; sqlite when unsaid)
+DATABASES = ("sqlite", "postgresql")
 FIXTURE_KEYS_BUILTIN = ("clock", "config", "records", "demo_records", "setup")
 
 #: extra step kinds and fixture keys registered by extensions (see :mod:`bot.scripting.extend`)
@@ -249,6 +252,8 @@ class Transcript:
     skip: str | None = None
     #: every partial file this transcript includes (for reporting)
     includes: list[Path] = field(default_factory=list)
+    #: the databases it runs on under pytest (``sabot script`` uses its own configured one)
+    databases: list[str] = field(default_factory=lambda: ["sqlite"])
 
     def cases(self) -> list[Row | None]:
         """One run per data row, or a single run without rows."""
@@ -336,7 +341,18 @@ def load_transcript(path: Path | str) -> Transcript:
     users = strip_lines(raw.get("users") or {})
     if not isinstance(users, dict):
         raise TranscriptError("'users:' maps a name to a chat id, e.g. {alice: 1001, bob: 1002}", path, line_of(raw))
+    databases = raw.get("databases") or ["sqlite"]
+    if isinstance(databases, str):
+        databases = [databases]
+    bad = [d for d in databases if d not in DATABASES]
+    if bad or not isinstance(databases, list):
+        raise TranscriptError(
+            f"'databases:' lists some of {', '.join(DATABASES)} (got {', '.join(map(str, bad)) or databases!r})",
+            path,
+            line_of(raw),
+        )
     return Transcript(
+        databases=[str(d) for d in dict.fromkeys(databases)],
         path=path,
         name=str(raw.get("name") or _default_name(path)),
         description=str(raw.get("description") or "").strip(),

@@ -11,6 +11,7 @@ machine-readable form) and prints the figures and what is missing at the end.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,26 @@ from bot.scripting import coverage as coverage_mod
 from bot.scripting.loader import SUFFIX, TranscriptError, is_partial_path, load_transcript
 
 _COVERAGE_KEY = pytest.StashKey["coverage_mod.Coverage"]()
+_POSTGRES_KEY = pytest.StashKey["PostgresForTests"]()
+
+
+def shared_postgres(config: pytest.Config):
+    """The session's throwaway PostgreSQL database (created on first use, dropped at the end);
+    ``url`` is None and ``reason`` says why when the server can't be reached."""
+    from bot.testing.postgres import PostgresForTests
+
+    pg = config.stash.get(_POSTGRES_KEY, None)
+    if pg is None:
+        pg = PostgresForTests()
+        pg.start()
+        config.stash[_POSTGRES_KEY] = pg
+    return pg
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    pg = config.stash.get(_POSTGRES_KEY, None)
+    if pg is not None:
+        pg.stop()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,9 +85,13 @@ class TranscriptFile(pytest.File):
             raise self.CollectError(str(exc)) from None
         if transcript.partial:
             return
-        for row in transcript.cases():
-            name = transcript.name if row is None else f"{transcript.name}[{row.id}]"
-            item = TranscriptItem.from_parent(self, name=name, transcript=transcript, row=row)
+        for row, database in itertools.product(transcript.cases(), transcript.databases):
+            # SQLite keeps the plain name; other databases add theirs: name[postgresql], name[row-postgresql]
+            ids = [row.id] if row is not None else []
+            if database != "sqlite":
+                ids.append(database)
+            name = f"{transcript.name}[{'-'.join(ids)}]" if ids else transcript.name
+            item = TranscriptItem.from_parent(self, name=name, transcript=transcript, row=row, database=database)
             item.add_marker(pytest.mark.transcript)
             for tag in transcript.tags:
                 if tag.isidentifier():
@@ -80,15 +105,23 @@ class TranscriptFile(pytest.File):
 
 
 class TranscriptItem(pytest.Item):
-    def __init__(self, *, transcript, row, **kwargs):
+    def __init__(self, *, transcript, row, database="sqlite", **kwargs):
         super().__init__(**kwargs)
         self.transcript = transcript
         self.row = row
+        self.database = database
 
     def runtest(self) -> None:
         from bot.scripting.runner import run_case
 
-        result = asyncio.run(run_case(self.transcript, self.row))
+        url = None
+        if self.database == "postgresql":
+            pg = shared_postgres(self.config)
+            if pg.url is None:
+                pytest.skip(pg.reason)
+            pg.empty()
+            url = pg.url
+        result = asyncio.run(run_case(self.transcript, self.row, database_url=url))
         self.user_properties.append(("steps", result.steps))
         if result.outcome in ("failed", "xfailed") and result.failure is not None:
             raise TranscriptFailed(result)

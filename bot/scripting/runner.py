@@ -21,7 +21,7 @@ from typing import Any
 from bot.scripting import coverage as coverage_mod
 from bot.scripting import extend
 from bot.scripting.loader import Row, Step, Transcript, TranscriptError
-from bot.scripting.runtime import BotRuntime, parse_when
+from bot.scripting.runtime import BotRuntime, deep_merge, parse_when
 
 DEFAULT_CHAT = 1001
 #: the pattern a delivery capture uses when none is given: the first six-digit code
@@ -676,8 +676,9 @@ def test_id(transcript: Transcript, row: Row | None) -> str:
     return f"{base}[{row.id}]" if row is not None else base
 
 
-async def run_case(transcript: Transcript, row: Row | None = None) -> Result:
-    """Run one transcript (one row of it) on a fresh bot."""
+async def run_case(transcript: Transcript, row: Row | None = None, *, database_url: str | None = None) -> Result:
+    """Run one transcript (one row of it) on a fresh bot; ``database_url`` puts its storage in
+    that (empty or emptied) database instead of a temporary SQLite file."""
     started = time.perf_counter()
     if transcript.skip:
         return Result(transcript, row, "skipped", error=str(transcript.skip))
@@ -686,8 +687,11 @@ async def run_case(transcript: Transcript, row: Row | None = None) -> Result:
     runtime = None
     run = None
     try:
+        config = fixtures.get("config") or {}
+        if database_url:
+            config = deep_merge(config, {"database": {"url": database_url}})
         runtime = await BotRuntime.create(
-            config=fixtures.get("config") or {},
+            config=config,
             clock=parse_when(fixtures["clock"]) if fixtures.get("clock") else None,
             demo_records=fixtures.get("demo_records", True) is not False,
         )
