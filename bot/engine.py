@@ -18,12 +18,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 
 from bot.crypto import DecryptionError, NeedsWork, prepared_work
 from bot.privacy import purge_abandoned
 from bot.firms import firm_notices
-from bot.storage.db import is_sqlite, transaction
+from bot.storage.db import conversations_touched, is_sqlite, transaction
 from bot.services import Services
 from bot.storage.models import Account, Conversation, Letter, Notification
 from bot.storage.repo import Repo
@@ -32,6 +32,33 @@ from flows.replies import Action, Incoming, Notify, Reply
 from flows.router import FLOWS, ConversationState, dispatch
 
 log = logging.getLogger("sabot.engine")
+
+_CONVERSATIONS = Conversation.__table__
+#: the conversations of a group (or one chat), locked for the transaction where the database can
+_LOAD = (
+    select(_CONVERSATIONS.c.chat_id, _CONVERSATIONS.c.flow, _CONVERSATIONS.c.state, _CONVERSATIONS.c.data_enc,
+           _CONVERSATIONS.c.version)
+    .where(_CONVERSATIONS.c.chat_id.in_(bindparam("ids", expanding=True)))
+    .with_for_update()
+)
+_SAVE = (
+    _CONVERSATIONS.update()
+    .where(_CONVERSATIONS.c.chat_id == bindparam("b_chat_id"))
+    .values(
+        flow=bindparam("b_flow"),
+        state=bindparam("b_state"),
+        data_enc=bindparam("b_data_enc"),
+        account_id=bindparam("b_account_id"),
+        version=bindparam("b_version"),
+        updated_at=bindparam("b_updated_at"),
+    )
+)
+_INSERT = _CONVERSATIONS.insert()
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+class _Interleaved(Exception):
+    """A step of a group changed the stored conversation of another chat of the same group."""
 
 #: how many recent update ids each conversation remembers to drop redeliveries
 RECENT_UPDATES = 20
@@ -108,16 +135,92 @@ class Engine:
                         pending.future.set_result([Reply(TRY_AGAIN)])
 
     async def _run_group(self, group: list[_Pending]) -> None:
+        """Run a group in one transaction: its conversations read with one statement, its steps
+        each in a savepoint, their new states written together, one commit. If a step changed
+        another chat of the group behind its back (signing it out), the group is rolled back and
+        run again a step at a time."""
+        try:
+            outcome = await self._group_together(group)
+        except _Interleaved:
+            outcome = await self._group_one_by_one(group)
+        if outcome is None:
+            return
+        finished, needs = outcome
+        for pending, actions in finished:
+            if not pending.future.done():
+                pending.future.set_result(actions)
+        for pending, need in needs:
+            self._do_work(pending, need)
+
+    async def _group_together(self, group: list[_Pending]):
         services = self.services
         now = services.clock.now()
         finished: list[tuple[_Pending, list[Action]]] = []
+        needs: list[tuple[_Pending, NeedsWork]] = []
+        chats = sorted({p.incoming.chat_id for p in group})
         try:
             async with transaction(services.sessions) as session:
+                conn = await session.connection()
                 if not is_sqlite(services.engine):
                     # every chat of the group, locked in a fixed order so two workers can't deadlock
-                    keys = sorted({p.incoming.chat_id for p in group})
-                    for key in keys:
-                        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+                    for key in chats:
+                        await conn.execute(_ADVISORY_LOCK, {"key": key})
+                stored = {row.chat_id: row for row in await conn.execute(_LOAD, {"ids": chats})}
+                writes: dict[int, dict] = {}
+                touched = set()
+                touched_token = conversations_touched.set(touched)
+                try:
+                    for pending in group:
+                        chat = pending.incoming.chat_id
+                        token = prepared_work.set(pending.prepared)
+                        try:
+                            async with session.begin_nested():
+                                actions, write = await self._run(session, pending.incoming, stored.get(chat), now)
+                            finished.append((pending, actions))
+                            if write is not None:
+                                writes[chat] = write
+                        except NeedsWork as need:
+                            needs.append((pending, need))
+                        except Exception:  # noqa: BLE001 - this step alone is rolled back
+                            log.exception("step failed for chat %s (kind=%s)", chat, pending.incoming.kind)
+                            finished.append((pending, [Reply(TRY_AGAIN)]))
+                        finally:
+                            prepared_work.reset(token)
+                            session.expunge_all()
+                finally:
+                    conversations_touched.reset(touched_token)
+                if touched & set(chats):
+                    raise _Interleaved
+                await self._write(conn, writes, stored)
+        except _Interleaved:
+            raise
+        except Exception:  # noqa: BLE001 - the commit failed: none of the group was saved
+            log.exception("commit of a group of %d steps failed", len(finished))
+            self._give_up(finished)
+            return None
+        return finished, needs
+
+    async def _write(self, conn, writes: dict[int, dict], stored: dict) -> None:
+        """The group's new conversation states: one UPDATE (executemany) and one INSERT."""
+        updates = [w for chat, w in writes.items() if chat in stored]
+        inserts = [w for chat, w in writes.items() if chat not in stored]
+        if updates:
+            await conn.execute(_SAVE, [{f"b_{k}": v for k, v in w.items()} for w in updates])
+        if inserts:
+            await conn.execute(_INSERT, inserts)
+
+    async def _group_one_by_one(self, group: list[_Pending]):
+        """The group again, each step reading and writing its own conversation as it goes."""
+        services = self.services
+        now = services.clock.now()
+        finished: list[tuple[_Pending, list[Action]]] = []
+        needs: list[tuple[_Pending, NeedsWork]] = []
+        try:
+            async with transaction(services.sessions) as session:
+                conn = await session.connection()
+                if not is_sqlite(services.engine):
+                    for key in sorted({p.incoming.chat_id for p in group}):
+                        await conn.execute(_ADVISORY_LOCK, {"key": key})
                 for pending in group:
                     token = prepared_work.set(pending.prepared)
                     try:
@@ -125,7 +228,7 @@ class Engine:
                             actions = await self._step(session, pending.incoming, now, locked=True)
                         finished.append((pending, actions))
                     except NeedsWork as need:
-                        self._do_work(pending, need)
+                        needs.append((pending, need))
                     except Exception:  # noqa: BLE001 - this step alone is rolled back
                         log.exception("step failed for chat %s (kind=%s)", pending.incoming.chat_id, pending.incoming.kind)
                         finished.append((pending, [Reply(TRY_AGAIN)]))
@@ -134,13 +237,15 @@ class Engine:
                         session.expunge_all()
         except Exception:  # noqa: BLE001 - the commit failed: none of the group was saved
             log.exception("commit of a group of %d steps failed", len(finished))
-            for pending, _actions in finished:
-                if not pending.future.done():
-                    pending.future.set_result([Reply(TRY_AGAIN)])
-            return
-        for pending, actions in finished:
+            self._give_up(finished)
+            return None
+        return finished, needs
+
+    @staticmethod
+    def _give_up(finished) -> None:
+        for pending, _actions in finished:
             if not pending.future.done():
-                pending.future.set_result(actions)
+                pending.future.set_result([Reply(TRY_AGAIN)])
 
     def _do_work(self, pending: _Pending, need: NeedsWork) -> None:
         async def work():
@@ -170,38 +275,47 @@ class Engine:
             return await self._step(session, incoming, now)
 
     async def _step(self, session, incoming: Incoming, now, *, locked: bool = False) -> list[Action]:
+        """One step on its own: read the conversation, run the step, write it back."""
         services = self.services
-        vault = services.vault
+        conn = await session.connection()
         if not locked and not is_sqlite(services.engine):
             # one step per chat at a time across every worker process (SQLite's BEGIN
             # IMMEDIATE already serialises writers)
-            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": incoming.chat_id})
-        row = await session.scalar(
-            select(Conversation).where(Conversation.chat_id == incoming.chat_id).with_for_update()
-        )
-        if row is None:
+            await conn.execute(_ADVISORY_LOCK, {"key": incoming.chat_id})
+        stored = (await conn.execute(_LOAD, {"ids": [incoming.chat_id]})).first()
+        actions, write = await self._run(session, incoming, stored, now)
+        if write is not None:
+            await self._write(conn, {incoming.chat_id: write}, {incoming.chat_id: stored} if stored else {})
+        return actions
+
+    async def _run(self, session, incoming: Incoming, stored, now) -> tuple[list[Action], dict | None]:
+        """Run one step on the conversation as stored (a row of _LOAD, or None for a new chat).
+        Returns the replies and the conversation's new row (None: nothing to write)."""
+        services = self.services
+        vault = services.vault
+        if stored is None:
             conv = ConversationState.new()
-            row = Conversation(
-                chat_id=incoming.chat_id, flow=conv.flow, state=conv.state, created_at=now, updated_at=now, version=0
-            )
-            session.add(row)
+            version = 0
+            created = now
         else:
+            version = stored.version or 0
+            created = None
             try:
-                data = vault.decrypt(row.data_enc, context="conversation") or {}
+                data = vault.decrypt(stored.data_enc, context="conversation") or {}
             except DecryptionError:
                 log.error("conversation %s could not be decrypted; starting it afresh", incoming.chat_id)
                 data = {}
-            if row.flow not in FLOWS or row.state not in FLOWS[row.flow].steps:
+            if stored.flow not in FLOWS or stored.state not in FLOWS[stored.flow].steps:
                 conv = ConversationState.new()
             else:
-                conv = ConversationState(row.flow, row.state, data)
+                conv = ConversationState(stored.flow, stored.state, data)
         # Telegram redelivers an update it thinks went unanswered; handle each one once. (Only
         # exact repeats: after a quiet week Telegram may restart update ids anywhere.)
         seen = conv.data.get("_update_ids") or []
         if incoming.update_id is not None:
             if incoming.update_id in seen:
                 log.info("chat %s: update %s already handled; ignored", incoming.chat_id, incoming.update_id)
-                return []
+                return [], None
             conv.data["_update_ids"] = (seen + [incoming.update_id])[-RECENT_UPDATES:]
         ctx = Ctx(
             chat_id=incoming.chat_id,
@@ -211,13 +325,18 @@ class Engine:
             incoming=incoming,
         )
         actions = await dispatch(conv, ctx, incoming)
-        row.flow = conv.flow
-        row.state = conv.state
-        row.data_enc = vault.encrypt(conv.data, context="conversation")
-        row.account_id = (conv.data.get("session") or {}).get("account_id")
-        row.updated_at = now
-        row.version = (row.version or 0) + 1
-        return actions
+        write = {
+            "chat_id": incoming.chat_id,
+            "flow": conv.flow,
+            "state": conv.state,
+            "data_enc": vault.encrypt(conv.data, context="conversation"),
+            "account_id": (conv.data.get("session") or {}).get("account_id"),
+            "version": version + 1,
+            "updated_at": now,
+        }
+        if created is not None:
+            write["created_at"] = created
+        return actions, write
 
     async def tick(self, *, chat_id: int | None = None, limit: int = 200) -> list[Notify]:
         """Messages due to chats outside any conversation turn: letter reminders and notices

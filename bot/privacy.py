@@ -22,6 +22,7 @@ from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import DecryptionError, Vault
+from bot.storage.db import conversations_touched
 from bot.storage.models import (
     Account,
     Attempt,
@@ -165,8 +166,17 @@ async def sign_out_other_chats(
         await session.execute(
             update(Conversation)
             .where(Conversation.chat_id.in_(chats))
-            .values(flow="home", state=state, data_enc=vault.encrypt({}, context="conversation"), account_id=None)
+            .values(
+                flow="home",
+                state=state,
+                data_enc=vault.encrypt({}, context="conversation"),
+                account_id=None,
+                version=Conversation.version + 1,
+            )
         )
+        touched = conversations_touched.get()
+        if touched is not None:
+            touched.update(chats)
     return len(chats)
 
 

@@ -19,6 +19,10 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 #: second connection that would wait on the first one's lock
 current_session: ContextVar[AsyncSession | None] = ContextVar("current_session", default=None)
 
+#: chats whose stored conversation a step changed besides its own (signing other chats out):
+#: the engine, which writes a group's conversations together at its end, checks it
+conversations_touched: ContextVar[set | None] = ContextVar("conversations_touched", default=None)
+
 
 @asynccontextmanager
 async def session_scope(sessions: async_sessionmaker):

@@ -60,3 +60,54 @@ async def test_many_chats_at_once_stay_consistent(harness):
         assert "check these details" in u.last_text
     await register(harness, users[19])
     assert await harness.engine.where(8119) == ("home", "registered")
+
+
+async def test_a_step_signing_out_another_chat_of_its_own_group_wins(harness, monkeypatch):
+    """A group's conversations are read together at its start and written together at its end.
+    When one step of the group signs out another chat of the same group (a password change),
+    the other chat's step must not write back the signed-in state it read: the engine notices
+    and runs that group again a step at a time."""
+    from bot.engine import Engine
+    from tests.privacy_helpers import sign_in_with_text
+    from tests.journeys import register
+
+    h = harness
+    phone = await h.user(8101)
+    await register(h, phone)
+    await sign_in_with_text(h, phone, JORDAN)
+    laptop = await h.user(8102)
+    await sign_in_with_text(h, laptop, JORDAN)
+    await phone.command("profile")
+    await phone.press("Change password")
+    await phone.send(JORDAN["password"])
+
+    # hold the phone's answer after its password is hashed, and put it in the same group as
+    # the laptop's next update (the phone's step first)
+    held: list = []
+    hashed = asyncio.Event()
+    real_submit = Engine._submit
+
+    def do_work(self, pending, need):
+        async def work():
+            pending.prepared[need.key] = await need.compute()
+            held.append(pending)
+            hashed.set()
+
+        self._work.add(asyncio.create_task(work()))
+
+    def submit(self, pending):
+        if pending.incoming.chat_id == 8102 and held:
+            real_submit(self, held.pop())
+        real_submit(self, pending)
+
+    monkeypatch.setattr(Engine, "_do_work", do_work)
+    monkeypatch.setattr(Engine, "_submit", submit)
+    changing = asyncio.create_task(phone.send("seven quiet orchards"))
+    await hashed.wait()
+    replies = await laptop.command("profile")
+    changed = await changing
+
+    assert "signed you out everywhere else (1 other chat)" in " ".join(m.text for m in changed)
+    assert "Sign in first" in " ".join(m.text for m in replies)
+    assert await h.engine.where(8102) == ("home", "registered")
+    assert await h.engine.where(8101) == ("profile", "overview")
