@@ -125,6 +125,15 @@ class FirmStore:
 
     async def hires_for_chat(self, chat_id: int) -> list[FirmHire]:
         """The hires whose invitation was opened in ``chat_id`` (one per firm that invited them)."""
+        # asked at most steps of everyone's registration, and almost always empty: a bare
+        # indexed lookup first, whole rows only for a chat that has any
+        found = (
+            await self.session.execute(
+                select(FirmHire.id).where(FirmHire.chat_id == chat_id, FirmHire.removed_at.is_(None)).limit(1)
+            )
+        ).first()
+        if found is None:
+            return []
         return list(
             (
                 await self.session.scalars(

@@ -68,8 +68,9 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
             f"{when(ctx, retry_at)}. If a code arrives late, the newest one is the one that works.",
             "code.resend_limit",
         )
+    key = subject_key or subject(ctx)
     try:
-        issued = await from_repo.issue_code(subject_key or subject(ctx), kind.purpose, kind.channel, kind.policy(ctx))
+        issued = await from_repo.issue_code(key, kind.purpose, kind.channel, kind.policy(ctx))
     except Exception as exc:  # TooManyCodes, kept free of storage imports here
         retry_at = getattr(exc, "retry_at", None)
         if retry_at is None:
@@ -81,6 +82,7 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
             "code.resend_limit",
         ) from None
     await ctx.repo.add_attempt(destination)
+    ctx.fresh_codes.add((key, kind.purpose))
     minutes = int(policy.lifetime_minutes)
     if kind.channel == "email":
         await ctx.deliver(
@@ -123,7 +125,10 @@ async def check_code(ctx: Ctx, kind: CodeKind, answer: Answer, *, subject_key: s
 
 async def code_status_note(ctx: Ctx, kind: CodeKind, *, subject_key: str | None = None) -> str:
     """A line for the prompt when the code waiting is already out of date (coming back later)."""
-    if await ctx.repo.code_expired(subject_key or subject(ctx), kind.purpose):
+    key = subject_key or subject(ctx)
+    if (key, kind.purpose) in ctx.fresh_codes:
+        return ""  # sent a moment ago, in this very step
+    if await ctx.repo.code_expired(key, kind.purpose):
         return f"The last {kind.name} I sent is no longer valid. Tap \"{kind.resend_label}\" to get a fresh one.\n\n"
     return ""
 

@@ -50,6 +50,9 @@ class Ctx:
         self.actions: list[Action] = []
         #: (flow, state, answers to carry over) to move to after this step
         self.switch: tuple[str, str | None, dict] | None = None
+        #: (subject, purpose) of the codes issued during this step: their prompt needn't ask
+        #: the database whether they are still valid
+        self.fresh_codes: set[tuple[str, str]] = set()
 
     # services, for readability inside steps
     @property

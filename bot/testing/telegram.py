@@ -315,7 +315,9 @@ class FakeBotAPI(BaseRequest):
         if params.get("protect_content"):
             message["has_protected_content"] = True
         self.messages[chat_id][message_id] = message
-        return copy.deepcopy(message)
+        # edits replace a stored message's top-level keys (never change nested values in place),
+        # so a shallow copy keeps the answer independent of later edits
+        return dict(message)
 
     def _find_bot_message(self, params: dict[str, Any], what: str) -> dict[str, Any]:
         chat_id = _as_int(params.get("chat_id"))
@@ -419,7 +421,7 @@ class FakeBotAPI(BaseRequest):
         new["edit_date"] = int(time.time())
         message.clear()
         message.update(new)
-        return copy.deepcopy(message)
+        return dict(message)
 
     def _api_editmessagetext(self, params: dict[str, Any]) -> Any:
         text = params.get("text")
