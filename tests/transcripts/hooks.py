@@ -16,3 +16,107 @@ async def force_password_change(run, username: str) -> dict:
             raise AssertionError(f"no account {username!r}")
         await repo.update_account(account, must_change_password=True)
     return {"forced": username}
+
+
+# -- checks and actions for commands/ and privacy/ (from the former tests/test_conv_commands.py,
+# -- test_conv_unexpected.py and test_conv_deletion.py) ---------------------------------------
+
+
+def _chat(run, user) -> int:
+    return run.chat_for(user)
+
+
+async def _reply_to(run, chat: int, act):
+    """Run a user action the way the runner's own steps do, and return it as the step's reply."""
+    from bot.scripting.runner import Reply
+
+    mark = await run.runtime.outbox_mark()
+    errors_before = len(run._errors.records)
+    messages = await act()
+    return Reply(
+        messages=list(messages), chat_id=chat, outbox_mark=mark, internal_errors=run._new_errors(errors_before)
+    )
+
+
+async def press_earlier(run, label: str, on: str, user=None):
+    """Press the button ``label`` on an EARLIER bot message, the latest one whose text contains
+    ``on`` (a stale button still on the screen), not on the current question. The reply is the
+    step's reply, so `expect:` checks it."""
+    from bot.testing.telegram import BotMessage
+
+    chat = _chat(run, user)
+    client = await run.runtime.client(chat)
+    messages = [BotMessage.from_dict(m) for m in run.runtime.api.messages.get(chat, {}).values()]
+    with_buttons = [m for m in messages if m.buttons and m.message_id not in client.deleted]
+    wanted = " ".join(on.split())
+    for m in reversed(with_buttons):
+        if wanted in " ".join(m.text.split()) and label in m.labels:
+            if m.message_id == messages[-1].message_id:
+                raise AssertionError(f"the message with {on!r} is the current question, not an earlier one")
+            return await _reply_to(run, chat, lambda: client.press(label, message_id=m.message_id))
+    raise AssertionError(f"no earlier bot message containing {on!r} offers the button {label!r}")
+
+
+async def stored_answers(run, has=(), lacks=(), user=None) -> None:
+    """The answers the bot keeps for the chat (decrypted from the database) hold the keys ``has``
+    and none of ``lacks``: what /cancel erases."""
+    from bot.storage.models import Conversation
+
+    services = run.runtime.services
+    async with services.sessions() as session:
+        row = await session.get(Conversation, _chat(run, user))
+        answers = (services.vault.decrypt(row.data_enc, context="conversation") or {}) if row else {}
+    missing = [key for key in has if key not in answers]
+    kept = [key for key in lacks if key in answers]
+    if missing:
+        raise AssertionError(f"the stored answers lack {missing}; they hold {sorted(answers)}")
+    if kept:
+        raise AssertionError(f"the stored answers still hold {kept}")
+
+
+def repeat(run, text: str, times: int, name: str) -> dict:
+    """Set the variable ``name`` to ``text`` repeated ``times`` times (a very long message)."""
+    return {name: text * int(times)}
+
+
+async def in_group_chat(run, chat: int, command: str):
+    """Send ``/command`` from a group chat ``chat``; the bot must not start a conversation there.
+    The reply is the step's reply."""
+    from bot.testing.telegram import TelegramTestClient
+
+    chat = int(chat)
+    client = TelegramTestClient(run.runtime.app, chat_id=chat, chat_type="group")
+    await client.start()
+    run.runtime.clients[chat] = client  # closed with the run
+    reply = await _reply_to(run, chat, lambda: client.command(command))
+    where = await run.runtime.engine.where(chat)
+    if where is not None:
+        raise AssertionError(f"the group chat has a conversation: {where}")
+    return reply
+
+
+async def no_secret_in_chat(run, secrets, codes: int, user=None) -> None:
+    """No bot message in the chat (the whole history, current texts) contains any of ``secrets``
+    or any one-time code sent so far by email, text or letter; exactly ``codes`` codes were sent."""
+    import re
+
+    from bot.testing.telegram import BotMessage
+
+    chat = _chat(run, user)
+    everything = "\n".join(BotMessage.from_dict(m).text for m in run.runtime.api.messages.get(chat, {}).values())
+    for secret in secrets:
+        if str(secret) in everything:
+            raise AssertionError(f"the bot repeated {secret!r} in the chat")
+    sent = [found.group(1) for m in await run.runtime.outbox() if (found := re.search(r"\b(\d{6})\b", m.body))]
+    if len(sent) != int(codes):
+        raise AssertionError(f"expected {codes} one-time codes to have been sent, there were {len(sent)}")
+    for code in sent:
+        if code in everything:
+            raise AssertionError("the bot repeated a one-time code in the chat")
+
+
+async def deleted_count(run, count: int, user=None) -> None:
+    """The bot has deleted exactly ``count`` of the user's messages in the chat so far."""
+    client = await run.runtime.client(_chat(run, user))
+    if len(client.deleted) != int(count):
+        raise AssertionError(f"expected {count} of the user's messages to be deleted, {len(client.deleted)} were")
