@@ -10,7 +10,28 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from tests.conftest import make_harness
-from tests.test_exception import PAT, fail_identity
+from tests.journeys import JORDAN, to_review
+
+#: Pat has an e-Services account but can't pass the online checks (the ZIP code is wrong on purpose)
+PAT = {
+    **JORDAN,
+    "first_name": "Pat",
+    "last_name": "Morgan",
+    "email": "pat@example.com",
+    "ssn": "405-66-7788",
+    "dob": "1968-08-21",
+    "filing_status": "Qualifying surviving spouse",
+    "line1": "9 Oak Avenue",
+    "line2": "",
+    "city": "Austin",
+    "state": "TX",
+    "zip": "78799",
+}
+
+
+async def fail_identity(h, user, person):
+    await to_review(h, user, person)
+    return await user.press("Everything matches – check it")
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = re.compile(r"(tests/[\w/]+\.py)::(\w+)")
-TRANSCRIPT = re.compile(r"tests/transcripts/[\w/]+\.convo\.yaml")
+#: a transcript (tests/transcripts/**/*.convo.yaml) named as the test
+TRANSCRIPT = re.compile(r"tests/transcripts/[\w/-]+\.convo\.yaml")
 
 
 def _rows():
