@@ -51,3 +51,13 @@ async def count_deliveries(run, channel: str, count: int, to: str = "") -> None:
     sent = [m for m in await run.runtime.outbox() if m.channel == channel and to in m.to]
     if len(sent) != int(count):
         raise AssertionError(f"expected {count} {channel} deliveries{' to ' + to if to else ''}, found {len(sent)}")
+
+
+def photos_protected(run) -> None:
+    """The last reply has a photo, and every photo in it is sent protected (``protected: true``
+    only says that some message of the reply is)."""
+    photos = [m for m in (run.last.messages if run.last else []) if m.photo]
+    if not photos:
+        raise AssertionError("expected a photo in the last reply, there was none")
+    if not all(m.protect_content for m in photos):
+        raise AssertionError("a photo in the last reply was sent without protect_content")
