@@ -59,22 +59,6 @@ def test_operator_creates_and_lists_firms(tmp_path, monkeypatch):
 # -- invitations and the roster ------------------------------------------------------------------
 
 
-async def test_pending_invitations_are_limited_by_config(tmp_path):
-    from tests.conftest import make_harness, test_settings
-
-    h = await make_harness(test_settings(tmp_path, policy={"invites": {"max_pending_per_firm": 1}}))
-    try:
-        _firm, admin = await firm_with_admin(h, "Acme Tax", ADMIN)
-        await invite(admin, "Jordan Rivera")
-        await admin.command("invite")
-        await admin.send("Priya Natarajan")
-        replies = await admin.press("Skip – no email")
-        assert "1 unopened invitations, the most allowed" in joined(replies)
-        assert "Priya" not in await team_text(admin)
-    finally:
-        await h.close()
-
-
 # -- stuck hires: blockers, advice, notices ----------------------------------------------------
 
 
@@ -407,27 +391,6 @@ async def test_terminal_admin_exports_to_a_file(harness):
     hire = TerminalChat(harness.services, harness.engine, chat_id=78, stdin=io.StringIO(), stdout=io.StringIO())
     await hire.say(f"/start {token}")
     assert "Acme Tax invited you" in hire.stdout.getvalue()
-
-
-async def test_a_large_team_gets_buttons_for_the_people_who_need_attention_first(tmp_path):
-    from tests.conftest import make_harness, test_settings
-
-    h = await make_harness(test_settings(tmp_path, policy={"firms": {"roster_buttons": 2}}))
-    try:
-        _firm, admin = await firm_with_admin(h, "Acme Tax", ADMIN)
-        await invite(admin, "Priya Natarajan")
-        await invite(admin, "Lee Chen")
-        token = await invite(admin, "Sam Okafor")
-        sam = await h.user(6003)
-        await sam.command("start", token)
-        await to_phone(h, sam, SAM)  # stuck: a credit freeze
-        text = await team_text(admin)
-        assert all(name in text for name in ("Priya Natarajan", "Lee Chen", "Sam Okafor"))
-        assert "Buttons are shown for 2 people" in text
-        people = [label for label in admin.last_buttons if "·" in label]
-        assert people == ["Priya Natarajan · invited", "Sam Okafor · ⚠️ stuck"]
-    finally:
-        await h.close()
 
 
 async def test_a_hire_who_erases_their_data_is_unlinked_from_the_firm(harness):
