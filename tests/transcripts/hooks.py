@@ -41,15 +41,18 @@ def chat_history(run, user, starting: str | None = None):
     return Reply(messages=messages, chat_id=chat)
 
 
-def sent_file(run, user, file_name: str | None = None):
+def sent_file(run, user, file_name: str | None = None, files: int | None = None):
     """The last document the bot sent to ``user``'s chat, its content as the step's reply (one
-    message whose text is the file), so `exact:`/`contains:` check the file itself."""
+    message whose text is the file), so `exact:`/`contains:` check the file itself. ``files``: how
+    many documents the chat has been sent so far."""
     from bot.scripting.runner import Reply
 
     chat, messages = _messages(run, user)
     documents = [m for m in messages if m.document]
     if not documents:
         raise AssertionError(f"no document was sent to chat {chat}")
+    if files is not None and len(documents) != int(files):
+        raise AssertionError(f"{len(documents)} documents were sent to chat {chat}, expected {files}")
     last = documents[-1]
     if file_name is not None and last.document != file_name:
         raise AssertionError(f"the file is named {last.document!r}, not {file_name!r}")
