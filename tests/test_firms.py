@@ -71,28 +71,6 @@ def test_operator_creates_and_lists_firms(tmp_path, monkeypatch):
 # -- admins, export, commands ---------------------------------------------------------------------
 
 
-async def test_admin_menu_commands_while_busy_and_closing(harness):
-    _firm, admin = await firm_with_admin(harness, "Acme Tax", ADMIN)
-    await admin.command("start")
-    await admin.press("Begin registration")
-    replies = await admin.command("team")
-    assert "finish what we started first" in joined(replies)
-    assert "first name" in admin.last_text
-    await admin.command("cancel")
-    await admin.press("Yes, cancel the registration")
-    await admin.command("team")
-    replies = await admin.command("status")
-    assert "admin menu" in joined(replies)
-    replies = await admin.press("Close")
-    assert "Begin registration" in admin.last_buttons
-    await admin.command("invite")
-    replies = await admin.command("cancel")
-    assert "Closed the admin menu" in joined(replies)
-    # /invite NAME skips the name question
-    await admin.command("invite", "Jordan Rivera")
-    assert "email Jordan Rivera the link" in admin.last_text
-
-
 async def test_terminal_admin_exports_to_a_file(harness):
     from bot.firms import create_firm
 
@@ -110,16 +88,3 @@ async def test_terminal_admin_exports_to_a_file(harness):
     await hire.say(f"/start {token}")
     assert "Acme Tax invited you" in hire.stdout.getvalue()
 
-
-async def test_a_hire_who_erases_their_data_is_unlinked_from_the_firm(harness):
-    _firm, admin = await firm_with_admin(harness, "Acme Tax", ADMIN)
-    token = await invite(admin, "Sam Okafor")
-    sam = await harness.user(6003)
-    await sam.command("start", token)
-    await to_phone(harness, sam, SAM)
-    async with harness.services.sessions() as session, session.begin():
-        assert await harness.services.firms(session).forget_chat(6003) == 1
-    text = await team_text(admin)
-    assert "Sam Okafor: invited" in text and "Stuck" not in text and "last active" not in text
-    async with harness.services.sessions() as session:
-        assert await harness.services.firms(session).hires_for_chat(6003) == []
