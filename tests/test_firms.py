@@ -1,6 +1,6 @@
-"""Firm admins onboarding new hires (issue 5): invitations, the team roster, notices, reminders,
-admins, export, and a hire's right not to be followed. Every conversation runs through the real
-Telegram adapter; the firm is created the way the operator's command does it."""
+"""Firm admins onboarding new hires (issue 5), the parts no transcript can drive: the operator's
+`sabot firm` commands and the terminal chat's file export. The conversations (invitations, the
+roster, notices, reminders, admins, export, privacy) are transcripts in tests/transcripts/admin/."""
 
 from __future__ import annotations
 
@@ -8,31 +8,9 @@ import io
 import re
 
 from click.testing import CliRunner
-from sqlalchemy import select
 
 from bot.cli import main as cli
-from bot.storage.models import FirmHire, FirmInvite
 from bot.terminal import TerminalChat
-from tests.firm_journeys import (
-    SAM,
-    admin_notices,
-    email_part,
-    financial_part,
-    identity_part,
-    phone_part,
-    sign_in_details_part,
-    firm_with_admin,
-    hire_data,
-    invite,
-    joined,
-    read_csv,
-    team_text,
-)
-from tests.journeys import JORDAN, register, to_financial, to_phone, to_review
-from tests.test_mail_path import LEE, letter_code, sign_in
-
-ADMIN = 5001
-
 
 # -- the operator -------------------------------------------------------------------------------
 
@@ -56,19 +34,7 @@ def test_operator_creates_and_lists_firms(tmp_path, monkeypatch):
     assert "Other LLP" not in result.output
 
 
-# -- invitations and the roster ------------------------------------------------------------------
-
-
-# -- stuck hires: blockers, advice, notices ----------------------------------------------------
-
-
-# -- reminders -------------------------------------------------------------------------------
-
-
-# -- the hire's privacy --------------------------------------------------------------------------
-
-
-# -- admins, export, commands ---------------------------------------------------------------------
+# -- the terminal chat ----------------------------------------------------------------------------
 
 
 async def test_terminal_admin_exports_to_a_file(harness):
@@ -87,4 +53,3 @@ async def test_terminal_admin_exports_to_a_file(harness):
     hire = TerminalChat(harness.services, harness.engine, chat_id=78, stdin=io.StringIO(), stdout=io.StringIO())
     await hire.say(f"/start {token}")
     assert "Acme Tax invited you" in hire.stdout.getvalue()
-
