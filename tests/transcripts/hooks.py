@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from bot.storage.repo import Repo
 
 
@@ -45,6 +43,8 @@ def sent_file(run, user, file_name: str | None = None, files: int | None = None)
     """The last document the bot sent to ``user``'s chat, its content as the step's reply (one
     message whose text is the file), so `exact:`/`contains:` check the file itself. ``files``: how
     many documents the chat has been sent so far."""
+    from dataclasses import replace
+
     from bot.scripting.runner import Reply
 
     chat, messages = _messages(run, user)
