@@ -31,6 +31,7 @@ from flows.exception import hand_off
 from flows.hires import record_hire_event
 from flows.letters import arrival_window, send_letter
 from flows.ports import IdentityClaim
+from flows.replies import DeleteUserMessage
 from flows.validators import Invalid
 
 flow = Flow("registration", "Registration", initial="first_name")
@@ -802,6 +803,10 @@ async def site_phrase(ctx: Ctx, a: Answer):
     phrase = v.site_phrase(a.text)
     # the phrase is shown in the chat at every sign-in, so it must never be the password
     if ctx.data.get("password_hash") and await ctx.vault.verify_password(ctx.data["password_hash"], phrase):
+        # a password typed here is as secret as at the password step: it leaves the chat too
+        if a.incoming.message_id is not None:
+            ctx.actions.append(DeleteUserMessage(a.incoming.message_id))
+            ctx.say("(I deleted your message because it held your password, so it doesn't stay in this chat.)")
         raise Invalid(
             "That's your password. The site phrase is shown openly each time you sign in, so pick "
             "different words.",
