@@ -57,8 +57,14 @@ _INSERT = _CONVERSATIONS.insert()
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 
-class _Interleaved(Exception):
-    """A step of a group changed the stored conversation of another chat of the same group."""
+_SAVEPOINT = "SAVEPOINT sabot_step"
+_RELEASE = "RELEASE SAVEPOINT sabot_step"
+_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT sabot_step"
+
+
+class _OneByOne(Exception):
+    """The group must run again a step at a time: a step changed the stored conversation of
+    another chat of the same group, or a failed write left the session unusable."""
 
 #: how many recent update ids each conversation remembers to drop redeliveries
 RECENT_UPDATES = 20
@@ -138,10 +144,10 @@ class Engine:
         """Run a group in one transaction: its conversations read with one statement, its steps
         each in a savepoint, their new states written together, one commit. If a step changed
         another chat of the group behind its back (signing it out), the group is rolled back and
-        run again a step at a time."""
+        run again a step at a time (also when a failed write left the session unusable)."""
         try:
             outcome = await self._group_together(group)
-        except _Interleaved:
+        except _OneByOne:
             outcome = await self._group_one_by_one(group)
         if outcome is None:
             return
@@ -166,6 +172,7 @@ class Engine:
                     for key in chats:
                         await conn.execute(_ADVISORY_LOCK, {"key": key})
                 stored = {row.chat_id: row for row in await conn.execute(_LOAD, {"ids": chats})}
+                driver = (await conn.get_raw_connection()).driver_connection
                 writes: dict[int, dict] = {}
                 touched = set()
                 touched_token = conversations_touched.set(touched)
@@ -173,16 +180,27 @@ class Engine:
                     for pending in group:
                         chat = pending.incoming.chat_id
                         token = prepared_work.set(pending.prepared)
+                        # each step in a savepoint of its own, set on the driver's connection:
+                        # SQLAlchemy's begin_nested cost as much as a short step
+                        await driver.execute(_SAVEPOINT)
                         try:
-                            async with session.begin_nested():
-                                actions, write = await self._run(session, pending.incoming, stored.get(chat), now)
+                            actions, write = await self._run(session, pending.incoming, stored.get(chat), now)
+                            if session.new or session.dirty or session.deleted:
+                                await session.flush()
+                            await driver.execute(_RELEASE)
                             finished.append((pending, actions))
                             if write is not None:
                                 writes[chat] = write
                         except NeedsWork as need:
+                            await self._roll_back_step(driver)
                             needs.append((pending, need))
                         except Exception:  # noqa: BLE001 - this step alone is rolled back
+                            if not session.is_active:
+                                # a failed flush leaves the session unusable until the whole
+                                # transaction is rolled back: run the group the slow way
+                                raise _OneByOne from None
                             log.exception("step failed for chat %s (kind=%s)", chat, pending.incoming.kind)
+                            await self._roll_back_step(driver)
                             finished.append((pending, [Reply(TRY_AGAIN)]))
                         finally:
                             prepared_work.reset(token)
@@ -190,15 +208,20 @@ class Engine:
                 finally:
                     conversations_touched.reset(touched_token)
                 if touched & set(chats):
-                    raise _Interleaved
+                    raise _OneByOne
                 await self._write(conn, writes, stored)
-        except _Interleaved:
+        except _OneByOne:
             raise
         except Exception:  # noqa: BLE001 - the commit failed: none of the group was saved
             log.exception("commit of a group of %d steps failed", len(finished))
             self._give_up(finished)
             return None
         return finished, needs
+
+    @staticmethod
+    async def _roll_back_step(driver) -> None:
+        await driver.execute(_ROLLBACK_TO)
+        await driver.execute(_RELEASE)
 
     async def _write(self, conn, writes: dict[int, dict], stored: dict) -> None:
         """The group's new conversation states: one UPDATE (executemany) and one INSERT."""

@@ -53,3 +53,46 @@ async def test_error_after_writes_rolls_them_back(harness, monkeypatch):
     code = await harness.last_code("email", JORDAN["email"])
     replies = await user.send(code)
     assert "confirmed" in "\n".join(m.text for m in replies)
+
+
+async def test_a_failed_write_in_a_group_spoils_only_its_own_step(harness, monkeypatch):
+    """Steps of several chats share a transaction. When one step's write is refused by the
+    database (here a duplicate key), that step is answered "try again" and left where it was,
+    while the other step of the same group is saved."""
+    import asyncio
+    from datetime import timezone
+
+    from bot.engine import TRY_AGAIN, _Pending
+    from bot.storage.models import Conversation
+    from flows import registration
+    from flows.replies import Incoming
+
+    h = harness
+    first, second = await h.user(8301), await h.user(8302)
+    for user in (first, second):
+        await user.command("start")
+        await user.press("Begin registration")
+    await first.send("Jordan")
+    assert await h.engine.where(8301) == ("registration", "last_name")
+    assert await h.engine.where(8302) == ("registration", "first_name")
+
+    original = registration.flow.steps["last_name"].check
+
+    async def write_a_duplicate(ctx, answer):
+        now = ctx.now().astimezone(timezone.utc)
+        ctx.repo.session.add(Conversation(chat_id=8302, flow="home", state="welcome", created_at=now, updated_at=now))
+        await ctx.repo.session.flush()
+        return await original(ctx, answer)
+
+    monkeypatch.setattr(registration.flow.steps["last_name"], "check", write_a_duplicate)
+    loop = asyncio.get_running_loop()
+    group = [
+        _Pending(Incoming(chat_id=8301, kind="text", text="Rivera"), loop.create_future()),
+        _Pending(Incoming(chat_id=8302, kind="text", text="Priya"), loop.create_future()),
+    ]
+    await h.engine._run_group(group)
+    failed, saved = [await p.future for p in group]
+    assert [getattr(a, "text", "") for a in failed] == [TRY_AGAIN]
+    assert "last name" in " ".join(getattr(a, "text", "") for a in saved).lower()
+    assert await h.engine.where(8301) == ("registration", "last_name")
+    assert await h.engine.where(8302) == ("registration", "last_name")
