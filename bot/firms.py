@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -51,6 +51,13 @@ class InviteLookup:
 def new_token() -> str:
     """An invitation token: 128 random bits, URL-safe (fits Telegram's start parameter)."""
     return secrets.token_urlsafe(16)
+
+
+_HIRES = FirmHire.__table__
+#: asked at most steps of every registration (built once: building costs more than running it)
+_ANY_HIRE_IN_CHAT = (
+    select(_HIRES.c.id).where(_HIRES.c.chat_id == bindparam("chat_id"), _HIRES.c.removed_at.is_(None)).limit(1)
+)
 
 
 class FirmStore:
@@ -127,12 +134,8 @@ class FirmStore:
         """The hires whose invitation was opened in ``chat_id`` (one per firm that invited them)."""
         # asked at most steps of everyone's registration, and almost always empty: a bare
         # indexed lookup first, whole rows only for a chat that has any
-        found = (
-            await self.session.execute(
-                select(FirmHire.id).where(FirmHire.chat_id == chat_id, FirmHire.removed_at.is_(None)).limit(1)
-            )
-        ).first()
-        if found is None:
+        conn = await self.session.connection()
+        if (await conn.execute(_ANY_HIRE_IN_CHAT, {"chat_id": chat_id})).first() is None:
             return []
         return list(
             (

@@ -16,7 +16,7 @@ from typing import Any
 
 import phonenumbers
 import yaml
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.clock import Clock
@@ -25,6 +25,20 @@ from bot.storage.db import session_scope
 from bot.storage.models import RecordAccount, RecordPhone, Taxpayer
 from flows.addresses import Address, differences, likely_causes, plain
 from flows.ports import FinancialResult, IdentityClaim, IdentityResult, PhoneStatus
+
+# the lookups of every registration, built once (building a statement costs more than running it)
+_TAXPAYERS, _ACCOUNTS, _PHONES = Taxpayer.__table__, RecordAccount.__table__, RecordPhone.__table__
+_PERSON = select(_TAXPAYERS.c.record_enc, _TAXPAYERS.c.e_services_username_key).where(
+    _TAXPAYERS.c.ssn_hash == bindparam("ssn_hash")
+)
+_ACCOUNT = select(_ACCOUNTS.c.id).where(
+    _ACCOUNTS.c.ssn_hash == bindparam("ssn_hash"),
+    _ACCOUNTS.c.kind == bindparam("kind"),
+    _ACCOUNTS.c.last8_hash == bindparam("last8_hash"),
+)
+_PHONE = select(_PHONES.c.text_enabled).where(
+    _PHONES.c.ssn_hash == bindparam("ssn_hash"), _PHONES.c.phone_hash == bindparam("phone_hash")
+)
 
 FILING_STATUSES = (
     "single",
@@ -54,8 +68,9 @@ class LocalRecords:
         self.vault = vault
         self.clock = clock
 
-    async def _person(self, session, ssn_hash: str) -> tuple[Taxpayer | None, dict | None]:
-        row = await session.get(Taxpayer, ssn_hash)
+    async def _person(self, session, ssn_hash: str) -> tuple[Any, dict | None]:
+        conn = await session.connection()
+        row = (await conn.execute(_PERSON, {"ssn_hash": ssn_hash})).first()
         if row is None:
             return None, None
         return row, self.vault.decrypt(row.record_enc, context="record")
@@ -90,22 +105,14 @@ class LocalRecords:
             if rec.get("credit_freeze"):
                 return FinancialResult(False, credit_freeze=True)
             wanted = self.vault.digest("account", last8)
-            found = await session.scalar(
-                select(RecordAccount.id).where(
-                    RecordAccount.ssn_hash == ssn_hash,
-                    RecordAccount.kind == kind,
-                    RecordAccount.last8_hash == wanted,
-                )
-            )
+            conn = await session.connection()
+            found = (await conn.execute(_ACCOUNT, {"ssn_hash": ssn_hash, "kind": kind, "last8_hash": wanted})).scalar()
         return FinancialResult(found is not None)
 
     async def phone_status(self, ssn_hash: str, e164: str) -> PhoneStatus:
         async with session_scope(self.sessions) as session:
-            row = await session.scalar(
-                select(RecordPhone).where(
-                    RecordPhone.ssn_hash == ssn_hash, RecordPhone.phone_hash == phone_key(self.vault, e164)
-                )
-            )
+            conn = await session.connection()
+            row = (await conn.execute(_PHONE, {"ssn_hash": ssn_hash, "phone_hash": phone_key(self.vault, e164)})).first()
         if row is None:
             return PhoneStatus(in_name=False, text_enabled=False)
         return PhoneStatus(in_name=True, text_enabled=row.text_enabled)

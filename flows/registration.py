@@ -460,7 +460,7 @@ async def review(ctx: Ctx, a: Answer):
     ctx.data["identity_ok"] = True
     ctx.data["e_services"] = result.e_services
     ctx.data.pop("variants", None)
-    if not reregister and await ctx.repo.account_by_ssn(ctx.data["ssn_hash"]) is not None:
+    if not reregister and await ctx.repo.ssn_registered(ctx.data["ssn_hash"]):
         ctx.say(
             "You already have a Secure Access account. Sign in with /login. To change its phone number, "
             "sign in and choose \"Change phone number\" in /profile."
@@ -647,8 +647,8 @@ async def phone(ctx: Ctx, a: Answer):
         return "no_phone"
     number = v.us_mobile_number(a.text)
     phone_hash = ctx.vault.digest("phone", number)
-    owner = await ctx.repo.phone_owner(phone_hash)
-    if owner is not None and owner.ssn_hash != ctx.data["ssn_hash"]:
+    owner = await ctx.repo.phone_owner_ssn(phone_hash)
+    if owner is not None and owner != ctx.data["ssn_hash"]:
         raise Invalid(
             "That number is already linked to another person's account, and each phone can belong to "
             "only one user. Please use a different mobile number.",
@@ -925,11 +925,11 @@ async def create_account(ctx: Ctx) -> str | None:
         "filing_status": d.get("filing_status"),
         "address": d["address"],
     }
-    if await ctx.repo.account_by_ssn(d["ssn_hash"]) is not None:
+    if await ctx.repo.ssn_registered(d["ssn_hash"]):
         ctx.say("You already have a Secure Access account (it was just completed in another chat). Sign in with /login.")
         ctx.go("home", "registered")
         return "done"
-    if d.get("phone_hash") and await ctx.repo.phone_owner(d["phone_hash"]) is not None:
+    if d.get("phone_hash") and await ctx.repo.phone_owner_ssn(d["phone_hash"]) is not None:
         for key in ("phone", "phone_hash", "phone_ok"):
             d.pop(key, None)
         ctx.say(

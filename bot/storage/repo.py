@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -44,62 +44,103 @@ class IssuedCode:
     expires_at: datetime
 
 
+_CODES = OneTimeCode.__table__
+_ATTEMPTS = Attempt.__table__
+_ACCOUNTS = Account.__table__
+
+# Statements asked at nearly every step that checks something, built once: building a statement
+# costs more than SQLite takes to run it. They run on the step's connection (Core), not through
+# the ORM session; nothing else writes these two tables through the ORM.
+_RECENT_CODES = (
+    select(_CODES.c.created_at)
+    .where(
+        _CODES.c.subject == bindparam("subject"),
+        _CODES.c.purpose == bindparam("purpose"),
+        _CODES.c.created_at > bindparam("since"),
+    )
+    .order_by(_CODES.c.created_at)
+)
+_VOID_OPEN_CODES = (
+    update(_CODES)
+    .where(_CODES.c.subject == bindparam("b_subject"), _CODES.c.purpose == bindparam("b_purpose"), _CODES.c.used_at.is_(None))
+    .values(voided=True)
+)
+_NEW_CODE = insert(_CODES)
+_CURRENT_CODE = (
+    select(_CODES.c.id, _CODES.c.code_hash, _CODES.c.expires_at, _CODES.c.attempts)
+    .where(
+        _CODES.c.subject == bindparam("subject"),
+        _CODES.c.purpose == bindparam("purpose"),
+        _CODES.c.voided.is_(False),
+        _CODES.c.used_at.is_(None),
+    )
+    .order_by(_CODES.c.created_at.desc(), _CODES.c.id.desc())
+    .limit(1)
+)
+_UPDATE_CODE = update(_CODES).where(_CODES.c.id == bindparam("b_id"))
+_COUNT_ATTEMPTS = select(func.count(), func.min(_ATTEMPTS.c.at)).where(
+    _ATTEMPTS.c.key == bindparam("key"), _ATTEMPTS.c.at > bindparam("since")
+)
+_NEW_ATTEMPT = insert(_ATTEMPTS)
+_USERNAME_TAKEN = select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.username_key == bindparam("key"))
+_SSN_REGISTERED = select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.ssn_hash == bindparam("ssn_hash"))
+_PHONE_OWNER_SSN = select(_ACCOUNTS.c.ssn_hash).where(_ACCOUNTS.c.phone_hash == bindparam("phone_hash"))
+
+
+@dataclass(frozen=True)
+class CurrentCode:
+    """The code waiting for a subject and purpose (unused, not voided)."""
+
+    id: int
+    code_hash: str
+    expires_at: datetime
+    attempts: int
+
+
 class Repo:
     def __init__(self, session: AsyncSession, vault: Vault, clock: Clock):
         self.session = session
         self.vault = vault
         self.clock = clock
+        self._connection = None
+
+    async def _conn(self):
+        """The step's connection, for the prebuilt statements above."""
+        if self._connection is None:
+            self._connection = await self.session.connection()
+        return self._connection
 
     # -- one-time codes --------------------------------------------------------------------
     async def issue_code(self, subject: str, purpose: str, channel: str, policy: CodePolicy) -> IssuedCode:
+        conn = await self._conn()
         now = self.clock.now()
         window_start = now - timedelta(minutes=policy.resend_window_minutes)
-        recent = (
-            await self.session.scalars(
-                select(OneTimeCode.created_at)
-                .where(
-                    OneTimeCode.subject == subject,
-                    OneTimeCode.purpose == purpose,
-                    OneTimeCode.created_at > window_start,
-                )
-                .order_by(OneTimeCode.created_at)
-            )
-        ).all()
+        recent = (await conn.execute(_RECENT_CODES, {"subject": subject, "purpose": purpose, "since": window_start})).scalars().all()
         if len(recent) >= policy.resend_limit:
             raise TooManyCodes(recent[0] + timedelta(minutes=policy.resend_window_minutes))
-        await self.session.execute(
-            update(OneTimeCode)
-            .where(OneTimeCode.subject == subject, OneTimeCode.purpose == purpose, OneTimeCode.used_at.is_(None))
-            .values(voided=True)
-        )
+        await conn.execute(_VOID_OPEN_CODES, {"b_subject": subject, "b_purpose": purpose})
         code = pyotp.HOTP(pyotp.random_base32(), digits=policy.digits).at(0)
         expires = now + timedelta(minutes=policy.lifetime_minutes)
-        self.session.add(
-            OneTimeCode(
-                purpose=purpose,
-                subject=subject,
-                code_hash=self.vault.digest(f"code:{purpose}", code),
-                channel=channel,
-                created_at=now,
-                expires_at=expires,
-                attempts=0,
-                voided=False,
-            )
+        await conn.execute(
+            _NEW_CODE,
+            {
+                "purpose": purpose,
+                "subject": subject,
+                "code_hash": self.vault.digest(f"code:{purpose}", code),
+                "channel": channel,
+                "created_at": now,
+                "expires_at": expires,
+                "used_at": None,
+                "attempts": 0,
+                "voided": False,
+            },
         )
         return IssuedCode(code, expires)
 
-    async def current_code(self, subject: str, purpose: str) -> OneTimeCode | None:
-        return await self.session.scalar(
-            select(OneTimeCode)
-            .where(
-                OneTimeCode.subject == subject,
-                OneTimeCode.purpose == purpose,
-                OneTimeCode.voided.is_(False),
-                OneTimeCode.used_at.is_(None),
-            )
-            .order_by(OneTimeCode.created_at.desc(), OneTimeCode.id.desc())
-            .limit(1)
-        )
+    async def current_code(self, subject: str, purpose: str) -> CurrentCode | None:
+        conn = await self._conn()
+        row = (await conn.execute(_CURRENT_CODE, {"subject": subject, "purpose": purpose})).first()
+        return None if row is None else CurrentCode(row.id, row.code_hash, row.expires_at, row.attempts)
 
     async def code_expired(self, subject: str, purpose: str) -> bool:
         row = await self.current_code(subject, purpose)
@@ -112,37 +153,48 @@ class Repo:
         now = self.clock.now()
         if row.expires_at <= now:
             return CodeCheck("expired")
+        conn = await self._conn()
         if row.attempts >= policy.max_attempts:
-            row.voided = True
+            await conn.execute(_UPDATE_CODE.values(voided=True), {"b_id": row.id})
             return CodeCheck("locked")
         if self.vault.same_digest(f"code:{purpose}", typed, row.code_hash):
-            row.used_at = now
+            await conn.execute(_UPDATE_CODE.values(used_at=bindparam("b_used_at")), {"b_id": row.id, "b_used_at": now})
             return CodeCheck("ok")
-        row.attempts += 1
-        remaining = policy.max_attempts - row.attempts
-        if remaining <= 0:
-            row.voided = True
+        attempts = row.attempts + 1
+        remaining = policy.max_attempts - attempts
+        voided = remaining <= 0
+        await conn.execute(
+            _UPDATE_CODE.values(attempts=bindparam("b_attempts"), voided=bindparam("b_voided")),
+            {"b_id": row.id, "b_attempts": attempts, "b_voided": voided},
+        )
+        if voided:
             return CodeCheck("locked")
         return CodeCheck("wrong", remaining)
 
     # -- attempts (limits and lockouts) ----------------------------------------------------
     async def count_attempts(self, key: str, window: timedelta) -> tuple[int, datetime | None]:
-        since = self.clock.now() - window
-        count, oldest = (
-            await self.session.execute(
-                select(func.count(), func.min(Attempt.at)).where(Attempt.key == key, Attempt.at > since)
-            )
-        ).one()
+        conn = await self._conn()
+        count, oldest = (await conn.execute(_COUNT_ATTEMPTS, {"key": key, "since": self.clock.now() - window})).one()
         return int(count), oldest
 
     async def add_attempt(self, key: str) -> None:
-        self.session.add(Attempt(key=key, at=self.clock.now()))
+        conn = await self._conn()
+        await conn.execute(_NEW_ATTEMPT, {"key": key, "at": self.clock.now()})
 
     # -- accounts --------------------------------------------------------------------------
     async def username_taken(self, username: str) -> bool:
-        return (
-            await self.session.scalar(select(Account.id).where(Account.username_key == username.lower()))
-        ) is not None
+        conn = await self._conn()
+        return (await conn.execute(_USERNAME_TAKEN, {"key": username.lower()})).first() is not None
+
+    async def ssn_registered(self, ssn_hash: str) -> bool:
+        """Whether an account exists for this SSN (its keyed hash)."""
+        conn = await self._conn()
+        return (await conn.execute(_SSN_REGISTERED, {"ssn_hash": ssn_hash})).first() is not None
+
+    async def phone_owner_ssn(self, phone_hash: str) -> str | None:
+        """The SSN hash of the account this phone number belongs to, if any."""
+        conn = await self._conn()
+        return (await conn.execute(_PHONE_OWNER_SSN, {"phone_hash": phone_hash})).scalar()
 
     async def account_by_username(self, username: str) -> Account | None:
         return await self.session.scalar(select(Account).where(Account.username_key == username.lower()))
