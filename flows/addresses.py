@@ -500,8 +500,9 @@ def _scourgify_street(addr: Address) -> str | None:
     return None
 
 
-def normalise(addr: Address) -> Normalised:
-    """The comparison form of an address. Never raises."""
+def normalise(addr: Address, *, alternatives: bool = True) -> Normalised:
+    """The comparison form of an address. Never raises. ``alternatives=False`` leaves out the
+    second reading of a U.S. street (scourgify's), which only ever adds a way to match."""
     country = _country_code(_s(addr.country))
     state_text = _s(addr.state)
     if country in _US_TERRITORIES:
@@ -510,7 +511,7 @@ def normalise(addr: Address) -> Normalised:
     domestic = country == "US"
     street = " ".join(_tokens(f"{_s(addr.line1)} {_s(addr.line2)}"))
     extras: dict = {}
-    if domestic:
+    if domestic and alternatives:
         alt = _scourgify_street(addr)
         if alt and alt != _compact(street):
             extras["street_alt"] = alt
@@ -535,6 +536,11 @@ def differences(entered: Address, record: Address) -> set[str]:
     Never raises: if normalising fails for any reason, the fields are compared in plain form.
     """
     try:
+        # Alternative readings only add keys, so when the plain forms already match in every
+        # category the full ones do too; parsing the streets (the costly part) is left for the
+        # addresses that differ.
+        if not _diff(normalise(entered, alternatives=False), normalise(record, alternatives=False)):
+            return set()
         return _diff(normalise(entered), normalise(record))
     except Exception:  # noqa: BLE001 - a comparison must always answer
         pass

@@ -439,3 +439,27 @@ def test_never_raises(entered, record):
     assert len(found) <= 5
     for code, label, v in found:
         assert code in EXPLANATIONS and len(label) < 40 and isinstance(v, Address)
+
+
+def _full_diff(entered, record):
+    from flows.addresses import _diff, normalise
+
+    return _diff(normalise(entered), normalise(record))
+
+
+@pytest.mark.parametrize(("entered", "record"), [p[1:3] for p in PAIRS], ids=[p[0] for p in PAIRS])
+def test_the_quick_comparison_agrees_with_the_full_one(entered, record):
+    """differences() skips parsing the streets when the plain forms already match; the answer
+    must be the one the full comparison (both readings of each street) gives."""
+    assert differences(entered, record) == _full_diff(entered, record)
+    assert differences(record, entered) == _full_diff(record, entered)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_address, _address)
+def test_the_quick_comparison_agrees_on_any_input(entered, record):
+    try:
+        full = _full_diff(entered, record)
+    except Exception:  # noqa: BLE001 - differences() then falls back to plain fields
+        return
+    assert differences(entered, record) == full
