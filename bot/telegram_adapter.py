@@ -299,6 +299,26 @@ def split_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
     return chunks
 
 
+def fold_replies(actions: Sequence[Action]) -> list[Action]:
+    """Consecutive replies of one turn as one message: a note ("Email confirmed.", "I deleted
+    your message...") and the question after it arrive together, with the question's buttons.
+
+    Only a reply without buttons is folded into the next one, only when both are protected or
+    neither is (a protected secret stays in a message of its own), and only while the result
+    fits one Telegram message."""
+    out: list[Action] = []
+    for action in actions:
+        if isinstance(action, Reply) and out and isinstance(out[-1], Reply):
+            before = out[-1]
+            if not before.buttons and before.protect == action.protect and before.text.strip() and action.text.strip():
+                text = f"{before.text}\n\n{action.text}"
+                if _utf16_len(text) <= MAX_MESSAGE_LENGTH:
+                    out[-1] = Reply(text, action.buttons, protect=action.protect)
+                    continue
+        out.append(action)
+    return out
+
+
 def keyboard_data(reply: Reply) -> dict | None:
     """The reply's buttons as the Bot API's ``reply_markup`` (plain data, ready to serialise)."""
     if not reply.buttons:
@@ -450,7 +470,7 @@ class TelegramAdapter:
         :class:`Notify` actions for other chats are still delivered."""
         chat_id = incoming.chat_id
         chat_ok = True
-        for action in actions:
+        for action in fold_replies(actions):
             try:
                 if isinstance(action, Notify):
                     await self._notify(bot, action)

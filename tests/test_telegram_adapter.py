@@ -452,3 +452,22 @@ async def test_updates_of_one_chat_are_serialised(api):
         slow.max_active = 0
         await asyncio.gather(a.send("x"), b.send("y"))
         assert slow.max_active == 2  # different chats run concurrently
+
+
+def test_a_note_and_the_question_after_it_go_as_one_message():
+    from bot.telegram_adapter import fold_replies
+
+    ask = Reply("Pick one", (((Button("A", "s:a")),),))
+    folded = fold_replies([DeleteUserMessage(7), Reply("(I deleted your message.)"), Reply("Confirmed."), ask])
+    assert folded == [DeleteUserMessage(7), Reply("(I deleted your message.)\n\nConfirmed.\n\nPick one", ask.buttons)]
+
+
+def test_replies_stay_apart_after_buttons_across_protection_and_past_the_length_limit():
+    from bot.telegram_adapter import fold_replies
+
+    with_buttons = Reply("Choose", (((Button("A", "s:a")),),))
+    assert fold_replies([with_buttons, Reply("Next")]) == [with_buttons, Reply("Next")]
+    secret = Reply("Your phrase: blue heron", protect=True)
+    assert fold_replies([secret, Reply("Now the code")]) == [secret, Reply("Now the code")]
+    assert fold_replies([Reply("x" * 3000), Reply("y" * 2000)]) == [Reply("x" * 3000), Reply("y" * 2000)]
+    assert fold_replies([Reply("a", protect=True), Reply("b", protect=True)]) == [Reply("a\n\nb", protect=True)]
