@@ -55,6 +55,10 @@ _SAVE = (
 )
 _INSERT = _CONVERSATIONS.insert()
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+#: every chat of a group in one round trip, in ascending order so two workers can't deadlock
+_ADVISORY_LOCKS = text(
+    "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS ordered"
+)
 
 
 _SAVEPOINT = "SAVEPOINT sabot_step"
@@ -168,9 +172,7 @@ class Engine:
             async with transaction(services.sessions) as session:
                 conn = await session.connection()
                 if not is_sqlite(services.engine):
-                    # every chat of the group, locked in a fixed order so two workers can't deadlock
-                    for key in chats:
-                        await conn.execute(_ADVISORY_LOCK, {"key": key})
+                    await conn.execute(_ADVISORY_LOCKS, {"keys": chats})
                 stored = {row.chat_id: row for row in await conn.execute(_LOAD, {"ids": chats})}
                 driver = (await conn.get_raw_connection()).driver_connection
                 writes: dict[int, dict] = {}
@@ -242,8 +244,7 @@ class Engine:
             async with transaction(services.sessions) as session:
                 conn = await session.connection()
                 if not is_sqlite(services.engine):
-                    for key in sorted({p.incoming.chat_id for p in group}):
-                        await conn.execute(_ADVISORY_LOCK, {"key": key})
+                    await conn.execute(_ADVISORY_LOCKS, {"keys": sorted({p.incoming.chat_id for p in group})})
                 for pending in group:
                     token = prepared_work.set(pending.prepared)
                     try:
