@@ -139,6 +139,8 @@ class Flow:
         self.steps: dict[str, Step] = {}
         self._transitions: list[dict] = []
         self._machine: Machine | None = None
+        #: (state, trigger) -> its only, unconditional destination ("" when there isn't one)
+        self._direct: dict[tuple[str, str], str] = {}
 
     # -- declaring -------------------------------------------------------------------------
     def step(self, name: str, *, ask: Dynamic, **options) -> Callable:
@@ -157,6 +159,7 @@ class Flow:
                 row = {"trigger": trigger, "source": source, "dest": dest}
             self._transitions.append(dict(row))
         self._machine = None
+        self._direct = {}
 
     @property
     def machine(self) -> Machine:
@@ -177,14 +180,36 @@ class Flow:
     def fire(self, state: str, trigger: str, ctx: Ctx) -> str:
         """Where ``trigger`` leads from ``state`` (conditions are evaluated against ``ctx``).
 
-        One cursor model per flow is moved to ``state`` and triggered; this is synchronous, so
-        concurrent conversations never share it mid-transition."""
+        A trigger with one unconditional transition from ``state`` is read straight from the
+        machine's table. Otherwise one cursor model per flow is moved to ``state`` and
+        triggered; this is synchronous, so concurrent conversations never share it
+        mid-transition."""
         machine = self.machine
+        direct = self._direct.get((state, trigger))
+        if direct is None:
+            direct = self._direct[(state, trigger)] = self._direct_dest(state, trigger) or ""
+        if direct:
+            return direct
         cursor = self._cursor
         machine.set_state(state, model=cursor)
         if not cursor.trigger(trigger, ctx):
             raise RuntimeError(f"{self.name}: no transition {trigger!r} from {state!r} matched")
         return cursor.state
+
+    def _direct_dest(self, state: str, trigger: str) -> str | None:
+        """The destination when the machine has exactly one transition for ``trigger`` from
+        ``state`` and nothing (condition or callback) can change or stop it."""
+        machine = self.machine
+        event = machine.events.get(trigger)
+        candidates = event.transitions.get(state, []) if event is not None else []
+        if len(candidates) != 1:
+            return None
+        only = candidates[0]
+        if only.conditions or only.before or only.after or only.prepare:
+            return None
+        if machine.before_state_change or machine.after_state_change or machine.prepare_event or machine.finalize_event:
+            return None
+        return only.dest if only.dest is not None else state
 
     def edges(self) -> list[tuple[str, str, str]]:
         """(source, trigger, dest) for diagrams and coverage."""
