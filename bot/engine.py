@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, event, select, text
 
 from bot.crypto import DecryptionError, NeedsWork, prepared_work
 from bot.privacy import purge_abandoned
@@ -62,8 +62,18 @@ _ADVISORY_LOCKS = text(
 
 
 _SAVEPOINT = "SAVEPOINT sabot_step"
+#: connection info key: "pending" while a step that has sent no statement yet runs, "open" once
+#: its savepoint is set (see _open_step_savepoint)
+_STEP_KEY = "sabot_step_savepoint"
 _RELEASE = "RELEASE SAVEPOINT sabot_step"
 _ROLLBACK_TO = "ROLLBACK TO SAVEPOINT sabot_step"
+
+
+def _open_step_savepoint(conn, cursor, statement, parameters, context, executemany) -> None:
+    """Set the running step's savepoint just before its first statement."""
+    if conn.info.get(_STEP_KEY) == "pending":
+        conn.info[_STEP_KEY] = "open"
+        cursor.execute(_SAVEPOINT)
 
 
 class _OneByOne(Exception):
@@ -99,6 +109,9 @@ class Engine:
         self._consumer: asyncio.Task | None = None
         self._work: set[asyncio.Task] = set()
         self._last_purge = None
+        sync_engine = services.engine.sync_engine
+        if not event.contains(sync_engine, "before_cursor_execute", _open_step_savepoint):
+            event.listen(sync_engine, "before_cursor_execute", _open_step_savepoint)
 
     def _lock(self, chat_id: int) -> asyncio.Lock:
         lock = self._locks.get(chat_id)
@@ -175,6 +188,7 @@ class Engine:
                     await conn.execute(_ADVISORY_LOCKS, {"keys": chats})
                 stored = {row.chat_id: row for row in await conn.execute(_LOAD, {"ids": chats})}
                 driver = (await conn.get_raw_connection()).driver_connection
+                info = conn.sync_connection.info
                 writes: dict[int, dict] = {}
                 touched = set()
                 touched_token = conversations_touched.set(touched)
@@ -182,29 +196,35 @@ class Engine:
                     for pending in group:
                         chat = pending.incoming.chat_id
                         token = prepared_work.set(pending.prepared)
-                        # each step in a savepoint of its own, set on the driver's connection:
-                        # SQLAlchemy's begin_nested cost as much as a short step
-                        await driver.execute(_SAVEPOINT)
+                        # each step in a savepoint of its own, set on the driver's connection
+                        # (SQLAlchemy's begin_nested cost as much as a short step) and only
+                        # once the step sends its first statement: most steps send none
+                        info[_STEP_KEY] = "pending"
                         try:
                             actions, write = await self._run(session, pending.incoming, stored.get(chat), now)
                             if session.new or session.dirty or session.deleted:
                                 await session.flush()
-                            await driver.execute(_RELEASE)
+                            if info.pop(_STEP_KEY) == "open":
+                                await driver.execute(_RELEASE)
                             finished.append((pending, actions))
                             if write is not None:
                                 writes[chat] = write
                         except NeedsWork as need:
-                            await self._roll_back_step(driver)
+                            if info.pop(_STEP_KEY, None) == "open":
+                                await self._roll_back_step(driver)
                             needs.append((pending, need))
                         except Exception:  # noqa: BLE001 - this step alone is rolled back
+                            opened = info.pop(_STEP_KEY, None) == "open"
                             if not session.is_active:
                                 # a failed flush leaves the session unusable until the whole
                                 # transaction is rolled back: run the group the slow way
                                 raise _OneByOne from None
                             log.exception("step failed for chat %s (kind=%s)", chat, pending.incoming.kind)
-                            await self._roll_back_step(driver)
+                            if opened:
+                                await self._roll_back_step(driver)
                             finished.append((pending, [Reply(TRY_AGAIN)]))
                         finally:
+                            info.pop(_STEP_KEY, None)
                             prepared_work.reset(token)
                             session.expunge_all()
                 finally:
