@@ -17,6 +17,7 @@ import hmac
 import json
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -202,9 +203,23 @@ class Vault:
             return False
 
 
+def _yield_to_the_chats() -> None:
+    """Run this hashing thread (and the lane threads argon2 starts from it, which inherit it) at
+    the lowest CPU priority: a burst of sign-ups then takes longer, but never slows every other
+    chat, whose steps need the event loop's thread to get a core whenever it wants one."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):  # not Linux, or not allowed: hashing still works
+        pass
+
+
 #: password hashing gets threads of its own, so a burst of sign-ups can't queue in front of the
-#: short jobs (database commits) that every other chat is waiting on in the default pool
-_HASH_POOL = ThreadPoolExecutor(max_workers=max(1, min(2, (os.cpu_count() or 2))), thread_name_prefix="argon2")
+#: short jobs (database commits) that every other chat is waiting on in the default pool; one
+#: core fewer than the machine has (at least one, at most two), so the chats keep a core, and
+#: their CPU caches, while argon2 fills memory
+_HASH_POOL = ThreadPoolExecutor(
+    max_workers=max(1, min(2, (os.cpu_count() or 2) - 1)), thread_name_prefix="argon2", initializer=_yield_to_the_chats
+)
 
 
 async def _hashing(function, *args):
