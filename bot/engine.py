@@ -163,12 +163,15 @@ class Engine:
         another chat of the group behind its back (signing it out), the group is rolled back and
         run again a step at a time (also when a failed write left the session unusable)."""
         try:
-            outcome = await self._group_together(group)
-        except _OneByOne:
-            outcome = await self._group_one_by_one(group)
-        if outcome is None:
+            try:
+                finished, needs = await self._group_together(group)
+            except _OneByOne:
+                finished, needs = await self._group_one_by_one(group)
+        except Exception:  # noqa: BLE001 - the commit failed: none of the group was saved
+            log.exception("commit of a group of %d steps failed", len(group))
+            # every step of the group, those waiting for slow work included, is asked again
+            self._give_up(group)
             return
-        finished, needs = outcome
         for pending, actions in finished:
             if not pending.future.done():
                 pending.future.set_result(actions)
@@ -181,63 +184,56 @@ class Engine:
         finished: list[tuple[_Pending, list[Action]]] = []
         needs: list[tuple[_Pending, NeedsWork]] = []
         chats = sorted({p.incoming.chat_id for p in group})
-        try:
-            async with transaction(services.sessions) as session:
-                conn = await session.connection()
-                if not is_sqlite(services.engine):
-                    await conn.execute(_ADVISORY_LOCKS, {"keys": chats})
-                stored = {row.chat_id: row for row in await conn.execute(_LOAD, {"ids": chats})}
-                driver = (await conn.get_raw_connection()).driver_connection
-                info = conn.sync_connection.info
-                writes: dict[int, dict] = {}
-                touched = set()
-                touched_token = conversations_touched.set(touched)
-                try:
-                    for pending in group:
-                        chat = pending.incoming.chat_id
-                        token = prepared_work.set(pending.prepared)
-                        # each step in a savepoint of its own, set on the driver's connection
-                        # (SQLAlchemy's begin_nested cost as much as a short step) and only
-                        # once the step sends its first statement: most steps send none
-                        info[_STEP_KEY] = "pending"
-                        try:
-                            actions, write = await self._run(session, pending.incoming, stored.get(chat), now)
-                            if session.new or session.dirty or session.deleted:
-                                await session.flush()
-                            if info.pop(_STEP_KEY) == "open":
-                                await driver.execute(_RELEASE)
-                            finished.append((pending, actions))
-                            if write is not None:
-                                writes[chat] = write
-                        except NeedsWork as need:
-                            if info.pop(_STEP_KEY, None) == "open":
-                                await self._roll_back_step(driver)
-                            needs.append((pending, need))
-                        except Exception:  # noqa: BLE001 - this step alone is rolled back
-                            opened = info.pop(_STEP_KEY, None) == "open"
-                            if not session.is_active:
-                                # a failed flush leaves the session unusable until the whole
-                                # transaction is rolled back: run the group the slow way
-                                raise _OneByOne from None
-                            log.exception("step failed for chat %s (kind=%s)", chat, pending.incoming.kind)
-                            if opened:
-                                await self._roll_back_step(driver)
-                            finished.append((pending, [Reply(TRY_AGAIN)]))
-                        finally:
-                            info.pop(_STEP_KEY, None)
-                            prepared_work.reset(token)
-                            session.expunge_all()
-                finally:
-                    conversations_touched.reset(touched_token)
-                if touched & set(chats):
-                    raise _OneByOne
-                await self._write(conn, writes, stored)
-        except _OneByOne:
-            raise
-        except Exception:  # noqa: BLE001 - the commit failed: none of the group was saved
-            log.exception("commit of a group of %d steps failed", len(finished))
-            self._give_up(finished)
-            return None
+        async with transaction(services.sessions) as session:
+            conn = await session.connection()
+            if not is_sqlite(services.engine):
+                await conn.execute(_ADVISORY_LOCKS, {"keys": chats})
+            stored = {row.chat_id: row for row in await conn.execute(_LOAD, {"ids": chats})}
+            driver = (await conn.get_raw_connection()).driver_connection
+            info = conn.sync_connection.info
+            writes: dict[int, dict] = {}
+            touched = set()
+            touched_token = conversations_touched.set(touched)
+            try:
+                for pending in group:
+                    chat = pending.incoming.chat_id
+                    token = prepared_work.set(pending.prepared)
+                    # each step in a savepoint of its own, set on the driver's connection
+                    # (SQLAlchemy's begin_nested cost as much as a short step) and only
+                    # once the step sends its first statement: most steps send none
+                    info[_STEP_KEY] = "pending"
+                    try:
+                        actions, write = await self._run(session, pending.incoming, stored.get(chat), now)
+                        if session.new or session.dirty or session.deleted:
+                            await session.flush()
+                        if info.pop(_STEP_KEY) == "open":
+                            await driver.execute(_RELEASE)
+                        finished.append((pending, actions))
+                        if write is not None:
+                            writes[chat] = write
+                    except NeedsWork as need:
+                        if info.pop(_STEP_KEY, None) == "open":
+                            await self._roll_back_step(driver)
+                        needs.append((pending, need))
+                    except Exception:  # noqa: BLE001 - this step alone is rolled back
+                        opened = info.pop(_STEP_KEY, None) == "open"
+                        if not session.is_active:
+                            # a failed flush leaves the session unusable until the whole
+                            # transaction is rolled back: run the group the slow way
+                            raise _OneByOne from None
+                        log.exception("step failed for chat %s (kind=%s)", chat, pending.incoming.kind)
+                        if opened:
+                            await self._roll_back_step(driver)
+                        finished.append((pending, [Reply(TRY_AGAIN)]))
+                    finally:
+                        info.pop(_STEP_KEY, None)
+                        prepared_work.reset(token)
+                        session.expunge_all()
+            finally:
+                conversations_touched.reset(touched_token)
+            if touched & set(chats):
+                raise _OneByOne
+            await self._write(conn, writes, stored)
         return finished, needs
 
     @staticmethod
@@ -260,34 +256,29 @@ class Engine:
         now = services.clock.now()
         finished: list[tuple[_Pending, list[Action]]] = []
         needs: list[tuple[_Pending, NeedsWork]] = []
-        try:
-            async with transaction(services.sessions) as session:
-                conn = await session.connection()
-                if not is_sqlite(services.engine):
-                    await conn.execute(_ADVISORY_LOCKS, {"keys": sorted({p.incoming.chat_id for p in group})})
-                for pending in group:
-                    token = prepared_work.set(pending.prepared)
-                    try:
-                        async with session.begin_nested():
-                            actions = await self._step(session, pending.incoming, now, locked=True)
-                        finished.append((pending, actions))
-                    except NeedsWork as need:
-                        needs.append((pending, need))
-                    except Exception:  # noqa: BLE001 - this step alone is rolled back
-                        log.exception("step failed for chat %s (kind=%s)", pending.incoming.chat_id, pending.incoming.kind)
-                        finished.append((pending, [Reply(TRY_AGAIN)]))
-                    finally:
-                        prepared_work.reset(token)
-                        session.expunge_all()
-        except Exception:  # noqa: BLE001 - the commit failed: none of the group was saved
-            log.exception("commit of a group of %d steps failed", len(finished))
-            self._give_up(finished)
-            return None
+        async with transaction(services.sessions) as session:
+            conn = await session.connection()
+            if not is_sqlite(services.engine):
+                await conn.execute(_ADVISORY_LOCKS, {"keys": sorted({p.incoming.chat_id for p in group})})
+            for pending in group:
+                token = prepared_work.set(pending.prepared)
+                try:
+                    async with session.begin_nested():
+                        actions = await self._step(session, pending.incoming, now, locked=True)
+                    finished.append((pending, actions))
+                except NeedsWork as need:
+                    needs.append((pending, need))
+                except Exception:  # noqa: BLE001 - this step alone is rolled back
+                    log.exception("step failed for chat %s (kind=%s)", pending.incoming.chat_id, pending.incoming.kind)
+                    finished.append((pending, [Reply(TRY_AGAIN)]))
+                finally:
+                    prepared_work.reset(token)
+                    session.expunge_all()
         return finished, needs
 
     @staticmethod
-    def _give_up(finished) -> None:
-        for pending, _actions in finished:
+    def _give_up(group: list[_Pending]) -> None:
+        for pending in group:
             if not pending.future.done():
                 pending.future.set_result([Reply(TRY_AGAIN)])
 

@@ -96,3 +96,37 @@ async def test_a_failed_write_in_a_group_spoils_only_its_own_step(harness, monke
     assert "last name" in " ".join(getattr(a, "text", "") for a in saved).lower()
     assert await h.engine.where(8301) == ("registration", "last_name")
     assert await h.engine.where(8302) == ("registration", "last_name")
+
+
+async def test_a_failed_group_commit_answers_every_step_of_the_group(harness, monkeypatch):
+    """When the group's commit fails, every step in it gets "try again", including a step that
+    was waiting for its password to be hashed: none may be left waiting for an answer."""
+    import asyncio
+
+    from bot.engine import TRY_AGAIN, Engine, _Pending
+    from flows.replies import Incoming
+    from tests.journeys import JORDAN, to_username
+
+    h = harness
+    hashing, other = await h.user(8401), await h.user(8402)
+    await to_username(h, hashing)
+    await hashing.send(JORDAN["username"])
+    assert await h.engine.where(8401) == ("registration", "password")
+    await other.command("start")
+    await other.press("Begin registration")
+
+    async def refuse(self, conn, writes, stored):
+        raise OperationalError("UPDATE conversations", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(Engine, "_write", refuse)
+    loop = asyncio.get_running_loop()
+    group = [
+        _Pending(Incoming(chat_id=8401, kind="text", text=JORDAN["password"]), loop.create_future()),
+        _Pending(Incoming(chat_id=8402, kind="text", text="Priya"), loop.create_future()),
+    ]
+    await h.engine._run_group(group)
+    assert all(p.future.done() for p in group)
+    for pending in group:
+        assert [getattr(a, "text", "") for a in pending.future.result()] == [TRY_AGAIN]
+    assert await h.engine.where(8401) == ("registration", "password")
+    assert await h.engine.where(8402) == ("registration", "first_name")
