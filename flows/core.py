@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Iterable, Union
 
@@ -113,12 +113,30 @@ class Step:
     #: the prompt shows a secret (an authenticator key): sent with Telegram's protect_content
     protect: bool = False
 
+    #: the buttons and the {value: label} of fixed choices, built once (None: not built yet)
+    _fixed: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
+    def _fixed_choices(self) -> tuple | None:
+        """(buttons, values) when the choices don't depend on the conversation."""
+        if callable(self.choices):
+            return None
+        if self._fixed is None:
+            choices = self.choices or []
+            self._fixed = (buttons(self.name, choices), {value: label for row in choices for value, label in row})
+        return self._fixed
+
     async def prompt(self, ctx: Ctx) -> Reply:
         text = await _resolve(self.ask, ctx)
+        fixed = self._fixed_choices()
+        if fixed is not None:
+            return Reply(text, fixed[0], protect=self.protect)
         choices = await _resolve(self.choices, ctx) or []
         return Reply(text, buttons(self.name, choices), protect=self.protect)
 
     async def choice_values(self, ctx: Ctx) -> dict[str, str]:
+        fixed = self._fixed_choices()
+        if fixed is not None:
+            return fixed[1]
         choices = await _resolve(self.choices, ctx) or []
         return {value: label for row in choices for value, label in row}
 
