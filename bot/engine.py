@@ -331,10 +331,8 @@ class Engine:
         if stored is None:
             conv = ConversationState.new()
             version = 0
-            created = now
         else:
             version = stored.version or 0
-            created = None
             try:
                 data = vault.decrypt(stored.data_enc, context="conversation") or {}
             except DecryptionError:
@@ -369,8 +367,8 @@ class Engine:
             "version": version + 1,
             "updated_at": now,
         }
-        if created is not None:
-            write["created_at"] = created
+        if stored is None:
+            write["created_at"] = now
         return actions, write
 
     async def tick(self, *, chat_id: int | None = None, limit: int = 200) -> list[Notify]:

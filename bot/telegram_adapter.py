@@ -524,33 +524,22 @@ class TelegramAdapter:
                       type(exc).__name__)
 
     async def _photo(self, bot: Any, chat_id: int, photo: Photo) -> None:
-        caption = photo.caption or None
-        overflow = ""
-        if caption and _utf16_len(caption) > MAX_CAPTION_LENGTH:
-            caption, overflow = None, photo.caption
-        await self._call(
-            bot.send_photo,
-            chat_id,
-            photo=InputFile(photo.data, filename=photo.filename),
-            caption=caption,
-            protect_content=photo.protect,
-        )
-        if overflow:
-            await self._reply(bot, chat_id, Reply(overflow, protect=photo.protect))
+        await self._file(bot.send_photo, "photo", bot, chat_id, photo, protect=photo.protect)
 
     async def _document(self, bot: Any, chat_id: int, document: Document) -> None:
-        caption = document.caption or None
+        await self._file(bot.send_document, "document", bot, chat_id, document, protect=False)
+
+    async def _file(self, send: Callable, field: str, bot: Any, chat_id: int, item: Photo | Document,
+                    *, protect: bool) -> None:
+        """A picture or a file with its caption; a caption too long for one goes after it."""
+        caption = item.caption or None
         overflow = ""
         if caption and _utf16_len(caption) > MAX_CAPTION_LENGTH:
-            caption, overflow = None, document.caption
-        await self._call(
-            bot.send_document,
-            chat_id,
-            document=InputFile(document.data, filename=document.filename),
-            caption=caption,
-        )
+            caption, overflow = None, item.caption
+        extra = {"protect_content": True} if protect else {}
+        await self._call(send, chat_id, caption=caption, **{field: InputFile(item.data, filename=item.filename)}, **extra)
         if overflow:
-            await self._reply(bot, chat_id, Reply(overflow))
+            await self._reply(bot, chat_id, Reply(overflow, protect=protect))
 
     async def _notify(self, bot: Any, notify: Notify) -> None:
         try:

@@ -61,22 +61,22 @@ class TerminalChat:
                     for i, (label, _data) in enumerate(self.buttons, 1):
                         self.write(f"  {i}) {label}")
             elif isinstance(action, Photo):
-                folder = self.services.settings.data_path / "images"
-                folder.mkdir(parents=True, exist_ok=True)
-                path = folder / action.filename
-                path.write_bytes(action.data)
-                self.write(f"bot: [image saved to {path}] {action.caption}")
+                self.write(f"bot: [image saved to {self._save(action, 'images')}] {action.caption}")
             elif isinstance(action, Document):
-                folder = self.services.settings.data_path / "files"
-                folder.mkdir(parents=True, exist_ok=True)
-                path = folder / action.filename
-                path.write_bytes(action.data)
-                self.write(f"bot: [file saved to {path}] {action.caption}")
+                self.write(f"bot: [file saved to {self._save(action, 'files')}] {action.caption}")
             elif isinstance(action, Notify):
                 self.write(f"[message for chat {action.chat_id}] {action.text}")
             elif isinstance(action, DeleteUserMessage):
                 pass  # nothing to delete in a terminal; the bot's note says what it would do
         self.stdout.flush()
+
+    def _save(self, item: Photo | Document, folder_name: str):
+        """Write a picture or file the bot sends into the data folder; where it went."""
+        folder = self.services.settings.data_path / folder_name
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / item.filename
+        path.write_bytes(item.data)
+        return path
 
     def to_incoming(self, line: str) -> Incoming:
         text = line.strip()

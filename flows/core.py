@@ -253,6 +253,14 @@ class Flow:
 # -- running a step ----------------------------------------------------------------------------
 
 
+def delete_secret(incoming: Incoming, what: str) -> list[Action]:
+    """Delete the user's message because it held ``what`` ("your SSN"), and say so."""
+    return [
+        DeleteUserMessage(incoming.message_id),
+        Reply(f"(I deleted your message because it held {what}, so it doesn't stay in this chat.)"),
+    ]
+
+
 def history(ctx: Ctx) -> list[str]:
     return ctx.data.setdefault("_history", [])
 
@@ -262,9 +270,7 @@ async def run_answer(flow: Flow, state: str, ctx: Ctx, incoming: Incoming) -> tu
     step = flow.steps[state]
     out: list[Action] = []
     if incoming.kind == "text" and incoming.message_id is not None and (step.secret or DIGIT_RUN.search(incoming.text)):
-        what = step.secret or "a long number"
-        out.append(DeleteUserMessage(incoming.message_id))
-        out.append(Reply(f"(I deleted your message because it held {what}, so it doesn't stay in this chat.)"))
+        out.extend(delete_secret(incoming, step.secret or "a long number"))
 
     values = await step.choice_values(ctx)
     choice: str | None = None

@@ -26,12 +26,11 @@ from flows.common import (
     when,
 )
 from flows.authenticator import STEP_SECONDS
-from flows.core import Answer, Ctx, Flow
+from flows.core import Answer, Ctx, Flow, delete_secret
 from flows.exception import hand_off
 from flows.hires import record_hire_event
 from flows.letters import arrival_window, send_letter
 from flows.ports import IdentityClaim
-from flows.replies import DeleteUserMessage
 from flows.validators import Invalid
 
 flow = Flow("registration", "Registration", initial="first_name")
@@ -805,8 +804,7 @@ async def site_phrase(ctx: Ctx, a: Answer):
     if ctx.data.get("password_hash") and await ctx.vault.verify_password(ctx.data["password_hash"], phrase):
         # a password typed here is as secret as at the password step: it leaves the chat too
         if a.incoming.message_id is not None:
-            ctx.actions.append(DeleteUserMessage(a.incoming.message_id))
-            ctx.say("(I deleted your message because it held your password, so it doesn't stay in this chat.)")
+            ctx.actions.extend(delete_secret(a.incoming, "your password"))
         raise Invalid(
             "That's your password. The site phrase is shown openly each time you sign in, so pick "
             "different words.",

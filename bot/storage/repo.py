@@ -77,7 +77,10 @@ _CURRENT_CODE = (
     .order_by(_CODES.c.created_at.desc(), _CODES.c.id.desc())
     .limit(1)
 )
-_UPDATE_CODE = update(_CODES).where(_CODES.c.id == bindparam("b_id"))
+_CODE_BY_ID = update(_CODES).where(_CODES.c.id == bindparam("b_id"))
+_VOID_CODE = _CODE_BY_ID.values(voided=True)
+_USE_CODE = _CODE_BY_ID.values(used_at=bindparam("b_used_at"))
+_WRONG_TRY = _CODE_BY_ID.values(attempts=bindparam("b_attempts"), voided=bindparam("b_voided"))
 _COUNT_ATTEMPTS = select(func.count(), func.min(_ATTEMPTS.c.at)).where(
     _ATTEMPTS.c.key == bindparam("key"), _ATTEMPTS.c.at > bindparam("since")
 )
@@ -155,18 +158,15 @@ class Repo:
             return CodeCheck("expired")
         conn = await self._conn()
         if row.attempts >= policy.max_attempts:
-            await conn.execute(_UPDATE_CODE.values(voided=True), {"b_id": row.id})
+            await conn.execute(_VOID_CODE, {"b_id": row.id})
             return CodeCheck("locked")
         if self.vault.same_digest(f"code:{purpose}", typed, row.code_hash):
-            await conn.execute(_UPDATE_CODE.values(used_at=bindparam("b_used_at")), {"b_id": row.id, "b_used_at": now})
+            await conn.execute(_USE_CODE, {"b_id": row.id, "b_used_at": now})
             return CodeCheck("ok")
         attempts = row.attempts + 1
         remaining = policy.max_attempts - attempts
         voided = remaining <= 0
-        await conn.execute(
-            _UPDATE_CODE.values(attempts=bindparam("b_attempts"), voided=bindparam("b_voided")),
-            {"b_id": row.id, "b_attempts": attempts, "b_voided": voided},
-        )
+        await conn.execute(_WRONG_TRY, {"b_id": row.id, "b_attempts": attempts, "b_voided": voided})
         if voided:
             return CodeCheck("locked")
         return CodeCheck("wrong", remaining)
