@@ -24,6 +24,7 @@ from bot.crypto import DecryptionError, NeedsWork, prepared_work
 from bot.privacy import purge_abandoned
 from bot.firms import firm_notices
 from bot.storage.db import conversations_touched, is_sqlite, transaction
+from bot.storage.direct import RELEASE, ROLLBACK_TO, STEP_KEY, open_step_savepoint
 from bot.services import Services
 from bot.storage.models import Account, Conversation, Letter, Notification
 from bot.storage.repo import Repo
@@ -61,19 +62,10 @@ _ADVISORY_LOCKS = text(
 )
 
 
-_SAVEPOINT = "SAVEPOINT sabot_step"
-#: connection info key: "pending" while a step that has sent no statement yet runs, "open" once
-#: its savepoint is set (see _open_step_savepoint)
-_STEP_KEY = "sabot_step_savepoint"
-_RELEASE = "RELEASE SAVEPOINT sabot_step"
-_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT sabot_step"
-
-
 def _open_step_savepoint(conn, cursor, statement, parameters, context, executemany) -> None:
-    """Set the running step's savepoint just before its first statement."""
-    if conn.info.get(_STEP_KEY) == "pending":
-        conn.info[_STEP_KEY] = "open"
-        cursor.execute(_SAVEPOINT)
+    """Set the running step's savepoint just before its first statement (statements sent
+    through SQLAlchemy; bot.storage.direct does the same for those it sends itself)."""
+    open_step_savepoint(conn.info, cursor.execute)
 
 
 class _OneByOne(Exception):
@@ -201,22 +193,22 @@ class Engine:
                     # each step in a savepoint of its own, set on the driver's connection
                     # (SQLAlchemy's begin_nested cost as much as a short step) and only
                     # once the step sends its first statement: most steps send none
-                    info[_STEP_KEY] = "pending"
+                    info[STEP_KEY] = "pending"
                     try:
                         actions, write = await self._run(session, pending.incoming, stored.get(chat), now)
                         if session.new or session.dirty or session.deleted:
                             await session.flush()
-                        if info.pop(_STEP_KEY) == "open":
-                            await driver.execute(_RELEASE)
+                        if info.pop(STEP_KEY) == "open":
+                            await driver.execute(RELEASE)
                         finished.append((pending, actions))
                         if write is not None:
                             writes[chat] = write
                     except NeedsWork as need:
-                        if info.pop(_STEP_KEY, None) == "open":
+                        if info.pop(STEP_KEY, None) == "open":
                             await self._roll_back_step(driver)
                         needs.append((pending, need))
                     except Exception:  # noqa: BLE001 - this step alone is rolled back
-                        opened = info.pop(_STEP_KEY, None) == "open"
+                        opened = info.pop(STEP_KEY, None) == "open"
                         if not session.is_active:
                             # a failed flush leaves the session unusable until the whole
                             # transaction is rolled back: run the group the slow way
@@ -226,7 +218,7 @@ class Engine:
                             await self._roll_back_step(driver)
                         finished.append((pending, [Reply(TRY_AGAIN)]))
                     finally:
-                        info.pop(_STEP_KEY, None)
+                        info.pop(STEP_KEY, None)
                         prepared_work.reset(token)
                         session.expunge_all()
             finally:
@@ -238,8 +230,8 @@ class Engine:
 
     @staticmethod
     async def _roll_back_step(driver) -> None:
-        await driver.execute(_ROLLBACK_TO)
-        await driver.execute(_RELEASE)
+        await driver.execute(ROLLBACK_TO)
+        await driver.execute(RELEASE)
 
     async def _write(self, conn, writes: dict[int, dict], stored: dict) -> None:
         """The group's new conversation states: one UPDATE (executemany) and one INSERT."""

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.crypto import Vault
+from bot.storage.direct import run
 from bot.storage.models import (
     Account,
     Conversation,
@@ -135,7 +136,7 @@ class FirmStore:
         # asked at most steps of everyone's registration, and almost always empty: a bare
         # indexed lookup first, whole rows only for a chat that has any
         conn = await self.session.connection()
-        if (await conn.execute(_ANY_HIRE_IN_CHAT, {"chat_id": chat_id})).first() is None:
+        if (await run(conn, _ANY_HIRE_IN_CHAT, {"chat_id": chat_id})).first() is None:
             return []
         return list(
             (

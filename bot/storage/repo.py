@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.config import CodePolicy
 from bot.crypto import Vault
+from bot.storage.direct import run
 from bot.storage.models import Account, Attempt, AuditEvent, ExceptionCase, Letter, Notification, OneTimeCode
 
 
@@ -49,8 +50,9 @@ _ATTEMPTS = Attempt.__table__
 _ACCOUNTS = Account.__table__
 
 # Statements asked at nearly every step that checks something, built once: building a statement
-# costs more than SQLite takes to run it. They run on the step's connection (Core), not through
-# the ORM session; nothing else writes these two tables through the ORM.
+# costs more than SQLite takes to run it. They run on the step's connection (Core, straight on
+# SQLite's driver where it can: bot.storage.direct), not through the ORM session; nothing else
+# writes these two tables through the ORM.
 _RECENT_CODES = (
     select(_CODES.c.created_at)
     .where(
@@ -118,13 +120,14 @@ class Repo:
         conn = await self._conn()
         now = self.clock.now()
         window_start = now - timedelta(minutes=policy.resend_window_minutes)
-        recent = (await conn.execute(_RECENT_CODES, {"subject": subject, "purpose": purpose, "since": window_start})).scalars().all()
+        recent = (await run(conn, _RECENT_CODES, {"subject": subject, "purpose": purpose, "since": window_start})).scalars()
         if len(recent) >= policy.resend_limit:
             raise TooManyCodes(recent[0] + timedelta(minutes=policy.resend_window_minutes))
-        await conn.execute(_VOID_OPEN_CODES, {"b_subject": subject, "b_purpose": purpose})
+        await run(conn, _VOID_OPEN_CODES, {"b_subject": subject, "b_purpose": purpose})
         code = pyotp.HOTP(pyotp.random_base32(), digits=policy.digits).at(0)
         expires = now + timedelta(minutes=policy.lifetime_minutes)
-        await conn.execute(
+        await run(
+            conn,
             _NEW_CODE,
             {
                 "purpose": purpose,
@@ -142,7 +145,7 @@ class Repo:
 
     async def current_code(self, subject: str, purpose: str) -> CurrentCode | None:
         conn = await self._conn()
-        row = (await conn.execute(_CURRENT_CODE, {"subject": subject, "purpose": purpose})).first()
+        row = (await run(conn, _CURRENT_CODE, {"subject": subject, "purpose": purpose})).first()
         return None if row is None else CurrentCode(row.id, row.code_hash, row.expires_at, row.attempts)
 
     async def code_expired(self, subject: str, purpose: str) -> bool:
@@ -158,15 +161,15 @@ class Repo:
             return CodeCheck("expired")
         conn = await self._conn()
         if row.attempts >= policy.max_attempts:
-            await conn.execute(_VOID_CODE, {"b_id": row.id})
+            await run(conn, _VOID_CODE, {"b_id": row.id})
             return CodeCheck("locked")
         if self.vault.same_digest(f"code:{purpose}", typed, row.code_hash):
-            await conn.execute(_USE_CODE, {"b_id": row.id, "b_used_at": now})
+            await run(conn, _USE_CODE, {"b_id": row.id, "b_used_at": now})
             return CodeCheck("ok")
         attempts = row.attempts + 1
         remaining = policy.max_attempts - attempts
         voided = remaining <= 0
-        await conn.execute(_WRONG_TRY, {"b_id": row.id, "b_attempts": attempts, "b_voided": voided})
+        await run(conn, _WRONG_TRY, {"b_id": row.id, "b_attempts": attempts, "b_voided": voided})
         if voided:
             return CodeCheck("locked")
         return CodeCheck("wrong", remaining)
@@ -174,27 +177,27 @@ class Repo:
     # -- attempts (limits and lockouts) ----------------------------------------------------
     async def count_attempts(self, key: str, window: timedelta) -> tuple[int, datetime | None]:
         conn = await self._conn()
-        count, oldest = (await conn.execute(_COUNT_ATTEMPTS, {"key": key, "since": self.clock.now() - window})).one()
+        count, oldest = (await run(conn, _COUNT_ATTEMPTS, {"key": key, "since": self.clock.now() - window})).one()
         return int(count), oldest
 
     async def add_attempt(self, key: str) -> None:
         conn = await self._conn()
-        await conn.execute(_NEW_ATTEMPT, {"key": key, "at": self.clock.now()})
+        await run(conn, _NEW_ATTEMPT, {"key": key, "at": self.clock.now()})
 
     # -- accounts --------------------------------------------------------------------------
     async def username_taken(self, username: str) -> bool:
         conn = await self._conn()
-        return (await conn.execute(_USERNAME_TAKEN, {"key": username.lower()})).first() is not None
+        return (await run(conn, _USERNAME_TAKEN, {"key": username.lower()})).first() is not None
 
     async def ssn_registered(self, ssn_hash: str) -> bool:
         """Whether an account exists for this SSN (its keyed hash)."""
         conn = await self._conn()
-        return (await conn.execute(_SSN_REGISTERED, {"ssn_hash": ssn_hash})).first() is not None
+        return (await run(conn, _SSN_REGISTERED, {"ssn_hash": ssn_hash})).first() is not None
 
     async def phone_owner_ssn(self, phone_hash: str) -> str | None:
         """The SSN hash of the account this phone number belongs to, if any."""
         conn = await self._conn()
-        return (await conn.execute(_PHONE_OWNER_SSN, {"phone_hash": phone_hash})).scalar()
+        return (await run(conn, _PHONE_OWNER_SSN, {"phone_hash": phone_hash})).scalar()
 
     async def account_by_username(self, username: str) -> Account | None:
         return await self.session.scalar(select(Account).where(Account.username_key == username.lower()))

@@ -1,0 +1,80 @@
+"""Prebuilt statements sent straight to SQLite's driver give what SQLAlchemy gives, inside the
+step's transaction and savepoint (bot/storage/direct.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from bot.engine import Engine
+from bot.services import build_services
+from bot.storage import direct
+from bot.storage.db import create_engine, transaction
+from bot.storage.repo import _CURRENT_CODE, _NEW_CODE, _RECENT_CODES, _VOID_CODE, _WRONG_TRY
+
+
+@pytest.fixture
+async def services(settings):
+    services = await build_services(settings)
+    Engine(services)  # sets the hook that opens a step's savepoint for statements sent through SQLAlchemy
+    yield services
+    await services.close()
+
+
+def _code(now, subject="chat:1", code_hash="h1"):
+    return {
+        "purpose": "email", "subject": subject, "code_hash": code_hash, "channel": "email",
+        "created_at": now, "expires_at": now + timedelta(minutes=15), "used_at": None,
+        "attempts": 0, "voided": False,
+    }
+
+
+async def test_rows_match_what_sqlalchemy_reads(services):
+    now = services.clock.now()
+    async with transaction(services.sessions) as session:
+        conn = await session.connection()
+        await direct.run(conn, _NEW_CODE, _code(now))
+        await direct.run(conn, _NEW_CODE, _code(now + timedelta(seconds=1), code_hash="h2"))
+        params = {"subject": "chat:1", "purpose": "email"}
+        ours = (await direct.run(conn, _CURRENT_CODE, params)).first()
+        theirs = (await conn.execute(_CURRENT_CODE, params)).first()
+        # dates come back as datetimes, equal to what SQLAlchemy reads; attribute access works
+        assert tuple(ours) == tuple(theirs)
+        assert ours.code_hash == "h2" and ours.expires_at == now + timedelta(seconds=1, minutes=15)
+        recent = (await direct.run(conn, _RECENT_CODES, {**params, "since": now - timedelta(minutes=1)})).scalars()
+        assert recent == [now, now + timedelta(seconds=1)]
+        # a fixed value written in the statement (voided=True) is sent along with the given ones
+        await direct.run(conn, _WRONG_TRY, {"b_id": ours.id, "b_attempts": 2, "b_voided": False})
+        await direct.run(conn, _VOID_CODE, {"b_id": ours.id})
+        after = (await conn.execute(_CURRENT_CODE, params)).first()
+        assert after.code_hash == "h1"
+        assert (await direct.run(conn, _CURRENT_CODE, {"subject": "nobody", "purpose": "email"})).first() is None
+
+
+async def test_a_step_savepoint_opens_before_the_first_statement_and_rolls_back(services):
+    now = services.clock.now()
+    async with transaction(services.sessions) as session:
+        conn = await session.connection()
+        info = conn.sync_connection.info
+        await direct.run(conn, _NEW_CODE, _code(now, code_hash="kept"))
+        info[direct.STEP_KEY] = "pending"
+        await direct.run(conn, _NEW_CODE, _code(now, subject="chat:2", code_hash="dropped"))
+        assert info.pop(direct.STEP_KEY) == "open"
+        driver = (await conn.get_raw_connection()).driver_connection
+        await driver.execute(direct.ROLLBACK_TO)
+        await driver.execute(direct.RELEASE)
+        assert (await direct.run(conn, _CURRENT_CODE, {"subject": "chat:2", "purpose": "email"})).first() is None
+        assert (await direct.run(conn, _CURRENT_CODE, {"subject": "chat:1", "purpose": "email"})).first().code_hash == "kept"
+
+
+async def test_other_drivers_go_through_sqlalchemy(tmp_path):
+    """SQLite through a helper thread (not the inline driver) must not be touched from here."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", inline=False)
+    try:
+        async with engine.connect() as conn:
+            assert direct._raw_sqlite(conn) is None
+            assert (await direct.run(conn, text("SELECT 1 AS one, 'a' AS two"), {})).one() == (1, "a")
+    finally:
+        await engine.dispose()
