@@ -20,6 +20,8 @@ class DatabaseSettings(BaseModel):
     echo: bool = False
     group_commit: bool = True
     max_group: int = 128
+    #: decrypted states of this many recently committed conversations kept in memory (0: none)
+    state_cache: int = 2048
 
 
 class SecuritySettings(BaseModel):

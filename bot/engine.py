@@ -24,7 +24,7 @@ from bot.crypto import DecryptionError, NeedsWork, prepared_work
 from bot.privacy import purge_abandoned
 from bot.firms import firm_notices
 from bot.storage.db import conversations_touched, is_sqlite, transaction
-from bot.storage.direct import RELEASE, ROLLBACK_TO, STEP_KEY, open_step_savepoint
+from bot.storage.direct import RELEASE, ROLLBACK_TO, STEP_KEY, open_step_savepoint, run, run_many
 from bot.services import Services
 from bot.storage.models import Account, Conversation, Letter, Notification
 from bot.storage.repo import Repo
@@ -42,6 +42,9 @@ _LOAD = (
     .where(_CONVERSATIONS.c.chat_id.in_(bindparam("ids", expanding=True)))
     .with_for_update()
 )
+#: one conversation, on SQLite: its lookups go straight to the driver (bot.storage.direct), where
+#: a lookup per chat costs less than one statement with an IN list through SQLAlchemy
+_LOAD_ONE = select(*_LOAD.selected_columns).where(_CONVERSATIONS.c.chat_id == bindparam("chat_id"))
 _SAVE = (
     _CONVERSATIONS.update()
     .where(_CONVERSATIONS.c.chat_id == bindparam("b_chat_id"))
@@ -96,6 +99,10 @@ class Engine:
         db = services.settings.database
         self.group_commit = db.group_commit
         self.max_group = max(1, db.max_group)
+        #: chat id -> (its stored data_enc, that state decrypted), for conversations this worker
+        #: committed; taken out when read, put back after the next commit (see _run)
+        self._states: dict[int, tuple[str, dict]] = {}
+        self._states_max = max(0, db.state_cache)
         self._queue: deque[_Pending] = deque()
         self._wake: asyncio.Event | None = None
         self._consumer: asyncio.Task | None = None
@@ -156,14 +163,16 @@ class Engine:
         run again a step at a time (also when a failed write left the session unusable)."""
         try:
             try:
-                finished, needs = await self._group_together(group)
+                finished, needs, states = await self._group_together(group)
             except _OneByOne:
                 finished, needs = await self._group_one_by_one(group)
+                states = {}
         except Exception:  # noqa: BLE001 - the commit failed: none of the group was saved
             log.exception("commit of a group of %d steps failed", len(group))
             # every step of the group, those waiting for slow work included, is asked again
             self._give_up(group)
             return
+        self._keep_states(states)
         for pending, actions in finished:
             if not pending.future.done():
                 pending.future.set_result(actions)
@@ -175,12 +184,13 @@ class Engine:
         now = services.clock.now()
         finished: list[tuple[_Pending, list[Action]]] = []
         needs: list[tuple[_Pending, NeedsWork]] = []
+        states: dict[int, tuple[str, dict]] = {}
         chats = sorted({p.incoming.chat_id for p in group})
         async with transaction(services.sessions) as session:
             conn = await session.connection()
             if not is_sqlite(services.engine):
                 await conn.execute(_ADVISORY_LOCKS, {"keys": chats})
-            stored = {row.chat_id: row for row in await conn.execute(_LOAD, {"ids": chats})}
+            stored = await self._load(conn, chats)
             driver = (await conn.get_raw_connection()).driver_connection
             info = conn.sync_connection.info
             writes: dict[int, dict] = {}
@@ -195,7 +205,7 @@ class Engine:
                     # once the step sends its first statement: most steps send none
                     info[STEP_KEY] = "pending"
                     try:
-                        actions, write = await self._run(session, pending.incoming, stored.get(chat), now)
+                        actions, write, data = await self._run(session, pending.incoming, stored.get(chat), now)
                         if session.new or session.dirty or session.deleted:
                             await session.flush()
                         if info.pop(STEP_KEY) == "open":
@@ -203,6 +213,7 @@ class Engine:
                         finished.append((pending, actions))
                         if write is not None:
                             writes[chat] = write
+                            states[chat] = (write["data_enc"], data)
                     except NeedsWork as need:
                         if info.pop(STEP_KEY, None) == "open":
                             await self._roll_back_step(driver)
@@ -226,21 +237,53 @@ class Engine:
             if touched & set(chats):
                 raise _OneByOne
             await self._write(conn, writes, stored)
-        return finished, needs
+        return finished, needs, states
+
+    def _keep_states(self, states: dict[int, tuple[str, dict]]) -> None:
+        """Remember the states a group just committed, dropping the oldest beyond the cap."""
+        if not self._states_max:
+            return
+        kept = self._states
+        kept.update(states)
+        while len(kept) > self._states_max:
+            del kept[next(iter(kept))]
+
+    def _decrypted(self, chat_id: int, data_enc: str | None) -> dict:
+        """The stored state of a conversation, decrypted, or from memory when the stored one is
+        exactly what this worker last committed (compared as ciphertext: every encryption has a
+        fresh nonce, so another writer's state, even an equal one, never matches)."""
+        kept = self._states.pop(chat_id, None)
+        if kept is not None and data_enc is not None and kept[0] == data_enc:
+            # taken out: the step changes this dict in place, and if it fails before its commit
+            # the next read decrypts the stored state again
+            return kept[1]
+        return self.services.vault.decrypt(data_enc, context="conversation") or {}
 
     @staticmethod
     async def _roll_back_step(driver) -> None:
         await driver.execute(ROLLBACK_TO)
         await driver.execute(RELEASE)
 
+    async def _load(self, conn, chats: list[int]) -> dict:
+        """The stored conversations of ``chats`` (those that have one), locked where the
+        database locks rows (SQLite's BEGIN IMMEDIATE already holds the whole database)."""
+        if is_sqlite(self.services.engine):
+            stored = {}
+            for chat in chats:
+                row = (await run(conn, _LOAD_ONE, {"chat_id": chat})).first()
+                if row is not None:
+                    stored[chat] = row
+            return stored
+        return {row.chat_id: row for row in await conn.execute(_LOAD, {"ids": chats})}
+
     async def _write(self, conn, writes: dict[int, dict], stored: dict) -> None:
         """The group's new conversation states: one UPDATE (executemany) and one INSERT."""
         updates = [w for chat, w in writes.items() if chat in stored]
         inserts = [w for chat, w in writes.items() if chat not in stored]
         if updates:
-            await conn.execute(_SAVE, [{f"b_{k}": v for k, v in w.items()} for w in updates])
+            await run_many(conn, _SAVE, [{f"b_{k}": v for k, v in w.items()} for w in updates])
         if inserts:
-            await conn.execute(_INSERT, inserts)
+            await run_many(conn, _INSERT, inserts)
 
     async def _group_one_by_one(self, group: list[_Pending]):
         """The group again, each step reading and writing its own conversation as it goes."""
@@ -309,15 +352,16 @@ class Engine:
             # one step per chat at a time across every worker process (SQLite's BEGIN
             # IMMEDIATE already serialises writers)
             await conn.execute(_ADVISORY_LOCK, {"key": incoming.chat_id})
-        stored = (await conn.execute(_LOAD, {"ids": [incoming.chat_id]})).first()
-        actions, write = await self._run(session, incoming, stored, now)
+        stored = (await self._load(conn, [incoming.chat_id])).get(incoming.chat_id)
+        actions, write, _data = await self._run(session, incoming, stored, now)
         if write is not None:
             await self._write(conn, {incoming.chat_id: write}, {incoming.chat_id: stored} if stored else {})
         return actions
 
-    async def _run(self, session, incoming: Incoming, stored, now) -> tuple[list[Action], dict | None]:
+    async def _run(self, session, incoming: Incoming, stored, now) -> tuple[list[Action], dict | None, dict]:
         """Run one step on the conversation as stored (a row of _LOAD, or None for a new chat).
-        Returns the replies and the conversation's new row (None: nothing to write)."""
+        Returns the replies, the conversation's new row (None: nothing to write) and its new
+        state before encryption."""
         services = self.services
         vault = services.vault
         if stored is None:
@@ -326,7 +370,7 @@ class Engine:
         else:
             version = stored.version or 0
             try:
-                data = vault.decrypt(stored.data_enc, context="conversation") or {}
+                data = self._decrypted(incoming.chat_id, stored.data_enc)
             except DecryptionError:
                 log.error("conversation %s could not be decrypted; starting it afresh", incoming.chat_id)
                 data = {}
@@ -340,7 +384,7 @@ class Engine:
         if incoming.update_id is not None:
             if incoming.update_id in seen:
                 log.info("chat %s: update %s already handled; ignored", incoming.chat_id, incoming.update_id)
-                return [], None
+                return [], None, conv.data
             conv.data["_update_ids"] = (seen + [incoming.update_id])[-RECENT_UPDATES:]
         ctx = Ctx(
             chat_id=incoming.chat_id,
@@ -361,7 +405,7 @@ class Engine:
         }
         if stored is None:
             write["created_at"] = now
-        return actions, write
+        return actions, write, conv.data
 
     async def tick(self, *, chat_id: int | None = None, limit: int = 200) -> list[Notify]:
         """Messages due to chats outside any conversation turn: letter reminders and notices

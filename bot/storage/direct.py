@@ -113,6 +113,14 @@ def _raw_sqlite(conn: AsyncConnection):
     return raw or None
 
 
+def _args(plan: _Plan, params: dict[str, Any]) -> list:
+    args = []
+    for name, fixed, process in plan.params:
+        value = params[name] if name in params else fixed
+        args.append(process(value) if process is not None and value is not None else value)
+    return args
+
+
 async def run(conn: AsyncConnection, statement, params: dict[str, Any]) -> Rows:
     """Run a prebuilt Core statement inside the step's transaction; rows read at once."""
     raw = _raw_sqlite(conn)
@@ -120,10 +128,7 @@ async def run(conn: AsyncConnection, statement, params: dict[str, Any]) -> Rows:
         result = await conn.execute(statement, params)
         return Rows(list(result.all()) if result.returns_rows else [])
     plan = _plan(statement, tuple(params), conn.dialect)
-    args = []
-    for name, fixed, process in plan.params:
-        value = params[name] if name in params else fixed
-        args.append(process(value) if process is not None and value is not None else value)
+    args = _args(plan, params)
     open_step_savepoint(conn.sync_connection.info, raw.execute)
     cursor = raw.execute(plan.sql, args)
     if plan.row is None:
@@ -132,3 +137,16 @@ async def run(conn: AsyncConnection, statement, params: dict[str, Any]) -> Rows:
     return Rows([
         make(*[p(v) if p is not None else v for p, v in zip(processors, values)]) for values in cursor.fetchall()
     ])
+
+
+async def run_many(conn: AsyncConnection, statement, rows: list[dict[str, Any]]) -> None:
+    """Run a prebuilt write once per row (every row with the same keys), as one executemany."""
+    if not rows:
+        return
+    raw = _raw_sqlite(conn)
+    if raw is None:
+        await conn.execute(statement, rows)
+        return
+    plan = _plan(statement, tuple(rows[0]), conn.dialect)
+    open_step_savepoint(conn.sync_connection.info, raw.execute)
+    raw.executemany(plan.sql, [_args(plan, row) for row in rows])

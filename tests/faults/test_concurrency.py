@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from tests.conftest import make_harness
 from tests.journeys import JORDAN, to_financial
@@ -111,3 +112,57 @@ async def test_a_step_signing_out_another_chat_of_its_own_group_wins(harness, mo
     assert "Sign in first" in " ".join(m.text for m in replies)
     assert await h.engine.where(8102) == ("home", "registered")
     assert await h.engine.where(8101) == ("profile", "overview")
+
+
+async def test_answers_alternating_between_two_workers_never_use_a_stale_state(settings):
+    """Each worker remembers the states it committed; the other worker's newer one wins."""
+    one = await make_harness(settings)
+    two = await make_harness(settings, one.clock)
+    try:
+        user_one = await one.user(8003)
+        user_two = await two.user(8003)
+        await user_one.command("start")
+        await user_one.press("Begin registration")
+        await user_one.send("Jordan")  # worker one remembers: at the last name
+        await user_two.send("Rivera")  # worker two moves the chat on to the email
+        assert await one.engine.where(8003) == ("registration", "email")
+        await user_one.send(JORDAN["email"])  # worker one must read worker two's state
+        assert "code" in user_one.last_text.lower()
+        assert await two.engine.where(8003) == ("registration", "email_code")
+        # and the answer worker two saved is still there
+        assert "Rivera" in json.dumps(await _stored_state(two, 8003))
+    finally:
+        await two.close()
+        await one.close()
+
+
+async def test_remembered_states_skip_decryption_and_stay_bounded(tmp_path, monkeypatch):
+    from tests.conftest import test_settings
+
+    harness = await make_harness(test_settings(tmp_path, database={"state_cache": 3}))
+    try:
+        users = [await harness.user(8200 + i) for i in range(5)]
+        for user in users:
+            await user.command("start")
+        assert len(harness.engine._states) == 3  # the three most recent, not all five
+        decrypted = []
+        vault = harness.services.vault
+        real = vault.decrypt
+        monkeypatch.setattr(vault, "decrypt", lambda *a, **k: decrypted.append(a) or real(*a, **k))
+        await users[-1].press("Begin registration")  # remembered: nothing to decrypt
+        assert decrypted == []
+        await users[0].press("Begin registration")  # forgotten: read from the database
+        assert len(decrypted) == 1
+        assert await harness.engine.where(8200) == ("registration", "first_name")
+    finally:
+        await harness.close()
+
+
+async def _stored_state(harness, chat_id: int) -> dict:
+    from sqlalchemy import select
+
+    from bot.storage.models import Conversation
+
+    async with harness.services.sessions() as session:
+        data_enc = await session.scalar(select(Conversation.data_enc).where(Conversation.chat_id == chat_id))
+    return harness.services.vault.decrypt(data_enc, context="conversation")
