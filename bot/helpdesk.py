@@ -68,7 +68,7 @@ async def approve(services: Services, reference: str) -> Approval:
             "email": email,
             "address": person["address"],
         }
-        account = await repo.create_account(
+        account_id = await repo.create_account(
             username=username,
             username_key=username.lower(),
             password_hash=await services.vault.hash_password(temp),
@@ -82,12 +82,12 @@ async def approve(services: Services, reference: str) -> Approval:
         )
         ctx = Ctx(chat_id=case.chat_id or 0, data={"address": person["address"]}, services=services, repo=repo, incoming=None)
         try:
-            await send_letter(ctx, account_id=account.id, username=username, person=person)
+            await send_letter(ctx, account_id=account_id, username=username, person=person)
         except Invalid as exc:
             raise HelpDeskError(exc.message) from None
         case.status = "approved"
         case.updated_at = services.clock.now()
-        await repo.audit("exception_approved", account.id)
+        await repo.audit("exception_approved", account_id)
         if case.chat_id:
             await repo.notify(
                 case.chat_id,

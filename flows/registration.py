@@ -939,7 +939,7 @@ async def create_account(ctx: Ctx) -> str | None:
         d.pop("username", None)
         ctx.say("Someone took that username a moment ago. Please choose another; everything else is kept.")
         return "username_taken"
-    account = await ctx.repo.create_account(
+    d["account_id"] = await ctx.repo.create_account(
         username=d["username"],
         username_key=d["username"].lower(),
         password_hash=d["password_hash"],
@@ -953,7 +953,6 @@ async def create_account(ctx: Ctx) -> str | None:
         secret_answers_enc=vault.encrypt(d["secret_answers"], context="account.answers") if d.get("secret_answers") else None,
         chat_id=ctx.chat_id,
     )
-    d["account_id"] = account.id
     return None
 
 

@@ -78,3 +78,32 @@ async def test_other_drivers_go_through_sqlalchemy(tmp_path):
             assert (await direct.run(conn, text("SELECT 1 AS one, 'a' AS two"), {})).one() == (1, "a")
     finally:
         await engine.dispose()
+
+
+async def test_defaults_computed_by_sqlalchemy_are_kept(services):
+    from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+
+    from bot.storage.repo import _NEW_ACCOUNT
+    from bot.storage.models import Account
+
+    now = services.clock.now()
+    fields = {
+        "username": "Pat", "username_key": "pat", "password_hash": "x", "ssn_hash": "s" * 64,
+        "profile_enc": "p", "site_phrase_enc": "f", "site_image": "owl", "chat_id": 5,
+        "created_at": now, "password_changed_at": now,
+    }
+    async with transaction(services.sessions) as session:
+        conn = await session.connection()
+        new_id = (await direct.run(conn, _NEW_ACCOUNT, fields)).one().id
+        account = await session.get(Account, new_id)
+        # status and must_change_password were left out: their model defaults apply
+        assert (account.status, account.must_change_password, account.created_at) == ("active", False, now)
+        # a parameter left out is an error, as through SQLAlchemy, never a NULL sent quietly
+        with pytest.raises(Exception, match="purpose"):
+            await direct.run(conn, _CURRENT_CODE, {"subject": "chat:1"})
+        # a default that must be computed: the statement goes through SQLAlchemy, which computes it
+        table = Table("direct_probe", MetaData(), Column("id", Integer, primary_key=True),
+                      Column("tag", String, default=lambda: "computed"))
+        await conn.run_sync(table.create)
+        await direct.run(conn, insert(table), {"id": 1})
+        assert (await direct.run(conn, select(table.c.tag), {})).scalar() == "computed"

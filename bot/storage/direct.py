@@ -46,7 +46,12 @@ class _Plan:
     #: per result column, its result processor (None: the value as SQLite gives it)
     columns: tuple[Callable | None, ...]
     row: type | None
+    #: False: this statement goes through SQLAlchemy (it needs a default computed in Python)
+    direct: bool = True
 
+
+#: a parameter the caller must give (no value in the statement, no default)
+_REQUIRED = object()
 
 _PLANS: dict[tuple[int, tuple[str, ...]], _Plan] = {}
 
@@ -58,6 +63,18 @@ def _plan(statement, keys: tuple[str, ...], dialect) -> _Plan:
         return plan
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     fixed = compiled.construct_params(_check=False)
+    for name, bind in compiled.binds.items():
+        if bind.required:
+            fixed[name] = _REQUIRED
+    # columns left out of an INSERT or UPDATE whose default SQLAlchemy computes in Python: a
+    # plain value is sent as fixed; one that needs computing (a function) is not handled here
+    for column in [*compiled.insert_prefetch, *compiled.update_prefetch]:
+        default = column.default if column in compiled.insert_prefetch else column.onupdate
+        if default is None or not default.is_scalar:
+            plan = _Plan("", (), (), None, direct=False)
+            _PLANS[cache_key] = plan
+            return plan
+        fixed[column.key] = default.arg
     processors = compiled._bind_processors
     params = tuple((name, fixed.get(name), processors.get(name)) for name in compiled.positiontup or ())
     columns: tuple[Callable | None, ...] = ()
@@ -117,6 +134,8 @@ def _args(plan: _Plan, params: dict[str, Any]) -> list:
     args = []
     for name, fixed, process in plan.params:
         value = params[name] if name in params else fixed
+        if value is _REQUIRED:
+            raise TypeError(f"no value given for the statement's parameter {name!r}")
         args.append(process(value) if process is not None and value is not None else value)
     return args
 
@@ -124,10 +143,10 @@ def _args(plan: _Plan, params: dict[str, Any]) -> list:
 async def run(conn: AsyncConnection, statement, params: dict[str, Any]) -> Rows:
     """Run a prebuilt Core statement inside the step's transaction; rows read at once."""
     raw = _raw_sqlite(conn)
-    if raw is None:
+    plan = None if raw is None else _plan(statement, tuple(params), conn.dialect)
+    if plan is None or not plan.direct:
         result = await conn.execute(statement, params)
         return Rows(list(result.all()) if result.returns_rows else [])
-    plan = _plan(statement, tuple(params), conn.dialect)
     args = _args(plan, params)
     open_step_savepoint(conn.sync_connection.info, raw.execute)
     cursor = raw.execute(plan.sql, args)
@@ -144,9 +163,9 @@ async def run_many(conn: AsyncConnection, statement, rows: list[dict[str, Any]])
     if not rows:
         return
     raw = _raw_sqlite(conn)
-    if raw is None:
+    plan = None if raw is None else _plan(statement, tuple(rows[0]), conn.dialect)
+    if plan is None or not plan.direct:
         await conn.execute(statement, rows)
         return
-    plan = _plan(statement, tuple(rows[0]), conn.dialect)
     open_step_savepoint(conn.sync_connection.info, raw.execute)
     raw.executemany(plan.sql, [_args(plan, row) for row in rows])

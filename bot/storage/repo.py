@@ -89,6 +89,7 @@ _COUNT_ATTEMPTS = select(func.count(), func.min(_ATTEMPTS.c.at)).where(
 _NEW_ATTEMPT = insert(_ATTEMPTS)
 _USERNAME_TAKEN = select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.username_key == bindparam("key"))
 _SSN_REGISTERED = select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.ssn_hash == bindparam("ssn_hash"))
+_NEW_ACCOUNT = insert(_ACCOUNTS).returning(_ACCOUNTS.c.id)
 _PHONE_OWNER_SSN = select(_ACCOUNTS.c.ssn_hash).where(_ACCOUNTS.c.phone_hash == bindparam("phone_hash"))
 
 
@@ -211,12 +212,13 @@ class Repo:
     async def account(self, account_id: int) -> Account | None:
         return await self.session.get(Account, account_id)
 
-    async def create_account(self, **fields) -> Account:
+    async def create_account(self, **fields) -> int:
+        """Store a new account; its id. (A Core insert: an ORM flush cost ~250 µs, at the end of
+        every registration; nothing here needs the account as an object.)"""
         now = self.clock.now()
-        account = Account(created_at=now, password_changed_at=now, **fields)
-        self.session.add(account)
-        await self.session.flush()
-        return account
+        conn = await self._conn()
+        row = (await run(conn, _NEW_ACCOUNT, {**fields, "created_at": now, "password_changed_at": now})).one()
+        return row.id
 
     async def update_account(self, account: Account, **fields) -> None:
         for key, value in fields.items():
