@@ -24,7 +24,7 @@ from bot.crypto import DecryptionError, NeedsWork, prepared_work
 from bot.privacy import purge_abandoned
 from bot.firms import firm_notices
 from bot.storage.db import conversations_touched, is_sqlite, transaction
-from bot.storage.direct import RELEASE, ROLLBACK_TO, STEP_KEY, open_step_savepoint, run, run_many
+from bot.storage.direct import RELEASE, ROLLBACK_TO, STEP_KEY, connection, open_step_savepoint, run, run_many
 from bot.services import Services
 from bot.storage.models import Account, Conversation, Letter, Notification
 from bot.storage.repo import Repo
@@ -187,7 +187,7 @@ class Engine:
         states: dict[int, tuple[str, dict]] = {}
         chats = sorted({p.incoming.chat_id for p in group})
         async with transaction(services.sessions) as session:
-            conn = await session.connection()
+            conn = await connection(session)
             if not is_sqlite(services.engine):
                 await conn.execute(_ADVISORY_LOCKS, {"keys": chats})
             stored = await self._load(conn, chats)
@@ -292,7 +292,7 @@ class Engine:
         finished: list[tuple[_Pending, list[Action]]] = []
         needs: list[tuple[_Pending, NeedsWork]] = []
         async with transaction(services.sessions) as session:
-            conn = await session.connection()
+            conn = await connection(session)
             if not is_sqlite(services.engine):
                 await conn.execute(_ADVISORY_LOCKS, {"keys": sorted({p.incoming.chat_id for p in group})})
             for pending in group:
@@ -347,7 +347,7 @@ class Engine:
     async def _step(self, session, incoming: Incoming, now, *, locked: bool = False) -> list[Action]:
         """One step on its own: read the conversation, run the step, write it back."""
         services = self.services
-        conn = await session.connection()
+        conn = await connection(session)
         if not locked and not is_sqlite(services.engine):
             # one step per chat at a time across every worker process (SQLite's BEGIN
             # IMMEDIATE already serialises writers)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.crypto import Vault
-from bot.storage.direct import run
+from bot.storage.direct import connection, run
 from bot.storage.models import (
     Account,
     Conversation,
@@ -135,7 +135,7 @@ class FirmStore:
         """The hires whose invitation was opened in ``chat_id`` (one per firm that invited them)."""
         # asked at most steps of everyone's registration, and almost always empty: a bare
         # indexed lookup first, whole rows only for a chat that has any
-        conn = await self.session.connection()
+        conn = await connection(self.session)
         if (await run(conn, _ANY_HIRE_IN_CHAT, {"chat_id": chat_id})).first() is None:
             return []
         return list(

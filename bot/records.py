@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.clock import Clock
 from bot.crypto import Vault
 from bot.storage.db import session_scope
-from bot.storage.direct import run
+from bot.storage.direct import connection, run
 from bot.storage.models import RecordAccount, RecordPhone, Taxpayer
 from flows.addresses import Address, differences, likely_causes, plain
 from flows.ports import FinancialResult, IdentityClaim, IdentityResult, PhoneStatus
@@ -70,7 +70,7 @@ class LocalRecords:
         self.clock = clock
 
     async def _person(self, session, ssn_hash: str) -> tuple[Any, dict | None]:
-        conn = await session.connection()
+        conn = await connection(session)
         row = (await run(conn, _PERSON, {"ssn_hash": ssn_hash})).first()
         if row is None:
             return None, None
@@ -106,13 +106,13 @@ class LocalRecords:
             if rec.get("credit_freeze"):
                 return FinancialResult(False, credit_freeze=True)
             wanted = self.vault.digest("account", last8)
-            conn = await session.connection()
+            conn = await connection(session)
             found = (await run(conn, _ACCOUNT, {"ssn_hash": ssn_hash, "kind": kind, "last8_hash": wanted})).scalar()
         return FinancialResult(found is not None)
 
     async def phone_status(self, ssn_hash: str, e164: str) -> PhoneStatus:
         async with session_scope(self.sessions) as session:
-            conn = await session.connection()
+            conn = await connection(session)
             row = (await run(conn, _PHONE, {"ssn_hash": ssn_hash, "phone_hash": phone_key(self.vault, e164)})).first()
         if row is None:
             return PhoneStatus(in_name=False, text_enabled=False)

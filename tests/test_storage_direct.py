@@ -107,3 +107,16 @@ async def test_defaults_computed_by_sqlalchemy_are_kept(services):
         await conn.run_sync(table.create)
         await direct.run(conn, insert(table), {"id": 1})
         assert (await direct.run(conn, select(table.c.tag), {})).scalar() == "computed"
+
+
+async def test_the_connection_is_asked_once_per_transaction(services):
+    async with services.sessions() as session:
+        async with session.begin():
+            first = await direct.connection(session)
+            async with session.begin_nested():
+                assert await direct.connection(session) is first
+            assert await direct.connection(session) is first
+        # the transaction ended: the next one asks SQLAlchemy again
+        assert direct._CONNECTION_KEY not in session.info
+        async with session.begin():
+            assert (await direct.run(await direct.connection(session), text("SELECT 1"), {})).scalar() == 1

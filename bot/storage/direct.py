@@ -18,7 +18,9 @@ from collections import namedtuple
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import Session
 
 #: connection info key: "pending" while a step that has sent no statement yet runs, "open" once
 #: its savepoint is set
@@ -114,6 +116,26 @@ class Rows:
 
     def all(self) -> list:
         return self._rows
+
+
+#: session info key of the session's connection for the transaction under way
+_CONNECTION_KEY = "sabot_connection"
+
+
+async def connection(session: AsyncSession) -> AsyncConnection:
+    """The session's connection, asked of SQLAlchemy once per transaction (each ask is a
+    greenlet switch, and a step asks at every lookup)."""
+    conn = session.info.get(_CONNECTION_KEY)
+    if conn is None:
+        conn = await session.connection()
+        session.info[_CONNECTION_KEY] = conn
+    return conn
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_connection(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the transaction itself, not a savepoint inside it
+        session.info.pop(_CONNECTION_KEY, None)
 
 
 def _raw_sqlite(conn: AsyncConnection):

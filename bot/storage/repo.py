@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.config import CodePolicy
 from bot.crypto import Vault
-from bot.storage.direct import run
+from bot.storage.direct import connection, run
 from bot.storage.models import Account, Attempt, AuditEvent, ExceptionCase, Letter, Notification, OneTimeCode
 
 
@@ -113,7 +113,7 @@ class Repo:
     async def _conn(self):
         """The step's connection, for the prebuilt statements above."""
         if self._connection is None:
-            self._connection = await self.session.connection()
+            self._connection = await connection(self.session)
         return self._connection
 
     # -- one-time codes --------------------------------------------------------------------
