@@ -173,7 +173,8 @@ async def run(conn: AsyncConnection, statement, params: dict[str, Any]) -> Rows:
     open_step_savepoint(conn.sync_connection.info, raw.execute)
     cursor = raw.execute(plan.sql, args)
     if plan.row is None:
-        return Rows([])
+        # a write, or a textual query whose columns SQLAlchemy doesn't know: rows as SQLite gives them
+        return Rows([] if cursor.description is None else cursor.fetchall())
     make, processors = plan.row, plan.columns
     return Rows([
         make(*[p(v) if p is not None else v for p, v in zip(processors, values)]) for values in cursor.fetchall()
