@@ -18,7 +18,7 @@ def test_bench_runs_at_small_n_and_every_user_registers(tmp_path):
         [
             "bench", "--users", "20", "--window", "8", "--latency-window", "4", "--database", "sqlite",
             "--idle", "40", "--password-users", "2", "--hash-others", "3", "--rate", "400", "--per-step", "2",
-            "--workdir", str(tmp_path / "work"), "--json", str(figures_file),
+            "--rounds", "2", "--workdir", str(tmp_path / "work"), "--json", str(figures_file),
         ],
         catch_exceptions=False,
     )
@@ -27,11 +27,13 @@ def test_bench_runs_at_small_n_and_every_user_registers(tmp_path):
 
     figures = json.loads(figures_file.read_text())
     runs = figures["runs"]
-    # baseline and sabot on SQLite at both windows, and paced (open loop) with the latency window
-    assert sorted((r["system"], r["window"], r["offered"] or 0) for r in runs) == [
-        ("baseline", 4, 0), ("baseline", 4, 400), ("baseline", 8, 0),
-        ("sabot", 4, 0), ("sabot", 4, 400), ("sabot", 8, 0),
+    # baseline and sabot on SQLite at both windows (two rounds of each at the ratio's window),
+    # and paced (open loop) with the latency window
+    assert sorted((r["system"], r["window"], r["offered"] or 0, r["round"] or 0) for r in runs) == [
+        ("baseline", 4, 0, 0), ("baseline", 4, 400, 0), ("baseline", 8, 0, 1), ("baseline", 8, 0, 2),
+        ("sabot", 4, 0, 0), ("sabot", 4, 400, 0), ("sabot", 8, 0, 1), ("sabot", 8, 0, 2),
     ]
+    assert len(figures["summary"]["sqlite"]["ratio_rounds"]) == 2
     updates_per_user = figures["updates_per_user"]
     assert updates_per_user >= 20  # the whole registration, not a part of it
     for run in runs:
@@ -46,9 +48,10 @@ def test_bench_runs_at_small_n_and_every_user_registers(tmp_path):
     assert "password hashing at minimal cost in the throughput runs" in out
     for column in ("updates/s", "p50 ms", "p99 ms", "max ms", "peak RSS MB", "DB MB"):
         assert column in out
-    assert re.search(r"^ratio: \d+\.\d\d ", out, re.M), out
-    assert re.search(r"^sabot on sqlite +8 ", out, re.M)
-    assert re.search(r"^baseline: PTB ConversationHandler +8 ", out, re.M)
+    assert re.search(r"^ratio: \d+\.\d\d .*median of 2 rounds: \d+\.\d\d, \d+\.\d\d\)$", out, re.M), out
+    assert re.search(r"^sabot on sqlite, round 2 +8 ", out, re.M)
+    assert re.search(r"^baseline: PTB, round 1 +8 ", out, re.M)
+    assert re.search(r"^baseline: PTB ConversationHandler +4 ", out, re.M)
     assert re.search(r"^p99 with window 4 and 20 open conversations on sqlite: \d+\.\d\d ms", out, re.M)
     assert re.search(r"^p99 paced at 400 updates/s offered", out, re.M)
     assert re.search(r"^memory, idle conversations on sqlite: RSS \d+\.\d MB", out, re.M)
