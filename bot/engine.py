@@ -206,7 +206,9 @@ class Engine:
                     info[STEP_KEY] = "pending"
                     try:
                         actions, write, data = await self._run(session, pending.incoming, stored.get(chat), now)
-                        if session.new or session.dirty or session.deleted:
+                        # (most steps hold no ORM object: nothing can be dirty or deleted then)
+                        orm = session.sync_session
+                        if (orm.identity_map or orm.new) and (orm.new or orm.dirty or orm.deleted):
                             await session.flush()
                         if info.pop(STEP_KEY) == "open":
                             await driver.execute(RELEASE)
@@ -231,7 +233,9 @@ class Engine:
                     finally:
                         info.pop(STEP_KEY, None)
                         prepared_work.reset(token)
-                        session.expunge_all()
+                        orm = session.sync_session
+                        if orm.identity_map or orm.new:
+                            session.expunge_all()
             finally:
                 conversations_touched.reset(touched_token)
             if touched & set(chats):

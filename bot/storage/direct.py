@@ -58,11 +58,12 @@ _REQUIRED = object()
 _PLANS: dict[tuple[int, tuple[str, ...]], _Plan] = {}
 
 
-def _plan(statement, keys: tuple[str, ...], dialect) -> _Plan:
+def _plan(statement, keys: tuple[str, ...], conn: AsyncConnection) -> _Plan:
     cache_key = (id(statement), keys)
     plan = _PLANS.get(cache_key)
     if plan is not None:
         return plan
+    dialect = conn.dialect
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     fixed = compiled.construct_params(_check=False)
     for name, bind in compiled.binds.items():
@@ -138,9 +139,10 @@ def _forget_connection(session: Session, transaction) -> None:
         session.info.pop(_CONNECTION_KEY, None)
 
 
-def _raw_sqlite(conn: AsyncConnection):
-    """The sqlite3 connection to run on directly, or None."""
-    info = conn.sync_connection.info
+def _raw_sqlite(conn: AsyncConnection, info: dict | None = None):
+    """The sqlite3 connection to run on directly, or None. (``info``: the connection's info.)"""
+    if info is None:
+        info = conn.sync_connection.info
     raw = info.get(_RAW_KEY)
     if raw is None:
         raw = False
@@ -164,13 +166,14 @@ def _args(plan: _Plan, params: dict[str, Any]) -> list:
 
 async def run(conn: AsyncConnection, statement, params: dict[str, Any]) -> Rows:
     """Run a prebuilt Core statement inside the step's transaction; rows read at once."""
-    raw = _raw_sqlite(conn)
-    plan = None if raw is None else _plan(statement, tuple(params), conn.dialect)
+    info = conn.sync_connection.info
+    raw = _raw_sqlite(conn, info)
+    plan = None if raw is None else _plan(statement, tuple(params), conn)
     if plan is None or not plan.direct:
         result = await conn.execute(statement, params)
         return Rows(list(result.all()) if result.returns_rows else [])
     args = _args(plan, params)
-    open_step_savepoint(conn.sync_connection.info, raw.execute)
+    open_step_savepoint(info, raw.execute)
     cursor = raw.execute(plan.sql, args)
     if plan.row is None:
         # a write, or a textual query whose columns SQLAlchemy doesn't know: rows as SQLite gives them
@@ -185,10 +188,11 @@ async def run_many(conn: AsyncConnection, statement, rows: list[dict[str, Any]])
     """Run a prebuilt write once per row (every row with the same keys), as one executemany."""
     if not rows:
         return
-    raw = _raw_sqlite(conn)
-    plan = None if raw is None else _plan(statement, tuple(rows[0]), conn.dialect)
+    info = conn.sync_connection.info
+    raw = _raw_sqlite(conn, info)
+    plan = None if raw is None else _plan(statement, tuple(rows[0]), conn)
     if plan is None or not plan.direct:
         await conn.execute(statement, rows)
         return
-    open_step_savepoint(conn.sync_connection.info, raw.execute)
+    open_step_savepoint(info, raw.execute)
     raw.executemany(plan.sql, [_args(plan, row) for row in rows])

@@ -6,6 +6,7 @@ the message that carries the code are committed together or not at all.
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 from dataclasses import dataclass
@@ -125,7 +126,9 @@ class Repo:
         if len(recent) >= policy.resend_limit:
             raise TooManyCodes(recent[0] + timedelta(minutes=policy.resend_window_minutes))
         await run(conn, _VOID_OPEN_CODES, {"b_subject": subject, "b_purpose": purpose})
-        code = pyotp.HOTP(pyotp.random_base32(), digits=policy.digits).at(0)
+        # a fresh 160-bit key per code (pyotp.random_base32 draws each of its 32 characters with
+        # a system call of its own)
+        code = pyotp.HOTP(base64.b32encode(secrets.token_bytes(20)).decode("ascii"), digits=policy.digits).at(0)
         expires = now + timedelta(minutes=policy.lifetime_minutes)
         await run(
             conn,
