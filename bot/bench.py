@@ -51,6 +51,7 @@ from stdnum.us import ssn as stdnum_ssn
 from telegram import Update
 
 from bot.bench_baseline import BASELINE_DONE, StepShape, build_baseline_application, open_conversations
+from bot.runtime import freeze_heap, thaw_heap, warm_up
 from bot.testing.telegram import FAKE_TOKEN, FakeBotAPI
 
 #: what sabot's last reply of a completed registration says
@@ -742,6 +743,7 @@ async def sabot_bot(database: Database, data_dir: Path, *, argon2: dict, people:
     services = None
     engine = None
     application = None
+    frozen = False
     try:
         services = await build_services(bench_settings(url, data_dir, argon2), migrate=True)
         delivery = CapturingDelivery()
@@ -756,8 +758,14 @@ async def sabot_bot(database: Database, data_dir: Path, *, argon2: dict, people:
                                         retry_policy=RetryPolicy(sleep=_no_sleep))
         await application.initialize()
         driver = Driver(application, api, codes=delivery, done_marker=DONE_MARKER)
+        # as `sabot run` does once started (both bots freeze what their start-up built)
+        warm_up()
+        freeze_heap()
+        frozen = True
         yield SabotBot(application, api, delivery, services, database, driver)
     finally:
+        if frozen:
+            thaw_heap()
         if application is not None:
             await application.shutdown()
         close = getattr(engine, "close", None)
@@ -773,9 +781,11 @@ async def baseline_bot(shapes: list[StepShape]):
     api = BenchBotAPI()
     application = build_baseline_application(token=FAKE_TOKEN, request=api, shapes=shapes)
     await application.initialize()
+    freeze_heap()  # the same treatment as sabot's (see sabot_bot)
     try:
         yield application, api, Driver(application, api, codes=None, done_marker=BASELINE_DONE)
     finally:
+        thaw_heap()
         await application.shutdown()
 
 

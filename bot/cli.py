@@ -119,6 +119,7 @@ async def _polling(settings, token: str) -> None:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.engine import Engine
+    from bot.runtime import settle_after_start
     from bot.services import build_services
     from bot.telegram_adapter import build_application
 
@@ -135,6 +136,7 @@ async def _polling(settings, token: str) -> None:
         settings.telegram.bot_username = application.bot.username  # for invitation links
         try:
             await application.start()
+            settle_after_start()
             await application.updater.start_polling(drop_pending_updates=False)
             ticker = asyncio.create_task(
                 application.bot_data["adapter"].run_ticks(application.bot, settings.telegram.tick_seconds)
@@ -154,6 +156,7 @@ async def _webhook_worker(settings, token, webhook_url, listen, port, secret, se
     from urllib.parse import urlsplit
 
     from bot.engine import Engine
+    from bot.runtime import settle_after_start
     from bot.services import build_services
     from bot.telegram_adapter import build_application
     from bot.webhook import listen as bind, make_server
@@ -168,6 +171,7 @@ async def _webhook_worker(settings, token, webhook_url, listen, port, secret, se
             await application.start()
             if set_webhook:
                 await application.bot.set_webhook(webhook_url, secret_token=secret, drop_pending_updates=False)
+            settle_after_start()
             bind(server, host=listen, port=port)
             ticker = None
             if tick:
