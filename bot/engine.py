@@ -57,6 +57,8 @@ _SAVE = (
         updated_at=bindparam("b_updated_at"),
     )
 )
+#: a write's keys -> _SAVE's parameter names
+_SAVE_NAMES = {k: f"b_{k}" for k in ("chat_id", "flow", "state", "data_enc", "account_id", "version", "updated_at")}
 _INSERT = _CONVERSATIONS.insert()
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 #: every chat of a group in one round trip, in ascending order so two workers can't deadlock
@@ -219,7 +221,9 @@ class Engine:
                     except NeedsWork as need:
                         if info.pop(STEP_KEY, None) == "open":
                             await self._roll_back_step(driver)
-                        needs.append((pending, need))
+                        # (its traceback would keep this frame, and the list holding it, alive
+                        # in a cycle until the next full garbage collection)
+                        needs.append((pending, need.with_traceback(None)))
                     except Exception:  # noqa: BLE001 - this step alone is rolled back
                         opened = info.pop(STEP_KEY, None) == "open"
                         if not session.is_active:
@@ -285,7 +289,7 @@ class Engine:
         updates = [w for chat, w in writes.items() if chat in stored]
         inserts = [w for chat, w in writes.items() if chat not in stored]
         if updates:
-            await run_many(conn, _SAVE, [{f"b_{k}": v for k, v in w.items()} for w in updates])
+            await run_many(conn, _SAVE, [{_SAVE_NAMES.get(k, k): v for k, v in w.items()} for w in updates])
         if inserts:
             await run_many(conn, _INSERT, inserts)
 
@@ -306,7 +310,7 @@ class Engine:
                         actions = await self._step(session, pending.incoming, now, locked=True)
                     finished.append((pending, actions))
                 except NeedsWork as need:
-                    needs.append((pending, need))
+                    needs.append((pending, need.with_traceback(None)))
                 except Exception:  # noqa: BLE001 - this step alone is rolled back
                     log.exception("step failed for chat %s (kind=%s)", pending.incoming.chat_id, pending.incoming.kind)
                     finished.append((pending, [Reply(TRY_AGAIN)]))
