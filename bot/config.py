@@ -20,8 +20,10 @@ class DatabaseSettings(BaseModel):
     echo: bool = False
     group_commit: bool = True
     max_group: int = 128
-    #: decrypted states of this many recently committed conversations kept in memory (0: none)
+    #: decrypted states of this many recently committed conversations kept in memory (0: none),
+    #: each for at most state_cache_minutes
     state_cache: int = 2048
+    state_cache_minutes: int = 10
 
 
 class SecuritySettings(BaseModel):

@@ -16,7 +16,7 @@ import logging
 import weakref
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, event, select, text
 
@@ -101,10 +101,12 @@ class Engine:
         db = services.settings.database
         self.group_commit = db.group_commit
         self.max_group = max(1, db.max_group)
-        #: chat id -> (its stored data_enc, that state decrypted), for conversations this worker
-        #: committed; taken out when read, put back after the next commit (see _run)
-        self._states: dict[int, tuple[str, dict]] = {}
+        #: chat id -> (its stored data_enc, that state decrypted, when committed), for
+        #: conversations this worker committed, oldest first; taken out when read, put back
+        #: after the next commit (see _run)
+        self._states: dict[int, tuple[str, dict, datetime]] = {}
         self._states_max = max(0, db.state_cache)
+        self._states_for = timedelta(minutes=max(0, db.state_cache_minutes))
         self._queue: deque[_Pending] = deque()
         self._wake: asyncio.Event | None = None
         self._consumer: asyncio.Task | None = None
@@ -174,7 +176,7 @@ class Engine:
             # every step of the group, those waiting for slow work included, is asked again
             self._give_up(group)
             return
-        self._keep_states(states)
+        self._keep_states(states, self.services.clock.now())
         for pending, actions in finished:
             if not pending.future.done():
                 pending.future.set_result(actions)
@@ -247,14 +249,26 @@ class Engine:
             await self._write(conn, writes, stored)
         return finished, needs, states
 
-    def _keep_states(self, states: dict[int, tuple[str, dict]]) -> None:
+    def _keep_states(self, states: dict[int, tuple[str, dict]], now: datetime) -> None:
         """Remember the states a group just committed, dropping the oldest beyond the cap."""
-        if not self._states_max:
+        if not self._states_max or not self._states_for:
             return
         kept = self._states
-        kept.update(states)
+        for chat, (data_enc, data) in states.items():
+            kept.pop(chat, None)  # to the end: the order is the order of commits
+            kept[chat] = (data_enc, data, now)
         while len(kept) > self._states_max:
             del kept[next(iter(kept))]
+        self._forget_old_states(now)
+
+    def _forget_old_states(self, now: datetime) -> None:
+        """Drop remembered states older than state_cache_minutes (the oldest are first)."""
+        kept = self._states
+        while kept:
+            chat = next(iter(kept))
+            if now - kept[chat][2] < self._states_for:
+                break
+            del kept[chat]
 
     def _decrypted(self, chat_id: int, data_enc: str | None) -> dict:
         """The stored state of a conversation, decrypted, or from memory when the stored one is
@@ -262,6 +276,8 @@ class Engine:
         fresh nonce, so another writer's state, even an equal one, never matches)."""
         kept = self._states.pop(chat_id, None)
         if kept is not None and data_enc is not None and kept[0] == data_enc:
+            # (an entry past its time is dropped by the next commit or tick; reading it before
+            # then is as safe as reading the stored state, which it equals)
             # taken out: the step changes this dict in place, and if it fails before its commit
             # the next read decrypts the stored state again
             return kept[1]
@@ -420,6 +436,7 @@ class Engine:
         (help-desk decisions...). Each is handed out once; the caller sends them. Also applies
         the retention periods of ``privacy:`` (at most once per ``privacy.purge_every_minutes``)."""
         services = self.services
+        self._forget_old_states(services.clock.now())
         await self._purge_if_due()
         vault = services.vault
         now = services.clock.now()

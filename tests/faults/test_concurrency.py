@@ -166,3 +166,25 @@ async def _stored_state(harness, chat_id: int) -> dict:
     async with harness.services.sessions() as session:
         data_enc = await session.scalar(select(Conversation.data_enc).where(Conversation.chat_id == chat_id))
     return harness.services.vault.decrypt(data_enc, context="conversation")
+
+
+async def test_remembered_states_are_forgotten_after_their_minutes(tmp_path):
+    """A worker doesn't keep someone's decrypted answers in memory once they've gone quiet."""
+    from tests.conftest import test_settings
+
+    harness = await make_harness(test_settings(tmp_path, database={"state_cache_minutes": 10}))
+    try:
+        user = await harness.user(8300)
+        await user.command("start")
+        await user.press("Begin registration")
+        assert 8300 in harness.engine._states
+        harness.clock.advance(minutes=9)
+        await harness.engine.tick()
+        assert 8300 in harness.engine._states
+        harness.clock.advance(minutes=2)
+        await harness.engine.tick()  # a running bot ticks every few seconds
+        assert harness.engine._states == {}
+        await user.send("Jordan")  # and the conversation goes on from the database
+        assert await harness.engine.where(8300) == ("registration", "last_name")
+    finally:
+        await harness.close()
