@@ -36,6 +36,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+import tracemalloc
 from array import array
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -951,6 +952,25 @@ class IdleResult:
     baseline_rss_first_mb: float | None = None
     baseline_rss_total_mb: float | None = None
     baseline_in_memory: int | None = None
+    #: bytes allocated by Python (tracemalloc) after the first conversations and after all:
+    #: RSS can't show growth once the process's allocator has freed memory to reuse
+    heap_first: int = 0
+    heap_total: int = 0
+    #: conversation states the engine kept in memory at the end (bounded by database.state_cache)
+    states_remembered: int = 0
+    baseline_heap_first: int = 0
+    baseline_heap_total: int = 0
+
+    def _per_conversation(self, first: float, total: float) -> float:
+        return (total - first) / max(1, self.total - self.first)
+
+    @property
+    def heap_bytes_per_conversation(self) -> float:
+        return self._per_conversation(self.heap_first, self.heap_total)
+
+    @property
+    def baseline_heap_bytes_per_conversation(self) -> float:
+        return self._per_conversation(self.baseline_heap_first, self.baseline_heap_total)
 
     @property
     def kib_per_conversation(self) -> float:
@@ -972,6 +992,12 @@ def _settle() -> float:
     return rss_mb()
 
 
+def _heap() -> int:
+    """Bytes Python holds (traced since tracemalloc started), after collecting garbage."""
+    gc.collect()
+    return tracemalloc.get_traced_memory()[0]
+
+
 async def run_idle(options: "BenchOptions", kind: str, data_dir: Path, shapes: list[StepShape]) -> IdleResult:
     """Open conversations (/start, Begin registration, a first name) that then sit idle: RSS after
     the first ``first`` and after all of them. Then the same with the baseline for contrast."""
@@ -980,26 +1006,38 @@ async def run_idle(options: "BenchOptions", kind: str, data_dir: Path, shapes: l
     from bot.storage.models import Conversation
 
     total = options.idle
-    first = min(1000, max(1, total // 10))
+    # measured from past the 2,048 conversations whose states a worker remembers (bounded, see
+    # database.state_cache) to all of them
+    first = min(3000, max(1, total // 2))
     n_warm = min(100, max(2, total // 4))
     database = Database(kind, options.workdir, options.postgres_admin_url, f"{kind}-idle")
     async with sabot_bot(database, data_dir, argon2=MINIMAL_ARGON2, people=[]) as bot:
         warm = [BenchUser(chat, IDLE_STEPS) for chat in _chat_ids(n_warm, 7_000_000)]
         await drive(bot.driver, warm, 32)
-        await drive(bot.driver, [BenchUser(c, IDLE_STEPS) for c in _chat_ids(first, 0)], options.window)
-        rss_first = _settle()
-        await drive(bot.driver, [BenchUser(c, IDLE_STEPS) for c in _chat_ids(total - first, first)], options.window)
-        rss_total = _settle()
+        tracemalloc.start()
+        try:
+            await drive(bot.driver, [BenchUser(c, IDLE_STEPS) for c in _chat_ids(first, 0)], options.window)
+            rss_first, heap_first = _settle(), _heap()
+            await drive(bot.driver, [BenchUser(c, IDLE_STEPS) for c in _chat_ids(total - first, first)], options.window)
+            rss_total, heap_total = _settle(), _heap()
+        finally:
+            tracemalloc.stop()
+        remembered = len(bot.application.bot_data["adapter"].engine._states)
         async with bot.services.sessions() as session:
             rows = await session.scalar(select(func.count()).select_from(Conversation))
-    idle = IdleResult(kind, first, total, rss_first, rss_total, int(rows or 0))
+    idle = IdleResult(kind, first, total, rss_first, rss_total, int(rows or 0), heap_first=heap_first, heap_total=heap_total,
+                      states_remembered=remembered)
     base_shapes = shapes[: len(IDLE_STEPS)] + [StepShape("text", 0)]
     async with baseline_bot(base_shapes) as (application, api, driver):
         await drive(driver, [BenchUser(c, IDLE_STEPS) for c in _chat_ids(n_warm, 7_000_000)], 32)
-        await drive(driver, [BenchUser(c, IDLE_STEPS) for c in _chat_ids(first, 0)], options.window)
-        idle.baseline_rss_first_mb = _settle()
-        await drive(driver, [BenchUser(c, IDLE_STEPS) for c in _chat_ids(total - first, first)], options.window)
-        idle.baseline_rss_total_mb = _settle()
+        tracemalloc.start()
+        try:
+            await drive(driver, [BenchUser(c, IDLE_STEPS) for c in _chat_ids(first, 0)], options.window)
+            idle.baseline_rss_first_mb, idle.baseline_heap_first = _settle(), _heap()
+            await drive(driver, [BenchUser(c, IDLE_STEPS) for c in _chat_ids(total - first, first)], options.window)
+            idle.baseline_rss_total_mb, idle.baseline_heap_total = _settle(), _heap()
+        finally:
+            tracemalloc.stop()
         idle.baseline_in_memory = open_conversations(application)
     return idle
 
@@ -1428,12 +1466,14 @@ async def _run_bench(options: BenchOptions, echo, data_dir: Path, security) -> d
     if options.idle and first_db:
         echo("")
         idle = await run_idle(options, first_db, data_dir, shapes)
-        echo(f"memory, idle conversations on {first_db}: RSS {idle.rss_first_mb:.1f} MB with {idle.first:,} open and idle, "
-             f"{idle.rss_total_mb:.1f} MB with {idle.total:,} ({idle.kib_per_conversation:+.2f} KiB per idle conversation; "
-             f"{idle.rows:,} conversation rows in the database; target: flat)")
-        echo(f"  baseline (conversation state in memory): {idle.baseline_rss_first_mb:.1f} MB, then "
-             f"{idle.baseline_rss_total_mb:.1f} MB ({idle.baseline_kib_per_conversation:+.2f} KiB per idle conversation; "
-             f"{idle.baseline_in_memory:,} conversations held in memory)")
+        echo(f"memory, idle conversations on {first_db}: Python heap {idle.heap_bytes_per_conversation:+,.0f} bytes per idle "
+             f"conversation from {idle.first:,} to {idle.total:,} open and idle (tracemalloc, after collecting garbage; "
+             f"{idle.rows:,} conversation rows in the database, {idle.states_remembered:,} states remembered in memory; "
+             f"target: flat)")
+        echo(f"  baseline (conversation state in memory): Python heap {idle.baseline_heap_bytes_per_conversation:+,.0f} bytes "
+             f"per idle conversation ({idle.baseline_in_memory:,} conversations held in memory)")
+        echo(f"  (RSS, which tracing inflates: {idle.rss_first_mb:.1f} MB, then {idle.rss_total_mb:.1f} MB; baseline "
+             f"{idle.baseline_rss_first_mb:.1f} MB, then {idle.baseline_rss_total_mb:.1f} MB)")
 
     hashing = None
     if options.password_users >= 0 and first_db:

@@ -579,6 +579,19 @@ def protect_library_logs() -> None:
             logger.setLevel(minimum)
 
 
+class StatelessApplication(Application):
+    """PTB's Application, except that without a persistence it doesn't collect the id of every
+    chat and user it has ever seen. (PTB gathers them for a persistence to save and empties the
+    sets only when saving: with none, as here, they grow with every new user for as long as
+    the bot runs. Conversation state lives in sabot's database instead.)"""
+
+    __slots__ = ()
+
+    def _mark_for_persistence_update(self, *, update: object | None = None, job: Any = None) -> None:
+        if self.persistence is not None:
+            super()._mark_for_persistence_update(update=update, job=job)
+
+
 def build_application(
     *,
     token: str,
@@ -601,7 +614,7 @@ def build_application(
     """
     if protect_logs:
         protect_library_logs()
-    builder = ApplicationBuilder().token(token).job_queue(None)
+    builder = ApplicationBuilder().application_class(StatelessApplication).token(token).job_queue(None)
     if base_url is not None:
         builder = builder.base_url(base_url)
     if request is not None:

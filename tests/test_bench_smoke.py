@@ -54,7 +54,9 @@ def test_bench_runs_at_small_n_and_every_user_registers(tmp_path):
     assert re.search(r"^baseline: PTB ConversationHandler +4 ", out, re.M)
     assert re.search(r"^p99 with window 4 and 20 open conversations on sqlite: \d+\.\d\d ms", out, re.M)
     assert re.search(r"^p99 paced at 400 updates/s offered", out, re.M)
-    assert re.search(r"^memory, idle conversations on sqlite: RSS \d+\.\d MB", out, re.M)
+    assert re.search(r"^memory, idle conversations on sqlite: Python heap [+-][\d,]+ bytes per idle conversation ", out, re.M)
+    assert re.search(r"^  baseline \(conversation state in memory\): Python heap [+-][\d,]+ bytes", out, re.M)
+    assert re.search(r"^  \(RSS, which tracing inflates: \d+\.\d MB", out, re.M)
     assert re.search(r"^password hashing \(argon2id .*\): one hash \d+ ms; \d+\.\d hashes/s", out, re.M)
     assert re.search(r"^other chats while 2 users set passwords at once", out, re.M)
     assert re.search(r"^ 26  site image +\d+\.\d\d$", out, re.M), out

@@ -471,3 +471,13 @@ def test_replies_stay_apart_after_buttons_across_protection_and_past_the_length_
     assert fold_replies([secret, Reply("Now the code")]) == [secret, Reply("Now the code")]
     assert fold_replies([Reply("x" * 3000), Reply("y" * 2000)]) == [Reply("x" * 3000), Reply("y" * 2000)]
     assert fold_replies([Reply("a", protect=True), Reply("b", protect=True)]) == [Reply("a\n\nb", protect=True)]
+
+
+async def test_the_application_keeps_no_id_of_chats_it_has_served(harness):
+    """Without a PTB persistence nothing would ever empty PTB's sets of chat and user ids: the
+    bot must not grow by one entry per person for as long as it runs."""
+    for chat in (9101, 9102, 9103):
+        user = await harness.user(chat)
+        await user.command("start")
+    assert not harness.app._chat_ids_to_be_updated_in_persistence
+    assert not harness.app._user_ids_to_be_updated_in_persistence
