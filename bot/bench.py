@@ -1022,7 +1022,7 @@ async def run_idle(options: "BenchOptions", kind: str, data_dir: Path, shapes: l
             rss_total, heap_total = _settle(), _heap()
         finally:
             tracemalloc.stop()
-        remembered = len(bot.application.bot_data["adapter"].engine._states)
+        remembered = bot.application.bot_data["adapter"].engine.remembered_states
         async with bot.services.sessions() as session:
             rows = await session.scalar(select(func.count()).select_from(Conversation))
     idle = IdleResult(kind, first, total, rss_first, rss_total, int(rows or 0), heap_first=heap_first, heap_total=heap_total,

@@ -249,6 +249,11 @@ class Engine:
             await self._write(conn, writes, stored)
         return finished, needs, states
 
+    @property
+    def remembered_states(self) -> int:
+        """How many decrypted conversation states this worker holds (at most state_cache)."""
+        return len(self._states)
+
     def _keep_states(self, states: dict[int, tuple[str, dict]], now: datetime) -> None:
         """Remember the states a group just committed, dropping the oldest beyond the cap."""
         if not self._states_max or not self._states_for:
@@ -276,10 +281,10 @@ class Engine:
         fresh nonce, so another writer's state, even an equal one, never matches)."""
         kept = self._states.pop(chat_id, None)
         if kept is not None and data_enc is not None and kept[0] == data_enc:
-            # (an entry past its time is dropped by the next commit or tick; reading it before
-            # then is as safe as reading the stored state, which it equals)
-            # taken out: the step changes this dict in place, and if it fails before its commit
-            # the next read decrypts the stored state again
+            # Taken out: the step changes this dict in place, and if it fails before its commit
+            # the next read decrypts the stored state again. (An entry past its minutes is
+            # dropped by the next commit or tick; reading it before then is as safe as reading
+            # the stored state, which it equals.)
             return kept[1]
         return self.services.vault.decrypt(data_enc, context="conversation") or {}
 

@@ -120,3 +120,12 @@ async def test_the_connection_is_asked_once_per_transaction(services):
         assert direct._CONNECTION_KEY not in session.info
         async with session.begin():
             assert (await direct.run(await direct.connection(session), text("SELECT 1"), {})).scalar() == 1
+
+
+async def test_a_new_statement_never_gets_the_plan_of_an_old_one(services):
+    """Plans are cached per statement object; one built later must not inherit another's plan
+    even if Python reuses its id."""
+    async with transaction(services.sessions) as session:
+        conn = await direct.connection(session)
+        for value in range(50):  # each statement built, used and dropped: ids get reused
+            assert (await direct.run(conn, text(f"SELECT {value}"), {})).scalar() == value

@@ -55,14 +55,16 @@ class _Plan:
 #: a parameter the caller must give (no value in the statement, no default)
 _REQUIRED = object()
 
-_PLANS: dict[tuple[int, tuple[str, ...]], _Plan] = {}
+#: (id of the statement, parameter names) -> (the statement, its plan); holding the statement
+#: keeps its id from being reused by another one while the plan is cached
+_PLANS: dict[tuple[int, tuple[str, ...]], tuple[Any, _Plan]] = {}
 
 
 def _plan(statement, keys: tuple[str, ...], conn: AsyncConnection) -> _Plan:
     cache_key = (id(statement), keys)
-    plan = _PLANS.get(cache_key)
-    if plan is not None:
-        return plan
+    cached = _PLANS.get(cache_key)
+    if cached is not None and cached[0] is statement:
+        return cached[1]
     dialect = conn.dialect
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     fixed = compiled.construct_params(_check=False)
@@ -75,7 +77,7 @@ def _plan(statement, keys: tuple[str, ...], conn: AsyncConnection) -> _Plan:
         default = column.default if column in compiled.insert_prefetch else column.onupdate
         if default is None or not default.is_scalar:
             plan = _Plan("", (), (), None, direct=False)
-            _PLANS[cache_key] = plan
+            _PLANS[cache_key] = (statement, plan)
             return plan
         fixed[column.key] = default.arg
     processors = compiled._bind_processors
@@ -88,8 +90,8 @@ def _plan(statement, keys: tuple[str, ...], conn: AsyncConnection) -> _Plan:
         )
         row = namedtuple("Row", [col.keyname for col in compiled._result_columns], rename=True)
     plan = _Plan(str(compiled), params, columns, row)
-    # the statement objects are module-level constants: the id stays theirs for the process
-    _PLANS[cache_key] = plan
+    # (the callers' statements are module-level constants, built once: the cache stays small)
+    _PLANS[cache_key] = (statement, plan)
     return plan
 
 
