@@ -8,9 +8,9 @@ import gc
 def warm_up() -> None:
     """Load now what the first answers would otherwise load on the way (the world's list of
     states and provinces that address checks read: ~130 ms, paid by someone's review step)."""
-    from flows.addresses import _subdivisions
+    from flows.addresses import load_tables
 
-    _subdivisions("US")
+    load_tables()
 
 
 def freeze_heap() -> None:

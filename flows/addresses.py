@@ -409,6 +409,12 @@ def _subdivisions(country: str) -> dict[str, str]:
     return table
 
 
+def load_tables() -> None:
+    """Load the state/province tables now rather than during someone's first address check
+    (pycountry reads the world's subdivisions on first use, ~130 ms)."""
+    _subdivisions("US")
+
+
 def _state_key(text: str, country: str) -> str:
     key = plain(text)
     return _compact(_subdivisions(country).get(key, key)) if key else ""
