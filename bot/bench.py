@@ -52,7 +52,7 @@ from stdnum.us import ssn as stdnum_ssn
 from telegram import Update
 
 from bot.bench_baseline import BASELINE_DONE, StepShape, build_baseline_application, open_conversations
-from bot.runtime import freeze_heap, thaw_heap, warm_up
+from bot.runtime import freeze_heap, settle_after_start, thaw_heap
 from bot.testing.telegram import FAKE_TOKEN, FakeBotAPI
 
 #: what sabot's last reply of a completed registration says
@@ -759,9 +759,7 @@ async def sabot_bot(database: Database, data_dir: Path, *, argon2: dict, people:
                                         retry_policy=RetryPolicy(sleep=_no_sleep))
         await application.initialize()
         driver = Driver(application, api, codes=delivery, done_marker=DONE_MARKER)
-        # as `sabot run` does once started (both bots freeze what their start-up built)
-        warm_up()
-        freeze_heap()
+        settle_after_start()  # as `sabot run` does once started (the baseline's start-up is frozen too)
         frozen = True
         yield SabotBot(application, api, delivery, services, database, driver)
     finally:
@@ -998,9 +996,23 @@ def _heap() -> int:
     return tracemalloc.get_traced_memory()[0]
 
 
+async def _fill_idle(driver: "Driver", first: int, total: int, window: int) -> tuple[float, int, float, int]:
+    """Open ``first`` conversations, then the rest up to ``total``, leaving each idle; RSS and
+    Python heap after each part: (rss_first, heap_first, rss_total, heap_total)."""
+    tracemalloc.start()
+    try:
+        await drive(driver, [BenchUser(c, IDLE_STEPS) for c in _chat_ids(first, 0)], window)
+        rss_first, heap_first = _settle(), _heap()
+        await drive(driver, [BenchUser(c, IDLE_STEPS) for c in _chat_ids(total - first, first)], window)
+        return rss_first, heap_first, _settle(), _heap()
+    finally:
+        tracemalloc.stop()
+
+
 async def run_idle(options: "BenchOptions", kind: str, data_dir: Path, shapes: list[StepShape]) -> IdleResult:
-    """Open conversations (/start, Begin registration, a first name) that then sit idle: RSS after
-    the first ``first`` and after all of them. Then the same with the baseline for contrast."""
+    """Open conversations (/start, Begin registration, a first name) that then sit idle: the
+    Python heap (and RSS) after the first ``first`` and after all of them. Then the same with the
+    baseline for contrast."""
     from sqlalchemy import func, select
 
     from bot.storage.models import Conversation
@@ -1014,14 +1026,7 @@ async def run_idle(options: "BenchOptions", kind: str, data_dir: Path, shapes: l
     async with sabot_bot(database, data_dir, argon2=MINIMAL_ARGON2, people=[]) as bot:
         warm = [BenchUser(chat, IDLE_STEPS) for chat in _chat_ids(n_warm, 7_000_000)]
         await drive(bot.driver, warm, 32)
-        tracemalloc.start()
-        try:
-            await drive(bot.driver, [BenchUser(c, IDLE_STEPS) for c in _chat_ids(first, 0)], options.window)
-            rss_first, heap_first = _settle(), _heap()
-            await drive(bot.driver, [BenchUser(c, IDLE_STEPS) for c in _chat_ids(total - first, first)], options.window)
-            rss_total, heap_total = _settle(), _heap()
-        finally:
-            tracemalloc.stop()
+        rss_first, heap_first, rss_total, heap_total = await _fill_idle(bot.driver, first, total, options.window)
         remembered = bot.application.bot_data["adapter"].engine.remembered_states
         async with bot.services.sessions() as session:
             rows = await session.scalar(select(func.count()).select_from(Conversation))
@@ -1030,14 +1035,8 @@ async def run_idle(options: "BenchOptions", kind: str, data_dir: Path, shapes: l
     base_shapes = shapes[: len(IDLE_STEPS)] + [StepShape("text", 0)]
     async with baseline_bot(base_shapes) as (application, api, driver):
         await drive(driver, [BenchUser(c, IDLE_STEPS) for c in _chat_ids(n_warm, 7_000_000)], 32)
-        tracemalloc.start()
-        try:
-            await drive(driver, [BenchUser(c, IDLE_STEPS) for c in _chat_ids(first, 0)], options.window)
-            idle.baseline_rss_first_mb, idle.baseline_heap_first = _settle(), _heap()
-            await drive(driver, [BenchUser(c, IDLE_STEPS) for c in _chat_ids(total - first, first)], options.window)
-            idle.baseline_rss_total_mb, idle.baseline_heap_total = _settle(), _heap()
-        finally:
-            tracemalloc.stop()
+        (idle.baseline_rss_first_mb, idle.baseline_heap_first,
+         idle.baseline_rss_total_mb, idle.baseline_heap_total) = await _fill_idle(driver, first, total, options.window)
         idle.baseline_in_memory = open_conversations(application)
     return idle
 

@@ -109,13 +109,11 @@ class Repo:
         self.session = session
         self.vault = vault
         self.clock = clock
-        self._connection = None
 
     async def _conn(self):
-        """The step's connection, for the prebuilt statements above."""
-        if self._connection is None:
-            self._connection = await connection(self.session)
-        return self._connection
+        """The step's connection, for the prebuilt statements above (kept by the session for
+        its transaction: bot.storage.direct.connection)."""
+        return await connection(self.session)
 
     # -- one-time codes --------------------------------------------------------------------
     async def issue_code(self, subject: str, purpose: str, channel: str, policy: CodePolicy) -> IssuedCode:
