@@ -569,6 +569,23 @@ def audit(since: str | None, account_id: int | None, as_json: bool) -> None:
 # -- scripted conversations and diagrams --------------------------------------------------------
 
 
+def _tool(module: str):
+    """Import an optional tool: the scripted-test kit (``sabot[testing]``) or the benchmark, which
+    lives in the source checkout's ``tools/`` and is not part of the installed bot."""
+    import importlib
+
+    if module.startswith("sabot_bench"):
+        tools = Path(__file__).resolve().parents[1] / "tools"
+        if tools.is_dir() and str(tools) not in sys.path:
+            sys.path.insert(0, str(tools))
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if module.startswith("sabot_bench") and exc.name and exc.name.startswith("sabot_bench"):
+            raise click.ClickException("The benchmark runs from a source checkout of sabot (tools/sabot_bench); it is not part of the installed bot.") from None
+        raise click.ClickException(f"This needs the scripted-test kit: pip install 'sabot[testing]' ({exc.name} is missing).") from None
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write JUnit XML to this file.")
@@ -583,13 +600,11 @@ def audit(since: str | None, account_id: int | None, as_json: bool) -> None:
 def script(paths, junit, coverage, coverage_out, keyword, fail_fast, record_to, chat_id) -> None:
     """Run scripted conversations (*.convo.yaml files or folders; default tests/transcripts)."""
     if record_to is not None:
-        from bot.scripting.recorder import record
-
+        record = _tool("sabot_testing.recorder").record
         written = _run(record(record_to, chat_id=chat_id))
         click.echo(f"Transcript written to {written or record_to}. Run it with: sabot script {record_to}")
         return
-    from bot.scripting.command import run_paths
-
+    run_paths = _tool("sabot_testing.command").run_paths
     code = run_paths(
         list(paths), echo=click.echo, junit=junit, coverage=coverage, coverage_out=coverage_out,
         keyword=keyword, fail_fast=fail_fast, color=sys.stdout.isatty(),
@@ -605,8 +620,7 @@ def script(paths, junit, coverage, coverage_out, keyword, fail_fast, record_to, 
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if a diagram is out of date.")
 def diagram(out: Path, readme: Path, check: bool) -> None:
     """Draw every flow from its state machine (Mermaid) into docs/flows/ and the README."""
-    from bot.scripting.command import draw
-
+    draw = _tool("sabot_testing.command").draw
     sys.exit(draw(out, readme, check=check, echo=click.echo))
 
 
@@ -642,8 +656,9 @@ def diagram(out: Path, readme: Path, check: bool) -> None:
 def bench(users, window, latency_window, database, prefill, idle, password_users, hash_others, postgres_url, workdir, profile,
           rate, per_step, rounds, json_out) -> None:
     """Measure throughput, latency and memory against plain python-telegram-bot (see BENCHMARKS.md)."""
-    from bot.bench import DEFAULT_POSTGRES_ADMIN_URL, BenchError, BenchOptions, run_bench
-
+    sabot_bench = _tool("sabot_bench")
+    DEFAULT_POSTGRES_ADMIN_URL, BenchError = sabot_bench.DEFAULT_POSTGRES_ADMIN_URL, sabot_bench.BenchError
+    BenchOptions, run_bench = sabot_bench.BenchOptions, sabot_bench.run_bench
     options = BenchOptions(
         users=users, window=window, latency_window=latency_window,
         databases=("sqlite", "postgresql") if database == "both" else (database,),

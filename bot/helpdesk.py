@@ -13,7 +13,7 @@ from bot.storage.models import ExceptionCase
 from bot.storage.repo import Repo
 from flows.core import Ctx
 from flows.letters import arrival_window, send_letter
-from flows.validators import Invalid
+from domain.validators import Invalid
 
 WORDS = (
     "amber", "birch", "cedar", "delta", "ember", "fjord", "grove", "harbor", "indigo", "juniper",

@@ -24,8 +24,8 @@ from bot.crypto import Vault
 from bot.storage.db import session_scope
 from bot.storage.direct import connection, run
 from bot.storage.models import RecordAccount, RecordPhone, Taxpayer
-from flows.addresses import Address, differences, likely_causes, plain
-from flows.ports import FinancialResult, IdentityClaim, IdentityResult, PhoneStatus
+from domain.addresses import Address, differences, likely_causes, plain
+from domain.ports import FinancialResult, IdentityClaim, IdentityResult, PhoneStatus
 
 # the lookups of every registration, built once (building a statement costs more than running it)
 _TAXPAYERS, _ACCOUNTS, _PHONES = Taxpayer.__table__, RecordAccount.__table__, RecordPhone.__table__

@@ -8,7 +8,7 @@ import gc
 def warm_up() -> None:
     """Load now what the first answers would otherwise load on the way (the world's list of
     states and provinces that address checks read: ~130 ms, paid by someone's review step)."""
-    from flows.addresses import load_tables
+    from domain.addresses import load_tables
 
     load_tables()
 

@@ -606,7 +606,7 @@ def build_application(
     """Build the PTB application serving ``engine``.
 
     ``base_url`` is the Bot API base such as ``"http://127.0.0.1:8081/bot"`` (PTB's default when
-    ``None``). ``request`` (e.g. a :class:`bot.testing.telegram.FakeBotAPI`) is used for all calls,
+    ``None``). ``request`` (e.g. a :class:`sabot_testing.telegram.FakeBotAPI`) is used for all calls,
     including ``getUpdates`` unless ``get_updates_request`` is given. No job queue, no
     persistence. The :class:`TelegramAdapter` is available as ``application.bot_data["adapter"]``.
     ``retry_policy`` overrides :data:`DEFAULT_RETRY_POLICY` (tests inject an instant ``sleep``).

@@ -20,7 +20,7 @@ import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from flows import validators as v
+from domain import validators as v
 from flows.core import Answer, Ctx, Flow
 from flows.hires import (
     BLOCKERS,
@@ -36,7 +36,7 @@ from flows.hires import (
     set_sharing,
 )
 from flows.replies import Action, Document, Notify, Reply
-from flows.validators import Invalid
+from domain.validators import Invalid
 
 flow = Flow("admin", "Firm admin", initial="team")
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flows.core import Answer, Ctx
-from flows.policies import zone_for_address
-from flows.validators import Invalid, one_time_code
+from domain.policies import zone_for_address
+from domain.validators import Invalid, one_time_code
 
 
 def user_zone(ctx: Ctx) -> ZoneInfo:

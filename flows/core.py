@@ -2,7 +2,7 @@
 
 A flow is a list of :class:`Step` (what to ask, how to check the answer, what to say when it is
 wrong, side by side) plus a declarative table of transitions handed to a ``transitions`` state
-machine. A step's ``check`` reads the answer, raises :class:`~flows.validators.Invalid` with a plain
+machine. A step's ``check`` reads the answer, raises :class:`~domain.validators.Invalid` with a plain
 explanation when it cannot be used, or returns the name of the trigger to fire (``"next"`` when it
 returns nothing). The machine decides where that trigger leads, using conditions over the answers.
 Nothing here knows about Telegram: input is an :class:`~flows.replies.Incoming`, output a list of
@@ -20,7 +20,7 @@ from typing import Any, Awaitable, Callable, Iterable, Union
 from transitions import Machine
 
 from flows.replies import Action, Button, DeleteUserMessage, Incoming, Reply
-from flows.validators import Invalid
+from domain.validators import Invalid
 
 Choice = tuple[str, str]  # (value, label)
 Choices = list[list[Choice]]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from flows.common import user_zone
 from flows.core import Answer, Ctx, Flow
 from flows.hires import record_hire_event
-from flows.policies import format_hours, format_local, help_desk_status
+from domain.policies import format_hours, format_local, help_desk_status
 
 flow = Flow("exception", "Exception processing", initial="handoff")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flows.addresses import Address
+from domain.addresses import Address
 from flows.core import Ctx
-from flows.policies import add_business_days
-from flows.validators import Invalid
+from domain.policies import add_business_days
+from domain.validators import Invalid
 
 PURPOSE = "activation_mail"
 

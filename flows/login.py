@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flows import authenticator
-from flows import validators as v
+from domain import authenticator
+from domain import validators as v
 from flows.common import (
     ACTIVATION_TEXT,
     SECURITY_TEXT,
@@ -29,7 +29,7 @@ from flows.core import Answer, Ctx, Flow
 from flows.letters import PURPOSE as LETTER_PURPOSE
 from flows.letters import arrival_window, code_policy, send_letter
 from flows.registration import SITE_IMAGES
-from flows.validators import Invalid
+from domain.validators import Invalid
 
 flow = Flow("login", "Sign-in", initial="login_username")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flows import validators as v
+from domain import validators as v
 from flows.common import over_limit, tries_left, when
 from flows.core import Answer, Ctx, Flow
 from flows.login import _totp_prompt, enroll_authenticator, forget_pending_key
 from flows.registration import SITE_IMAGES
-from flows.validators import Invalid
+from domain.validators import Invalid
 
 flow = Flow("profile", "Profile", initial="overview")
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flows import validators as v
-from flows.addresses import EXPLANATIONS, WHY_RECORDS_DIFFER, Address
-from flows.addresses import variants as address_variants
+from domain import validators as v
+from domain.addresses import EXPLANATIONS, WHY_RECORDS_DIFFER, Address
+from domain.addresses import variants as address_variants
 from flows.common import (
     ACTIVATION_TEXT,
     CONFIRMATION,
@@ -25,13 +25,13 @@ from flows.common import (
     tries_left,
     when,
 )
-from flows.authenticator import STEP_SECONDS
+from domain.authenticator import STEP_SECONDS
 from flows.core import Answer, Ctx, Flow, delete_secret
 from flows.exception import hand_off
 from flows.hires import record_hire_event
 from flows.letters import arrival_window, send_letter
-from flows.ports import IdentityClaim
-from flows.validators import Invalid
+from domain.ports import IdentityClaim
+from domain.validators import Invalid
 
 flow = Flow("registration", "Registration", initial="first_name")
 
@@ -886,7 +886,7 @@ async def secret_question(ctx: Ctx, a: Answer):
 
 def normalise_answer(text: str) -> str:
     """Answers compare without case, accents, punctuation or extra spaces."""
-    from flows.addresses import plain
+    from domain.addresses import plain
 
     return plain(text).casefold()
 

@@ -13,10 +13,10 @@ from bot.engine import Engine
 from bot.records import import_people, read_records_file
 from bot.services import build_services, load_demo_records_if_empty
 from bot.telegram_adapter import RetryPolicy, build_application
-from bot.testing.telegram import FAKE_TOKEN, FakeBotAPI, TelegramTestClient
+from sabot_testing.telegram import FAKE_TOKEN, FakeBotAPI, TelegramTestClient
 
 #: transcripts (tests/transcripts/**/*.convo.yaml) are collected as test items
-pytest_plugins = ["bot.scripting.pytest_plugin", "pytester"]
+pytest_plugins = ["sabot_testing.pytest_plugin", "pytester"]
 
 CODE = re.compile(r"\b(\d{6})\b")
 
@@ -98,7 +98,7 @@ async def _no_sleep(_seconds: float) -> None:
 @pytest.fixture(scope="session")
 def postgres(pytestconfig):
     """The session's throwaway PostgreSQL database, shared with transcripts that run on it."""
-    from bot.scripting.pytest_plugin import shared_postgres
+    from sabot_testing.pytest_plugin import shared_postgres
 
     return shared_postgres(pytestconfig)
 

@@ -25,10 +25,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from bot.scripting.loader import load_transcript
-from bot.scripting.runner import Run
-from bot.scripting.runtime import BotRuntime
-from flows.authenticator import code_at
+from sabot_testing.loader import load_transcript
+from sabot_testing.runner import Run
+from sabot_testing.runtime import BotRuntime
+from domain.authenticator import code_at
 from flows.router import FLOWS
 
 PARTIALS = Path(__file__).parent / "transcripts" / "partials"

@@ -1,7 +1,7 @@
 """`sabot run` end to end, as an outside driver uses it.
 
 A real `sabot run` subprocess long-polls a Bot API HTTP server on 127.0.0.1
-(:mod:`bot.testing.botapi_server`); the test plays one user through the whole registration over
+(:mod:`sabot_testing.botapi_server`); the test plays one user through the whole registration over
 that server, imports the records with `sabot records import` and reads the emailed and texted
 codes with `sabot outbox --json`, each as a subprocess. Then it stops the bot with SIGTERM, starts
 it again and checks that the conversation state survived.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing.botapi_server import BotAPIServer, SentMessage
+from sabot_testing.botapi_server import BotAPIServer, SentMessage
 
 CHAT = 7301
 WAIT = 10.0  # seconds, per bot reply

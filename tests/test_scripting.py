@@ -14,12 +14,12 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.scripting import diagrams
-from bot.scripting.coverage import Coverage, universe
-from bot.scripting.loader import TranscriptError, load_transcript
-from bot.scripting.recorder import Recorder
-from bot.scripting.runner import parse_duration, run_case, run_transcript
-from bot.scripting.runtime import BotRuntime
+from sabot_testing import diagrams
+from sabot_testing.coverage import Coverage, universe
+from sabot_testing.loader import TranscriptError, load_transcript
+from sabot_testing.recorder import Recorder
+from sabot_testing.runner import parse_duration, run_case, run_transcript
+from sabot_testing.runtime import BotRuntime
 
 PARTIALS = Path(__file__).parent / "transcripts" / "partials"
 
@@ -81,7 +81,7 @@ def test_databases_default_to_sqlite_and_unknown_ones_are_refused(tmp_path):
 
 
 def test_a_transcript_on_both_databases_is_collected_once_per_database(pytester):
-    pytester.makeconftest('pytest_plugins = ["bot.scripting.pytest_plugin"]')
+    pytester.makeconftest('pytest_plugins = ["sabot_testing.pytest_plugin"]')
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makefile(".convo.yaml", t="databases: [sqlite, postgresql]\nrows:\n  - {id: one}\nsteps:\n  - command: start\n")
     result = pytester.runpytest("--collect-only", "-q")

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from bot.storage.models import AuditEvent
-from flows import authenticator
+from domain import authenticator
 from tests.conftest import make_harness
 from tests.conftest import test_settings as settings_for
 from tests.journeys import JORDAN, register, to_email_code, to_review

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.config import CodePolicy
 from bot.storage.models import Account, OneTimeCode
 from bot.storage.repo import Repo
-from flows import authenticator
+from domain import authenticator
 from flows.router import FLOWS
 from tests.conftest import make_harness
 from tests.conftest import test_settings as settings_for

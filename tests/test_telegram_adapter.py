@@ -1,4 +1,4 @@
-"""The Telegram adapter against the offline Bot API (bot.testing.telegram), with a tiny engine."""
+"""The Telegram adapter against the offline Bot API (sabot_testing.telegram), with a tiny engine."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from bot.telegram_adapter import (
     parse_command,
     split_text,
 )
-from bot.testing.telegram import FAKE_TOKEN, FakeBotAPI, TelegramTestClient
+from sabot_testing.telegram import FAKE_TOKEN, FakeBotAPI, TelegramTestClient
 from flows.replies import Button, DeleteUserMessage, Incoming, Notify, Photo, Reply
 
 ADMIN_CHAT = 2002

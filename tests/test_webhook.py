@@ -1,7 +1,7 @@
 """Webhook mode: the secret token is checked, and several workers share the load on PostgreSQL.
 
 `sabot run --webhook-url` runs as a subprocess; the loopback Bot API server
-(bot.testing.botapi_server) records setWebhook and then POSTs each update to the bot, as
+(sabot_testing.botapi_server) records setWebhook and then POSTs each update to the bot, as
 Telegram does.
 """
 
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing.botapi_server import BotAPIServer
-from bot.testing.postgres import PostgresForTests
+from sabot_testing.botapi_server import BotAPIServer
+from sabot_testing.postgres import PostgresForTests
 from tests.test_sabot_run_loopback import _code, _sabot
 
 SECRET = "loopback-secret_42"

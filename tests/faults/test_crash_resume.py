@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from bot.testing.botapi_server import BotAPIServer
+from sabot_testing.botapi_server import BotAPIServer
 from tests.test_sabot_run_loopback import CASEY, RECORDS, WAIT, Bot, _code, _sabot
 
 CHAT = 7401

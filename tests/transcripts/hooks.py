@@ -28,7 +28,7 @@ def _chat(run, user) -> int:
 
 async def _reply_to(run, chat: int, act):
     """Run a user action the way the runner's own steps do, and return it as the step's reply."""
-    from bot.scripting.runner import Reply
+    from sabot_testing.runner import Reply
 
     mark = await run.runtime.outbox_mark()
     errors_before = len(run._errors.records)
@@ -42,7 +42,7 @@ async def press_earlier(run, label: str, on: str, user=None):
     """Press the button ``label`` on an EARLIER bot message, the latest one whose text contains
     ``on`` (a stale button still on the screen), not on the current question. The reply is the
     step's reply, so `expect:` checks it."""
-    from bot.testing.telegram import BotMessage
+    from sabot_testing.telegram import BotMessage
 
     chat = _chat(run, user)
     client = await run.runtime.client(chat)
@@ -82,7 +82,7 @@ def repeat(run, text: str, times: int, name: str) -> dict:
 async def in_group_chat(run, chat: int, command: str):
     """Send ``/command`` from a group chat ``chat``; the bot must not start a conversation there.
     The reply is the step's reply."""
-    from bot.testing.telegram import TelegramTestClient
+    from sabot_testing.telegram import TelegramTestClient
 
     chat = int(chat)
     client = TelegramTestClient(run.runtime.app, chat_id=chat, chat_type="group")
@@ -100,7 +100,7 @@ async def no_secret_in_chat(run, secrets, codes: int, user=None) -> None:
     or any one-time code sent so far by email, text or letter; exactly ``codes`` codes were sent."""
     import re
 
-    from bot.testing.telegram import BotMessage
+    from sabot_testing.telegram import BotMessage
 
     chat = _chat(run, user)
     everything = "\n".join(BotMessage.from_dict(m).text for m in run.runtime.api.messages.get(chat, {}).values())
@@ -129,7 +129,7 @@ async def restart(run) -> None:
     from bot.engine import Engine
     from bot.services import build_services, load_demo_records_if_empty
     from bot.telegram_adapter import RetryPolicy, build_application
-    from bot.testing.telegram import FAKE_TOKEN, FakeBotAPI
+    from sabot_testing.telegram import FAKE_TOKEN, FakeBotAPI
 
     runtime = run.runtime
     for client in reversed(list(runtime.clients.values())):
@@ -171,7 +171,7 @@ def photos_protected(run) -> None:
 
 
 def _messages(run, user):
-    from bot.testing.telegram import BotMessage
+    from sabot_testing.telegram import BotMessage
 
     chat = run.chat_for(user)
     return chat, [BotMessage.from_dict(m) for m in run.runtime.api.messages.get(chat, {}).values()]
@@ -180,7 +180,7 @@ def _messages(run, user):
 def chat_history(run, user, starting: str | None = None):
     """Every message the bot has sent to ``user``'s chat so far (current content), or only those
     whose text starts with ``starting``, as the step's reply: what another person received."""
-    from bot.scripting.runner import Reply
+    from sabot_testing.runner import Reply
 
     chat, messages = _messages(run, user)
     if starting is not None:
@@ -194,7 +194,7 @@ def sent_file(run, user, file_name: str | None = None, files: int | None = None)
     many documents the chat has been sent so far."""
     from dataclasses import replace
 
-    from bot.scripting.runner import Reply
+    from sabot_testing.runner import Reply
 
     chat, messages = _messages(run, user)
     documents = [m for m in messages if m.document]
@@ -226,7 +226,7 @@ def button_data(run, user, label: str, name: str) -> dict:
 
 async def press_data_on(run, user, data: str, message: str):
     """A callback with ``data`` from the (older) bot message ``message``: a stale button."""
-    from bot.scripting.runner import Reply
+    from sabot_testing.runner import Reply
 
     chat = run.chat_for(user)
     client = await run.runtime.client(chat)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.addresses import (
+from domain.addresses import (
     CATEGORIES,
     CAUSES,
     EXPLANATIONS,
@@ -442,7 +442,7 @@ def test_never_raises(entered, record):
 
 
 def _full_diff(entered, record):
-    from flows.addresses import _diff, normalise
+    from domain.addresses import _diff, normalise
 
     return _diff(normalise(entered), normalise(record))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 
 from bot.runtime import settle_after_start, thaw_heap
-from flows.addresses import _subdivisions
+from domain.addresses import _subdivisions
 
 
 def test_settling_loads_the_address_tables_and_freezes_the_heap():

@@ -1,4 +1,4 @@
-"""Tests for flows.validators: accepted forms, normalised outputs, refusal codes, messages that never
+"""Tests for domain.validators: accepted forms, normalised outputs, refusal codes, messages that never
 echo sensitive input, and property tests that arbitrary text only ever yields a value or Invalid."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows import validators as v
-from flows.validators import Invalid
+from domain import validators as v
+from domain.validators import Invalid
 
 TODAY = date(2025, 6, 15)
 FUZZ = settings(max_examples=200, deadline=None)
@@ -597,7 +597,7 @@ def test_mobile_not_us_message():
 
 
 def test_blocklist_is_packaged_and_large():
-    path = Path(v.__file__).resolve().parent.parent / "bot" / "data" / "common_passwords.txt"
+    path = Path(v.__file__).resolve().parent / "data" / "common_passwords.txt"
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("#")
     entries = [line for line in lines if line and not line.startswith("#")]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from flows.addresses import Address
+from domain.addresses import Address
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,11 @@ class IdentityClaim:
 class IdentityResult:
     matched: bool
     #: categories that differ: "ssn" (no such person), "name", "date_of_birth", "filing_status",
-    #: and the address categories of flows.addresses
+    #: and the address categories of domain.addresses
     mismatches: frozenset[str] = frozenset()
     #: the person has an existing e-Services account (exception processing is open to them)
     e_services: bool = False
-    #: for an address difference, the likely kinds of difference (flows.addresses cause codes)
+    #: for an address difference, the likely kinds of difference (domain.addresses cause codes)
     causes: tuple[str, ...] = ()
 
 

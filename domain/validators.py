@@ -8,7 +8,7 @@ account digits, passwords, codes). ``Invalid.code`` is a short machine key such 
 Whatever text arrives (empty, whitespace, emoji, control characters, very long input), these
 functions return a value or raise :class:`Invalid`, never any other exception.
 
-The only I/O is reading the packaged password blocklist ``bot/data/common_passwords.txt`` once.
+The only I/O is reading the packaged password blocklist ``domain/data/common_passwords.txt`` once.
 """
 
 from __future__ import annotations
@@ -723,7 +723,7 @@ _PASSWORD_ADVICE = (
 
 @functools.lru_cache(maxsize=1)
 def _common_passwords() -> frozenset[str]:
-    resource = importlib.resources.files("bot") / "data" / "common_passwords.txt"
+    resource = importlib.resources.files("domain") / "data" / "common_passwords.txt"
     words = set()
     for line in resource.read_text(encoding="utf-8").splitlines():
         line = line.strip()

@@ -1,7 +1,7 @@
 """Running a transcript against the bot, step by step, and checking what it says.
 
 Every step goes through the real Telegram adapter (python-telegram-bot's ``Application`` with its
-request layer replaced by :class:`bot.testing.telegram.FakeBotAPI`), so the buttons, protected
+request layer replaced by :class:`sabot_testing.telegram.FakeBotAPI`), so the buttons, protected
 messages and deletions checked are the ones Telegram would see. See ``docs/transcripts.md`` for
 the format.
 """
@@ -18,10 +18,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.scripting import coverage as coverage_mod
-from bot.scripting import extend
-from bot.scripting.loader import Row, Step, Transcript, TranscriptError
-from bot.scripting.runtime import BotRuntime, deep_merge, parse_when
+from sabot_testing import coverage as coverage_mod
+from sabot_testing import extend
+from sabot_testing.loader import Row, Step, Transcript, TranscriptError
+from sabot_testing.runtime import BotRuntime, deep_merge, parse_when
 
 DEFAULT_CHAT = 1001
 #: the pattern a delivery capture uses when none is given: the first six-digit code
@@ -107,7 +107,7 @@ class StepFailure(AssertionError):
         super().__init__(f"{step.where}: " + "; ".join(problems))
 
     def render(self, *, color: bool = False) -> str:
-        from bot.scripting.report import render_failure
+        from sabot_testing.report import render_failure
 
         return render_failure(self, color=color)
 
@@ -172,7 +172,7 @@ class Run:
 
     def lookup(self, name: str) -> str:
         if name.startswith("totp:"):
-            from flows.authenticator import code_at
+            from domain.authenticator import code_at
 
             key = name[5:].strip()
             secret = self.lookup(key)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.scripting.extend import fixture
-from bot.scripting.loader import TranscriptError
+from sabot_testing.extend import fixture
+from sabot_testing.loader import TranscriptError
 
 
 def _admin_ids(run, spec: dict) -> list[int]:

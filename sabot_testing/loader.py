@@ -78,7 +78,7 @@ TOP_KEYS = (
 DATABASES = ("sqlite", "postgresql")
 FIXTURE_KEYS_BUILTIN = ("clock", "config", "records", "demo_records", "setup")
 
-#: extra step kinds and fixture keys registered by extensions (see :mod:`bot.scripting.extend`)
+#: extra step kinds and fixture keys registered by extensions (see :mod:`sabot_testing.extend`)
 EXTRA_ACTIONS: set[str] = set()
 EXTRA_FIXTURES: set[str] = set()
 
@@ -298,7 +298,7 @@ def _load_extensions(raw: dict, path: Path) -> None:
     the modules a transcript names in ``fixtures: {setup: [{import: module}]}``."""
     import importlib
 
-    from bot.scripting import extend
+    from sabot_testing import extend
 
     extend.load_plugins()
     fixtures = raw.get("fixtures")

@@ -28,8 +28,8 @@ from typing import TextIO
 
 import yaml
 
-from bot.scripting.runner import DEFAULT_CHAT, Reply, parse_duration
-from bot.scripting.runtime import BotRuntime
+from sabot_testing.runner import DEFAULT_CHAT, Reply, parse_duration
+from sabot_testing.runtime import BotRuntime
 
 _KEY = re.compile(r"by hand: ([A-Z2-7]{4}(?: [A-Z2-7]{1,4})+)")
 _CASE = re.compile(r"reference: (EX-[\w-]+)")
@@ -131,7 +131,7 @@ class Recorder:
 
     async def _typed_value(self, text: str) -> str:
         """What to write for a typed text: a reference to a capture when it is a code or secret."""
-        from flows.authenticator import code_at
+        from domain.authenticator import code_at
 
         compact = re.sub(r"[\s-]", "", text)
         if re.fullmatch(r"\d{6}", compact):

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from bot.scripting.coverage import Coverage
-from bot.scripting.loader import TranscriptError, find_transcripts, load_transcript
-from bot.scripting.report import result_line, write_junit
-from bot.scripting.runner import Result, run_case
+from sabot_testing.coverage import Coverage
+from sabot_testing.loader import TranscriptError, find_transcripts, load_transcript
+from sabot_testing.report import result_line, write_junit
+from sabot_testing.runner import Result, run_case
 
 DEFAULT_FOLDER = Path("tests/transcripts")
 
@@ -106,7 +106,7 @@ def _indent(text: str) -> str:
 def draw(out: Path, readme: Path | None, *, check: bool = False, echo: Callable[[str], None] = print) -> int:
     """Write ``out/flows/*.md`` and refresh the README blocks. With ``check``, change nothing and
     return 1 when something is out of date (for CI)."""
-    from bot.scripting import diagrams
+    from sabot_testing import diagrams
 
     if check:
         import tempfile

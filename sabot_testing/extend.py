@@ -3,7 +3,7 @@
 A deployment (or a later feature such as firms) adds its own vocabulary without touching the
 runner::
 
-    from bot.scripting.extend import fixture, step
+    from sabot_testing.extend import fixture, step
 
     @fixture("firm")
     async def firm(run, value):           # fixtures: {firm: {name: Acme, admin: 2001}}
@@ -35,7 +35,7 @@ import inspect
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from bot.scripting import loader
+from sabot_testing import loader
 
 FIXTURES: dict[str, Callable[..., Awaitable[Any]]] = {}
 STEPS: dict[str, Callable[..., Awaitable[Any]]] = {}
@@ -43,7 +43,7 @@ STEPS: dict[str, Callable[..., Awaitable[Any]]] = {}
 _plugins_loaded = False
 
 #: the project's own vocabulary, always available (``fixtures: {firm: ...}``)
-BUILTIN_PLUGINS = ("bot.scripting.firms",)
+BUILTIN_PLUGINS = ("sabot_testing.firms",)
 
 
 def fixture(name: str):
@@ -59,7 +59,7 @@ def fixture(name: str):
 
 def step(name: str):
     """Register a step kind ``- name: value``; the handler is ``async (run, step, value)`` and
-    returns a :class:`bot.scripting.runner.Reply` (or ``None`` for "the bot said nothing")."""
+    returns a :class:`sabot_testing.runner.Reply` (or ``None`` for "the bot said nothing")."""
 
     def register(fn):
         STEPS[name] = fn

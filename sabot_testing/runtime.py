@@ -1,5 +1,5 @@
 """One bot for one transcript run: a temporary database, a manual clock, the real Telegram
-adapter over the offline Bot API (:class:`bot.testing.telegram.FakeBotAPI`)."""
+adapter over the offline Bot API (:class:`sabot_testing.telegram.FakeBotAPI`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from bot.engine import Engine
 from bot.records import import_people, read_records_file
 from bot.services import build_services, load_demo_records_if_empty
 from bot.telegram_adapter import RetryPolicy, build_application
-from bot.testing.telegram import FAKE_TOKEN, BotMessage, FakeBotAPI, TelegramTestClient
+from sabot_testing.telegram import FAKE_TOKEN, BotMessage, FakeBotAPI, TelegramTestClient
 
 #: the clock every run starts at unless ``fixtures: {clock: ...}`` says otherwise: a Monday,
 #: 10:00 in New York (help desk open)

@@ -1,6 +1,6 @@
 """A minimal Telegram Bot API HTTP server for loopback tests (standard library only).
 
-Unlike :mod:`bot.testing.telegram` (which replaces python-telegram-bot's request layer inside the
+Unlike :mod:`sabot_testing.telegram` (which replaces python-telegram-bot's request layer inside the
 process), this is a real HTTP server on ``127.0.0.1``: point a bot process at it with
 ``SABOT_TELEGRAM__BASE_URL=<server.base_url>`` and drive users from the test::
 

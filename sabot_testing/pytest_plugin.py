@@ -1,6 +1,6 @@
 """pytest collects ``*.convo.yaml`` transcripts as test items (one per data row).
 
-Enabled from ``tests/conftest.py`` (``pytest_plugins = ["bot.scripting.pytest_plugin"]``).
+Enabled from ``tests/conftest.py`` (``pytest_plugins = ["sabot_testing.pytest_plugin"]``).
 Partials (files under a ``partials/`` folder, or with ``partial: true``) are not collected.
 
 ``--convo-coverage=FILE`` records the flow states and transitions reached by the whole session,
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.scripting import coverage as coverage_mod
-from bot.scripting.loader import SUFFIX, TranscriptError, is_partial_path, load_transcript
+from sabot_testing import coverage as coverage_mod
+from sabot_testing.loader import SUFFIX, TranscriptError, is_partial_path, load_transcript
 
 _COVERAGE_KEY = pytest.StashKey["coverage_mod.Coverage"]()
 _POSTGRES_KEY = pytest.StashKey["PostgresForTests"]()
@@ -26,7 +26,7 @@ _POSTGRES_KEY = pytest.StashKey["PostgresForTests"]()
 def shared_postgres(config: pytest.Config):
     """The session's throwaway PostgreSQL database (created on first use, dropped at the end);
     ``url`` is None and ``reason`` says why when the server can't be reached."""
-    from bot.testing.postgres import PostgresForTests
+    from sabot_testing.postgres import PostgresForTests
 
     pg = config.stash.get(_POSTGRES_KEY, None)
     if pg is None:
@@ -112,7 +112,7 @@ class TranscriptItem(pytest.Item):
         self.database = database
 
     def runtest(self) -> None:
-        from bot.scripting.runner import run_case
+        from sabot_testing.runner import run_case
 
         url = None
         if self.database == "postgresql":

@@ -3,7 +3,7 @@
 N synthetic people, loaded into the record store beforehand, each complete the full first-time
 registration (email code, identity, credit card, texted activation code, username, password, site
 phrase and image) through the real Telegram adapter (:func:`bot.telegram_adapter.build_application`)
-whose Bot API is the offline :class:`bot.testing.telegram.FakeBotAPI`: every update is a real
+whose Bot API is the offline :class:`sabot_testing.telegram.FakeBotAPI`: every update is a real
 ``telegram.Update`` built with ``Update.de_json`` and handed to ``application.process_update``, and
 every reply is really serialised to JSON by the fake Bot API and parsed back by PTB.
 
@@ -13,7 +13,7 @@ waiting, sends one update, and puts the user back at the end of the line). The l
 update runs from building its ``Update`` to ``process_update`` returning, i.e. after its replies
 went out, which with sabot is after its answer was committed.
 
-The baseline (:mod:`bot.bench_baseline`) is fed by the same driver, with the same fake Bot API,
+The baseline (:mod:`sabot_bench.baseline`) is fed by the same driver, with the same fake Bot API,
 window and number of updates per user. Codes reach the driver through a capturing delivery backend
 (the last code per destination, in memory) that replaces ``services.delivery``, so the figures
 are the engine's and the database's, not an outbox's.
@@ -51,9 +51,9 @@ import phonenumbers
 from stdnum.us import ssn as stdnum_ssn
 from telegram import Update
 
-from bot.bench_baseline import BASELINE_DONE, StepShape, build_baseline_application, open_conversations
+from sabot_bench.baseline import BASELINE_DONE, StepShape, build_baseline_application, open_conversations
 from bot.runtime import freeze_heap, settle_after_start, thaw_heap
-from bot.testing.telegram import FAKE_TOKEN, FakeBotAPI
+from sabot_testing.telegram import FAKE_TOKEN, FakeBotAPI
 
 #: what sabot's last reply of a completed registration says
 DONE_MARKER = "You're registered"
@@ -168,7 +168,7 @@ class Person:
 
 def make_people(count: int, *, ssn_start: int = 0, phone_area: str = "202", check: bool = True) -> list[Person]:
     """``count`` distinct synthetic people with valid SSNs and valid, distinct U.S. mobile numbers."""
-    from flows import validators as v
+    from domain import validators as v
 
     ssns = _valid_ssns(ssn_start)
     phones = _valid_phones(phone_area) if check else (f"{phone_area}{200 + i // 10000:03d}{i % 10000:04d}" for i in range(10**7))
@@ -1345,7 +1345,7 @@ async def _run_bench(options: BenchOptions, echo, data_dir: Path, security) -> d
     options.warmup = min(options.warmup, max(2, options.users // 4))
     people = make_people(options.users + options.warmup)
     if len(registration_journey(people[0])) != len(STEP_NAMES):  # pragma: no cover - keep them in step
-        raise BenchError("bot.bench.STEP_NAMES no longer matches registration_journey")
+        raise BenchError("sabot_bench.STEP_NAMES no longer matches registration_journey")
     shapes, calls = await probe(options, data_dir, people[0])
     updates_per_user = len(shapes)
 
