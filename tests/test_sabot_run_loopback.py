@@ -143,17 +143,19 @@ def _code(env: dict[str, str], cwd: Path, channel: str, to: str) -> str:
         time.sleep(0.2)
 
 
-def _texts(messages: list[SentMessage]) -> str:
-    return "\n".join(m.text for m in messages)
-
-
-def test_sabot_run_registers_a_user_over_loopback_and_survives_restart(tmp_path: Path) -> None:
+def start_api() -> BotAPIServer:
+    """A Bot API server on loopback, or the test skips saying why."""
     api = BotAPIServer()
     try:
         api.start()
     except OSError as exc:
         pytest.skip(f"cannot bind a loopback HTTP server on 127.0.0.1: {exc}")
+    return api
 
+
+def bot_env(tmp_path: Path, api: BotAPIServer) -> dict[str, str]:
+    """The environment of a `sabot` subprocess: its own data folder and SQLite file, cheap argon2
+    parameters, and the loopback Bot API."""
     env = dict(os.environ)
     env.pop("SABOT_CONFIG", None)
     env.update({
@@ -166,6 +168,16 @@ def test_sabot_run_registers_a_user_over_loopback_and_survives_restart(tmp_path:
         "SABOT_TELEGRAM__BASE_URL": api.base_url,
         "PYTHONUNBUFFERED": "1",
     })
+    return env
+
+
+def _texts(messages: list[SentMessage]) -> str:
+    return "\n".join(m.text for m in messages)
+
+
+def test_sabot_run_registers_a_user_over_loopback_and_survives_restart(tmp_path: Path) -> None:
+    api = start_api()
+    env = bot_env(tmp_path, api)
     records = tmp_path / "people.yaml"
     records.write_text(RECORDS, encoding="utf-8")
     p = CASEY

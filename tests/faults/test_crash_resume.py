@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 
-import pytest
 
-from sabot_testing.botapi_server import BotAPIServer
-from tests.test_sabot_run_loopback import CASEY, RECORDS, WAIT, Bot, _code, _sabot
+from tests.test_sabot_run_loopback import CASEY, RECORDS, WAIT, Bot, _code, _sabot, bot_env, start_api
 
 CHAT = 7401
 
 
 def test_kill_9_then_resume(tmp_path):
-    api = BotAPIServer()
-    try:
-        api.start()
-    except OSError as exc:
-        pytest.skip(f"cannot bind a loopback HTTP server on 127.0.0.1: {exc}")
-    env = dict(os.environ)
-    env.pop("SABOT_CONFIG", None)
-    env.update({
-        "SABOT_DATA_DIR": str(tmp_path / "data"),
-        "SABOT_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        "SABOT_SECURITY__ARGON2_TIME_COST": "1",
-        "SABOT_SECURITY__ARGON2_MEMORY_KIB": "8192",
-        "SABOT_SECURITY__ARGON2_PARALLELISM": "1",
-        "TELEGRAM_BOT_TOKEN": "123456:TEST",
-        "SABOT_TELEGRAM__BASE_URL": api.base_url,
-        "PYTHONUNBUFFERED": "1",
-    })
+    api = start_api()
+    env = bot_env(tmp_path, api)
     (tmp_path / "people.yaml").write_text(RECORDS, encoding="utf-8")
     p = CASEY
     bots: list[Bot] = []
