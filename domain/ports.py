@@ -1,14 +1,17 @@
 """What the flows need from the outside world, as plain types and protocols.
 
-The identity authority (``RecordsAdapter``) is implemented in ``bot.records``; flows only see
-these shapes, so a real authority or a test double can stand in.
+The identity authority (``RecordsAdapter``) is implemented in ``bot.records``, the stored data
+(``Repository``: accounts, codes, attempts, audit, letters, notices, help-desk cases, erasure) in
+``bot.storage.repo``, and the rest (``Services``: settings and policy, the vault, the clock,
+delivery, the transport's deep links) in ``bot.services``. Flows only see these shapes, so a test
+double can stand in for any of them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from typing import Protocol
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 
 from domain.addresses import Address
 
@@ -72,3 +75,185 @@ class RecordsAdapter(Protocol):
     async def person_of_record(self, ssn_hash: str) -> dict | None: ...
 
     async def e_services_sign_in(self, username: str, password: str) -> str | None: ...
+
+
+# -- one-time codes ------------------------------------------------------------------------------
+
+
+class TooManyCodes(Exception):
+    """The most codes allowed for a subject and purpose were issued in the resend window."""
+
+    def __init__(self, retry_at: datetime):
+        super().__init__("too many codes requested")
+        #: when the next code may be asked for
+        self.retry_at = retry_at
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    result: str  # ok | wrong | expired | none | locked
+    remaining: int = 0
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    code: str
+    expires_at: datetime
+
+
+class CodePolicy(Protocol):
+    digits: int
+    lifetime_minutes: float
+    max_attempts: int
+    resend_limit: int
+    resend_window_minutes: float
+
+
+class Codes(Protocol):
+    async def issue_code(self, subject: str, purpose: str, channel: str, policy: CodePolicy) -> IssuedCode:
+        """A new code (the older ones of the subject and purpose stop working); raises
+        TooManyCodes when the resend limit is reached."""
+
+    async def check_code(self, subject: str, purpose: str, typed: str, policy: CodePolicy) -> CodeCheck: ...
+
+    async def code_expired(self, subject: str, purpose: str) -> bool: ...
+
+
+# -- stored data ----------------------------------------------------------------------------------
+
+
+class Attempts(Protocol):
+    """Counted attempts behind limits and lockouts, under a key."""
+
+    async def count_attempts(self, key: str, window: timedelta) -> tuple[int, datetime | None]:
+        """How many attempts in ``window``, and when the oldest of them was."""
+
+    async def add_attempt(self, key: str) -> None: ...
+
+
+class Audit(Protocol):
+    async def audit(self, event: str, account_id: int | None = None, chat_id: int | None = None) -> None:
+        """Record a security event: what and when, never personal data."""
+
+
+class Accounts(Protocol):
+    async def username_taken(self, username: str) -> bool: ...
+
+    async def ssn_registered(self, ssn_hash: str) -> bool: ...
+
+    async def phone_owner_ssn(self, phone_hash: str) -> str | None: ...
+
+    async def account_by_username(self, username: str) -> Any: ...
+
+    async def account_by_ssn(self, ssn_hash: str) -> Any: ...
+
+    async def phone_owner(self, phone_hash: str) -> Any: ...
+
+    async def account(self, account_id: int) -> Any: ...
+
+    async def create_account(
+        self,
+        *,
+        username: str,
+        password_hash: str,
+        ssn_hash: str,
+        profile: dict,
+        site_phrase: str,
+        site_image: str,
+        status: str,
+        chat_id: int | None,
+        phone_hash: str | None = None,
+        phone: str | None = None,
+        secret_answers: dict | None = None,
+        must_change_password: bool = False,
+    ) -> int:
+        """Store a new account (its personal data sealed); its id."""
+
+    async def update_account(self, account: Any, **fields: Any) -> None: ...
+
+    async def totp_device_taken(self, device_hash: str, account_id: int | None) -> bool: ...
+
+
+class Letters(Protocol):
+    async def letters_since(self, account_id: int, since: datetime) -> list[Any]: ...
+
+    async def latest_letter(self, account_id: int) -> Any: ...
+
+    async def add_letter(self, **fields: Any) -> Any: ...
+
+
+class Notices(Protocol):
+    async def notify(self, chat_id: int, text: str) -> None:
+        """A message for a chat outside its conversation turns (sent by the next tick)."""
+
+
+class ExceptionCases(Protocol):
+    async def exception_case(self, ssn_hash: str) -> Any: ...
+
+    async def open_exception_case(self, ssn_hash: str, chat_id: int, email: str | None) -> Any: ...
+
+    async def case_by_reference(self, reference: str) -> Any: ...
+
+    async def update_case(self, case: Any, *, status: str) -> None: ...
+
+
+class PersonalData(Protocol):
+    async def erasure_plan(self, chat_id: int, signed_in_account: int | None) -> Any: ...
+
+    async def erase_personal_data(self, chat_id: int, signed_in_account: int | None, answers: dict) -> Any: ...
+
+    async def sign_out_other_chats(self, account_id: int, keep_chat: int) -> int: ...
+
+
+class Repository(Accounts, Codes, Attempts, Audit, Letters, Notices, ExceptionCases, PersonalData, Protocol):
+    """Everything a step reads and writes, inside the step's own transaction."""
+
+    #: that transaction, for services acting within it (delivery, firms)
+    session: Any
+
+
+# -- services ------------------------------------------------------------------------------------
+
+
+class Vault(Protocol):
+    def encrypt(self, value: Any, *, context: str = "") -> str: ...
+
+    def decrypt(self, token: str | None, *, context: str = "") -> Any: ...
+
+    def digest(self, purpose: str, value: str) -> str:
+        """A keyed hash (lookups, codes): equal values give equal digests."""
+
+    async def hash_password(self, password: str) -> str: ...
+
+    async def verify_password(self, stored: str | None, password: str) -> bool: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Transport(Protocol):
+    """The chat platform's settings the flows read: the bot's own name, for deep links."""
+
+    bot_username: str | None
+
+
+class Settings(Protocol):
+    #: the rules and limits (bot.config.Policy)
+    policy: Any
+    #: retention periods (bot.config.PrivacySettings)
+    privacy: Any
+    telegram: Transport
+
+
+class Services(Protocol):
+    settings: Settings
+    vault: Vault
+    clock: Clock
+    records: RecordsAdapter
+
+    async def deliver(self, session: Any, *, channel: str, to: str, body: str, subject: str | None = None) -> None:
+        """Send an email, text or letter within ``session``'s transaction."""
+
+    def firms(self, session: Any) -> Any:
+        """Firm admins' data within ``session``."""

@@ -1,0 +1,76 @@
+"""A password answer is hashed once: argon2 is the costliest thing the bot does, and hashing it
+again (e.g. by running the step a second time) would double the wait of everyone signing up."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import make_harness, test_settings as settings_for
+from tests.journeys import JORDAN, to_username
+
+
+class CountingHasher:
+    """Wraps the vault's argon2 hasher and counts the hashes it computes (verifying a password
+    against a stored hash computes one too)."""
+
+    def __init__(self, hasher):
+        self.hasher = hasher
+        self.hashes = 0
+        self.verifies = 0
+
+    def hash(self, password):
+        self.hashes += 1
+        return self.hasher.hash(password)
+
+    def verify(self, stored, password):
+        self.verifies += 1
+        return self.hasher.verify(stored, password)
+
+    def __getattr__(self, name):
+        return getattr(self.hasher, name)
+
+
+@pytest.mark.parametrize("group_commit", [True, False])
+async def test_a_password_answer_is_hashed_once(tmp_path, group_commit):
+    h = await make_harness(settings_for(tmp_path, database={"group_commit": group_commit}))
+    try:
+        vault = h.services.vault
+        counting = CountingHasher(vault.passwords)
+        vault.passwords = counting
+        user = await h.user(8601)
+        await to_username(h, user)
+        await user.send(JORDAN["username"])
+        assert (counting.hashes, counting.verifies) == (0, 0)
+        await user.send(JORDAN["password"])
+        assert await h.engine.where(8601) == ("registration", "site_phrase")
+        assert (counting.hashes, counting.verifies) == (1, 0)
+        # the site phrase is compared with the password: one verification, no new hash
+        await user.send(JORDAN["phrase"])
+        assert (counting.hashes, counting.verifies) == (1, 1)
+    finally:
+        await h.close()
+
+
+async def test_a_password_step_runs_once(tmp_path, monkeypatch):
+    """The step choosing a password is not run again once its password is hashed."""
+    from flows import registration
+
+    h = await make_harness(settings_for(tmp_path))
+    try:
+        user = await h.user(8602)
+        await to_username(h, user)
+        await user.send(JORDAN["username"])
+        runs = []
+        step = registration.flow.steps["password"]
+        original = step.check
+
+        async def counted(ctx, answer):
+            runs.append(answer.incoming.text)
+            return await original(ctx, answer)
+
+        monkeypatch.setattr(step, "check", counted)
+        await user.send(JORDAN["password"])
+        assert len(runs) == 1
+        assert await h.engine.where(8602) == ("registration", "site_phrase")
+    finally:
+        await h.close()
