@@ -4,6 +4,8 @@ dump, log output)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -108,16 +110,55 @@ class Hit:
         return f"{self.what} ({self.value!r}) in {self.source} at byte {self.offset}"
 
 
+#: runs that may be an encoding of something: base64 (standard or URL-safe) and hex
+_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_\-]{12,}={0,2}")
+_HEX_RUN = re.compile(rb"\b(?:[0-9a-fA-F]{2}){6,}\b")
+
+
+def _decoded_runs(blob: bytes) -> bytes:
+    """What the encoded-looking runs of ``blob`` decode to, so an encoding passed off as
+    encryption is caught: hex, base64 and URL-safe base64, decoded twice (a token may hold JSON
+    that holds base64)."""
+    out = []
+    layer = blob
+    for _ in range(2):
+        decoded = []
+        for run in _HEX_RUN.findall(layer):
+            try:
+                decoded.append(bytes.fromhex(run.decode("ascii")))
+            except ValueError:
+                pass
+        for run in _BASE64_RUN.findall(layer):
+            body = run.rstrip(b"=")
+            for decode in (base64.b64decode, base64.urlsafe_b64decode):
+                # try every alignment: a prefix (a key id) may sit before the encoded part
+                for start in range(4):
+                    part = body[start:]
+                    try:
+                        decoded.append(decode(part + b"=" * (-len(part) % 4)))
+                    except (ValueError, binascii.Error):
+                        pass
+        layer = b"\n".join(decoded)
+        out.append(layer)
+    return b"\n".join(out)
+
+
 def find_plaintext(sources: dict[str, bytes], values: dict[str, str]) -> list[Hit]:
     """Every place one of ``values`` appears in any of ``sources`` ({name: bytes}), as UTF-8 or
-    UTF-16 (SQLite may store text either way), case-insensitively for text."""
+    UTF-16 (SQLite may store text either way), case-insensitively for text, either as it is or
+    inside a base64 or hex encoding."""
     hits = []
     for source, blob in sources.items():
         lowered = blob.lower()
+        decoded = _decoded_runs(blob).lower()
         for value, what in values.items():
             for encoding in ("utf-8", "utf-16-le", "utf-16-be"):
                 needle = value.lower().encode(encoding)
                 at = lowered.find(needle)
+                if at < 0 and decoded.find(needle) >= 0:
+                    at = -1  # found only once decoded: no offset in the source
+                    hits.append(Hit(f"{source} (decoded)", value, what, at))
+                    break
                 if at >= 0:
                     hits.append(Hit(source, value, what, at))
                     break
