@@ -27,6 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bot.config import Settings
+from domain.ports import DecryptionError
 
 
 def _b64(data: bytes) -> str:
@@ -35,10 +36,6 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-class DecryptionError(Exception):
-    pass
 
 
 @dataclass

@@ -34,6 +34,10 @@ class Services:
 
         return FirmStore(session, self.vault, self.clock)
 
+    async def forget_hires(self, session: AsyncSession, chat_id: int) -> int:
+        """The firms' part of erasing a chat's person (bot.storage.privacy.erase_chat)."""
+        return await self.firms(session).forget_chat(chat_id)
+
     async def close(self) -> None:
         await self.engine.dispose()
 

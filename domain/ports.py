@@ -215,6 +215,10 @@ class Repository(Accounts, Codes, Attempts, Audit, Letters, Notices, ExceptionCa
 # -- services ------------------------------------------------------------------------------------
 
 
+class DecryptionError(Exception):
+    """A stored value could not be decrypted (a missing key, or a value tampered with)."""
+
+
 class Vault(Protocol):
     def encrypt(self, value: Any, *, context: str = "") -> str: ...
 

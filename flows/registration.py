@@ -914,7 +914,6 @@ async def create_account(ctx: Ctx) -> str | None:
     the same person finished first, someone took the phone or username meanwhile), say so and
     return where to go instead ("done", "phone_taken", "username_taken")."""
     d = ctx.data
-    vault = ctx.vault
     profile = {
         "first_name": d["first_name"],
         "last_name": d["last_name"],
@@ -941,16 +940,15 @@ async def create_account(ctx: Ctx) -> str | None:
         return "username_taken"
     d["account_id"] = await ctx.repo.create_account(
         username=d["username"],
-        username_key=d["username"].lower(),
         password_hash=d["password_hash"],
         ssn_hash=d["ssn_hash"],
-        profile_enc=vault.encrypt(profile, context="account.profile"),
+        profile=profile,
         phone_hash=d.get("phone_hash"),
-        phone_enc=vault.encrypt(d["phone"], context="account.phone") if d.get("phone") else None,
-        site_phrase_enc=vault.encrypt(d["site_phrase"], context="account.site_phrase"),
+        phone=d.get("phone"),
+        site_phrase=d["site_phrase"],
         site_image=d["site_image"],
         status="pending_letter" if via_mail(ctx) else "active",
-        secret_answers_enc=vault.encrypt(d["secret_answers"], context="account.answers") if d.get("secret_answers") else None,
+        secret_answers=d.get("secret_answers"),
         chat_id=ctx.chat_id,
     )
     return None

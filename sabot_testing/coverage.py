@@ -4,7 +4,7 @@ The observer is attached from the outside, without changing the flows or the eng
 
 * :meth:`flows.core.Flow.fire` is wrapped, so every transition the machine takes is recorded as
   ``(flow, source, trigger, dest)`` (and its destination as a state reached);
-* the engine's ``dispatch`` (in :mod:`bot.engine`) is wrapped, so the ``(flow, state)`` a
+* the engine's ``dispatch`` (in :mod:`bot.turn`) is wrapped, so the ``(flow, state)`` a
   conversation is in before and after every update is recorded, including the moves between
   flows (``ctx.go``), which are no machine transitions and are listed separately as switches.
 
@@ -65,7 +65,7 @@ def install() -> None:
     fire.__wrapped__ = original_fire  # type: ignore[attr-defined]
     Flow.fire = fire  # type: ignore[method-assign]
 
-    import bot.engine as engine_module
+    import bot.turn as engine_module
 
     original_dispatch = getattr(engine_module, "dispatch", None)
     if original_dispatch is None:  # pragma: no cover - the engine was reorganised

@@ -129,7 +129,7 @@ async def test_whole_registrations_and_sign_ins_log_no_personal_value(tmp_path, 
             raise RuntimeError(f"could not handle {JORDAN['email']} / {JORDAN['ssn']} / {JORDAN['phone']}")
 
         monkeypatch.setattr(router, "dispatch", failing)
-        monkeypatch.setattr("bot.engine.dispatch", failing, raising=False)
+        monkeypatch.setattr("bot.turn.dispatch", failing)
         await jordan.send("anything")
     finally:
         await h.close()

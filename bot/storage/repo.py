@@ -16,34 +16,15 @@ import pyotp
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock
-from bot.config import CodePolicy
-from bot.crypto import Vault
+from bot.storage import privacy
 from bot.storage.direct import connection, run
 from bot.storage.models import Account, Attempt, AuditEvent, ExceptionCase, Letter, Notification, OneTimeCode
+from domain.ports import Clock, CodeCheck, CodePolicy, IssuedCode, TooManyCodes, Vault
 
 
 audit_log = logging.getLogger("sabot.audit")
 #: case references are read aloud over the phone: no 0/O or 1/I look-alikes
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-
-class TooManyCodes(Exception):
-    def __init__(self, retry_at: datetime):
-        super().__init__("too many codes requested")
-        self.retry_at = retry_at
-
-
-@dataclass(frozen=True)
-class CodeCheck:
-    result: str  # ok | wrong | expired | none | locked
-    remaining: int = 0
-
-
-@dataclass(frozen=True)
-class IssuedCode:
-    code: str
-    expires_at: datetime
 
 
 _CODES = OneTimeCode.__table__
@@ -105,10 +86,16 @@ class CurrentCode:
 
 
 class Repo:
-    def __init__(self, session: AsyncSession, vault: Vault, clock: Clock):
+    """The stored data a step reads and writes (domain.ports.Repository), in ``session``."""
+
+    def __init__(
+        self, session: AsyncSession, vault: Vault, clock: Clock, *, forget_hires: privacy.ForgetHires | None = None
+    ):
         self.session = session
         self.vault = vault
         self.clock = clock
+        #: what else an erasure unlinks (the firms' invitations: bot.firms)
+        self.forget_hires = forget_hires
 
     async def _conn(self):
         """The step's connection, for the prebuilt statements above (kept by the session for
@@ -213,10 +200,42 @@ class Repo:
     async def account(self, account_id: int) -> Account | None:
         return await self.session.get(Account, account_id)
 
-    async def create_account(self, **fields) -> int:
-        """Store a new account; its id. (A Core insert: an ORM flush cost ~250 µs, at the end of
-        every registration; nothing here needs the account as an object.)"""
+    async def create_account(
+        self,
+        *,
+        username: str,
+        password_hash: str,
+        ssn_hash: str,
+        profile: dict,
+        site_phrase: str,
+        site_image: str,
+        status: str,
+        chat_id: int | None,
+        phone_hash: str | None = None,
+        phone: str | None = None,
+        secret_answers: dict | None = None,
+        must_change_password: bool = False,
+    ) -> int:
+        """Store a new account, its personal data sealed; its id. (A Core insert: an ORM flush
+        cost ~250 µs, at the end of every registration; nothing here needs the account as an
+        object.)"""
         now = self.clock.now()
+        seal = self.vault.encrypt
+        fields = {
+            "username": username,
+            "username_key": username.lower(),
+            "password_hash": password_hash,
+            "ssn_hash": ssn_hash,
+            "profile_enc": seal(profile, context="account.profile"),
+            "phone_hash": phone_hash,
+            "phone_enc": seal(phone, context="account.phone") if phone else None,
+            "site_phrase_enc": seal(site_phrase, context="account.site_phrase"),
+            "site_image": site_image,
+            "status": status,
+            "secret_answers_enc": seal(secret_answers, context="account.answers") if secret_answers else None,
+            "must_change_password": must_change_password,
+            "chat_id": chat_id,
+        }
         conn = await self._conn()
         row = (await run(conn, _NEW_ACCOUNT, {**fields, "created_at": now, "password_changed_at": now})).one()
         return row.id
@@ -235,25 +254,20 @@ class Repo:
         audit_log.info("%s account=%s", event, account_id)
 
     # -- the person's data ------------------------------------------------------------------
-    async def erasure_plan(self, chat_id: int, signed_in_account: int | None):
+    async def erasure_plan(self, chat_id: int, signed_in_account: int | None) -> privacy.ErasurePlan:
         """Which accounts /delete_my_data would erase, and which need a sign-in first."""
-        from bot.privacy import erasure_plan
+        return await privacy.erasure_plan(self.session, chat_id, signed_in_account)
 
-        return await erasure_plan(self.session, chat_id, signed_in_account)
-
-    async def erase_personal_data(self, chat_id: int, signed_in_account: int | None, answers: dict):
-        """Erase this chat's person's data (see bot.privacy.erase_chat); the caller resets the chat."""
-        from bot.privacy import erase_chat
-
-        return await erase_chat(
-            self.session, self.vault, chat_id, signed_in_account=signed_in_account, answers=answers, clock=self.clock
+    async def erase_personal_data(self, chat_id: int, signed_in_account: int | None, answers: dict) -> privacy.ErasureReport:
+        """Erase this chat's person's data (bot.storage.privacy.erase_chat); the caller resets the chat."""
+        return await privacy.erase_chat(
+            self.session, self.vault, chat_id, signed_in_account=signed_in_account, answers=answers,
+            forget_hires=self.forget_hires,
         )
 
     async def sign_out_other_chats(self, account_id: int, keep_chat: int) -> int:
         """End every other chat's session of this account (e.g. after a password change)."""
-        from bot.privacy import sign_out_other_chats
-
-        return await sign_out_other_chats(self.session, self.vault, account_id, keep_chat)
+        return await privacy.sign_out_other_chats(self.session, self.vault, account_id, keep_chat)
 
     # -- letters ---------------------------------------------------------------------------
     async def letters_since(self, account_id: int, since: datetime) -> list[Letter]:
@@ -293,6 +307,13 @@ class Repo:
         return await self.session.scalar(
             select(ExceptionCase).where(ExceptionCase.ssn_hash == ssn_hash).order_by(ExceptionCase.id.desc()).limit(1)
         )
+
+    async def case_by_reference(self, reference: str) -> ExceptionCase | None:
+        return await self.session.scalar(select(ExceptionCase).where(ExceptionCase.reference == reference.strip().upper()))
+
+    async def update_case(self, case: ExceptionCase, *, status: str) -> None:
+        case.status = status
+        case.updated_at = self.clock.now()
 
     async def open_exception_case(self, ssn_hash: str, chat_id: int, email: str | None) -> ExceptionCase:
         case = await self.exception_case(ssn_hash)

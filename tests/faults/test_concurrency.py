@@ -68,7 +68,7 @@ async def test_a_step_signing_out_another_chat_of_its_own_group_wins(harness, mo
     When one step of the group signs out another chat of the same group (a password change),
     the other chat's step must not write back the signed-in state it read: the engine notices
     and runs that group again a step at a time."""
-    from bot.engine import Engine
+    from bot.group_commit import GroupCommit
     from tests.privacy_helpers import sign_in_with_text
     from tests.journeys import register
 
@@ -86,7 +86,7 @@ async def test_a_step_signing_out_another_chat_of_its_own_group_wins(harness, mo
     # the laptop's next update (the phone's step first)
     held: list = []
     hashed = asyncio.Event()
-    real_submit = Engine._submit
+    real_submit = GroupCommit.submit
 
     def do_work(self, pending, need):
         async def work():
@@ -101,8 +101,8 @@ async def test_a_step_signing_out_another_chat_of_its_own_group_wins(harness, mo
             real_submit(self, held.pop())
         real_submit(self, pending)
 
-    monkeypatch.setattr(Engine, "_do_work", do_work)
-    monkeypatch.setattr(Engine, "_submit", submit)
+    monkeypatch.setattr(GroupCommit, "do_work", do_work)
+    monkeypatch.setattr(GroupCommit, "submit", submit)
     changing = asyncio.create_task(phone.send("seven quiet orchards"))
     await hashed.wait()
     replies = await laptop.command("profile")
@@ -144,7 +144,7 @@ async def test_remembered_states_skip_decryption_and_stay_bounded(tmp_path, monk
         users = [await harness.user(8200 + i) for i in range(5)]
         for user in users:
             await user.command("start")
-        assert len(harness.engine._states) == 3  # the three most recent, not all five
+        assert len(harness.engine.states) == 3  # the three most recent, not all five
         decrypted = []
         vault = harness.services.vault
         real = vault.decrypt
@@ -177,13 +177,13 @@ async def test_remembered_states_are_forgotten_after_their_minutes(tmp_path):
         user = await harness.user(8300)
         await user.command("start")
         await user.press("Begin registration")
-        assert 8300 in harness.engine._states
+        assert 8300 in harness.engine.states
         harness.clock.advance(minutes=9)
         await harness.engine.tick()
-        assert 8300 in harness.engine._states
+        assert 8300 in harness.engine.states
         harness.clock.advance(minutes=2)
         await harness.engine.tick()  # a running bot ticks every few seconds
-        assert harness.engine._states == {}
+        assert len(harness.engine.states) == 0
         await user.send("Jordan")  # and the conversation goes on from the database
         assert await harness.engine.where(8300) == ("registration", "last_name")
     finally:

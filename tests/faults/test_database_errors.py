@@ -90,7 +90,7 @@ async def test_a_failed_write_in_a_group_spoils_only_its_own_step(harness, monke
         _Pending(Incoming(chat_id=8301, kind="text", text="Rivera"), loop.create_future()),
         _Pending(Incoming(chat_id=8302, kind="text", text="Priya"), loop.create_future()),
     ]
-    await h.engine._run_group(group)
+    await h.engine.group.run_group(group)
     failed, saved = [await p.future for p in group]
     assert [getattr(a, "text", "") for a in failed] == [TRY_AGAIN]
     assert "last name" in " ".join(getattr(a, "text", "") for a in saved).lower()
@@ -103,7 +103,8 @@ async def test_a_failed_group_commit_answers_every_step_of_the_group(harness, mo
     was waiting for its password to be hashed: none may be left waiting for an answer."""
     import asyncio
 
-    from bot.engine import TRY_AGAIN, Engine, _Pending
+    from bot.engine import TRY_AGAIN, _Pending
+    from bot.turn import TurnRunner
     from flows.replies import Incoming
     from tests.journeys import JORDAN, to_username
 
@@ -118,13 +119,13 @@ async def test_a_failed_group_commit_answers_every_step_of_the_group(harness, mo
     async def refuse(self, conn, writes, stored):
         raise OperationalError("UPDATE conversations", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(Engine, "_write", refuse)
+    monkeypatch.setattr(TurnRunner, "write", refuse)
     loop = asyncio.get_running_loop()
     group = [
         _Pending(Incoming(chat_id=8401, kind="text", text=JORDAN["password"]), loop.create_future()),
         _Pending(Incoming(chat_id=8402, kind="text", text="Priya"), loop.create_future()),
     ]
-    await h.engine._run_group(group)
+    await h.engine.group.run_group(group)
     assert all(p.future.done() for p in group)
     for pending in group:
         assert [getattr(a, "text", "") for a in pending.future.result()] == [TRY_AGAIN]

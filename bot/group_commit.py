@@ -1,0 +1,238 @@
+"""Group commit: turns of different chats that arrive together share one transaction.
+
+They run one after another inside it (each in its own savepoint, so a failing step rolls back
+alone) and share a single commit, i.e. one fsync, before any of their replies go out. If a step
+changed the stored conversation of another chat of the same group (signing it out), the group is
+rolled back and run again a step at a time.
+
+A step that needs slow work (password hashing: bot.crypto.slow_work) leaves the group: it is
+rolled back, the work is done in a thread while the other chats' groups go on, and the step
+rejoins a later group with the result in hand, so its replay finds the work done and doesn't
+repeat it. (The replay, rather than resuming the step, keeps every read of a step inside the
+transaction that writes its outcome, under the chat's lock.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+
+from sqlalchemy import event
+
+from bot.crypto import NeedsWork, prepared_work
+from bot.state_cache import StateCache
+from bot.storage.db import conversations_touched, transaction
+from bot.storage.direct import RELEASE, ROLLBACK_TO, STEP_KEY, connection, open_step_savepoint
+from bot.turn import TurnRunner
+from flows.notices import TRY_AGAIN
+from flows.replies import Action, Incoming, Reply
+
+log = logging.getLogger("sabot.engine")
+
+
+def _open_step_savepoint(conn, cursor, statement, parameters, context, executemany) -> None:
+    """Set the running step's savepoint just before its first statement (statements sent
+    through SQLAlchemy; bot.storage.direct does the same for those it sends itself)."""
+    open_step_savepoint(conn.info, cursor.execute)
+
+
+class _OneByOne(Exception):
+    """The group must run again a step at a time: a step changed the stored conversation of
+    another chat of the same group, or a failed write left the session unusable."""
+
+
+@dataclass(eq=False)
+class Pending:
+    incoming: Incoming
+    future: asyncio.Future
+    #: results of slow work done for this step (see bot.crypto.slow_work)
+    prepared: dict = field(default_factory=dict)
+
+
+def _answer(pending: Pending, actions: list[Action]) -> None:
+    if not pending.future.done():
+        pending.future.set_result(actions)
+
+
+class GroupCommit:
+    def __init__(self, turns: TurnRunner, states: StateCache, *, max_group: int):
+        self.turns = turns
+        self.services = turns.services
+        self.states = states
+        self.max_group = max(1, max_group)
+        self._queue: deque[Pending] = deque()
+        self._wake: asyncio.Event | None = None
+        self._consumer: asyncio.Task | None = None
+        self._work: set[asyncio.Task] = set()
+        sync_engine = self.services.engine.sync_engine
+        if not event.contains(sync_engine, "before_cursor_execute", _open_step_savepoint):
+            event.listen(sync_engine, "before_cursor_execute", _open_step_savepoint)
+
+    async def handle(self, incoming: Incoming) -> list[Action]:
+        pending = Pending(incoming, asyncio.get_running_loop().create_future())
+        self.submit(pending)
+        return await pending.future
+
+    def submit(self, pending: Pending) -> None:
+        self._queue.append(pending)
+        if self._consumer is None or self._consumer.done():
+            self._wake = asyncio.Event()
+            self._consumer = asyncio.create_task(self._consume(), name="sabot-group-commit")
+        self._wake.set()
+
+    async def _consume(self) -> None:
+        while True:
+            if not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            group = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_group))]
+            try:
+                await self.run_group(group)
+            except Exception:  # noqa: BLE001 - never let the consumer die
+                log.exception("a group of %d steps failed", len(group))
+                self._give_up(group)
+
+    async def run_group(self, group: list[Pending]) -> None:
+        """Run a group in one transaction: its conversations read with one statement, its steps
+        each in a savepoint, their new states written together, one commit. If a step changed
+        another chat of the group behind its back (signing it out), the group is rolled back and
+        run again a step at a time (also when a failed write left the session unusable)."""
+        try:
+            try:
+                finished, needs, states = await self._together(group)
+            except _OneByOne:
+                finished, needs = await self._one_by_one(group)
+                states = {}
+        except Exception:  # noqa: BLE001 - the commit failed: none of the group was saved
+            log.exception("commit of a group of %d steps failed", len(group))
+            # every step of the group, those waiting for slow work included, is asked again
+            self._give_up(group)
+            return
+        self.states.keep(states, self.services.clock.now())
+        for pending, actions in finished:
+            _answer(pending, actions)
+        for pending, need in needs:
+            self.do_work(pending, need)
+
+    async def _together(self, group: list[Pending]):
+        turns = self.turns
+        now = self.services.clock.now()
+        finished: list[tuple[Pending, list[Action]]] = []
+        needs: list[tuple[Pending, NeedsWork]] = []
+        states: dict[int, tuple[str, dict]] = {}
+        chats = sorted({p.incoming.chat_id for p in group})
+        async with transaction(self.services.sessions) as session:
+            conn = await connection(session)
+            await turns.lock_chats(conn, chats)
+            stored = await turns.load(conn, chats)
+            driver = (await conn.get_raw_connection()).driver_connection
+            info = conn.sync_connection.info
+            writes: dict[int, dict] = {}
+            touched = set()
+            touched_token = conversations_touched.set(touched)
+            try:
+                for pending in group:
+                    chat = pending.incoming.chat_id
+                    token = prepared_work.set(pending.prepared)
+                    # each step in a savepoint of its own, set on the driver's connection
+                    # (SQLAlchemy's begin_nested cost as much as a short step) and only
+                    # once the step sends its first statement: most steps send none
+                    info[STEP_KEY] = "pending"
+                    try:
+                        actions, write, data = await turns.run(session, pending.incoming, stored.get(chat), now)
+                        # (most steps hold no ORM object: nothing can be dirty or deleted then)
+                        orm = session.sync_session
+                        if (orm.identity_map or orm.new) and (orm.new or orm.dirty or orm.deleted):
+                            await session.flush()
+                        if info.pop(STEP_KEY) == "open":
+                            await driver.execute(RELEASE)
+                        finished.append((pending, actions))
+                        if write is not None:
+                            writes[chat] = write
+                            states[chat] = (write["data_enc"], data)
+                    except NeedsWork as need:
+                        if info.pop(STEP_KEY, None) == "open":
+                            await self._roll_back_step(driver)
+                        # (its traceback would keep this frame, and the list holding it, alive
+                        # in a cycle until the next full garbage collection)
+                        needs.append((pending, need.with_traceback(None)))
+                    except Exception:  # noqa: BLE001 - this step alone is rolled back
+                        opened = info.pop(STEP_KEY, None) == "open"
+                        if not session.is_active:
+                            # a failed flush leaves the session unusable until the whole
+                            # transaction is rolled back: run the group the slow way
+                            raise _OneByOne from None
+                        log.exception("step failed for chat %s (kind=%s)", chat, pending.incoming.kind)
+                        if opened:
+                            await self._roll_back_step(driver)
+                        finished.append((pending, [Reply(TRY_AGAIN)]))
+                    finally:
+                        info.pop(STEP_KEY, None)
+                        prepared_work.reset(token)
+                        orm = session.sync_session
+                        if orm.identity_map or orm.new:
+                            session.expunge_all()
+            finally:
+                conversations_touched.reset(touched_token)
+            if touched & set(chats):
+                raise _OneByOne
+            await turns.write(conn, writes, stored)
+        return finished, needs, states
+
+    @staticmethod
+    async def _roll_back_step(driver) -> None:
+        await driver.execute(ROLLBACK_TO)
+        await driver.execute(RELEASE)
+
+    async def _one_by_one(self, group: list[Pending]):
+        """The group again, each step reading and writing its own conversation as it goes."""
+        now = self.services.clock.now()
+        finished: list[tuple[Pending, list[Action]]] = []
+        needs: list[tuple[Pending, NeedsWork]] = []
+        async with transaction(self.services.sessions) as session:
+            await self.turns.lock_chats(await connection(session), sorted({p.incoming.chat_id for p in group}))
+            for pending in group:
+                token = prepared_work.set(pending.prepared)
+                try:
+                    async with session.begin_nested():
+                        actions = await self.turns.step(session, pending.incoming, now, locked=True)
+                    finished.append((pending, actions))
+                except NeedsWork as need:
+                    needs.append((pending, need.with_traceback(None)))
+                except Exception:  # noqa: BLE001 - this step alone is rolled back
+                    log.exception("step failed for chat %s (kind=%s)", pending.incoming.chat_id, pending.incoming.kind)
+                    finished.append((pending, [Reply(TRY_AGAIN)]))
+                finally:
+                    prepared_work.reset(token)
+                    session.expunge_all()
+        return finished, needs
+
+    @staticmethod
+    def _give_up(group: list[Pending]) -> None:
+        for pending in group:
+            _answer(pending, [Reply(TRY_AGAIN)])
+
+    def do_work(self, pending: Pending, need: NeedsWork) -> None:
+        """Do a step's slow work outside any transaction, then queue the step again with it."""
+
+        async def work():
+            try:
+                pending.prepared[need.key] = await need.compute()
+            except Exception:  # noqa: BLE001
+                log.exception("slow work failed for chat %s", pending.incoming.chat_id)
+                _answer(pending, [Reply(TRY_AGAIN)])
+                return
+            self.submit(pending)
+
+        task = asyncio.create_task(work())
+        self._work.add(task)
+        task.add_done_callback(self._work.discard)
+
+    async def close(self) -> None:
+        for task in [self._consumer, *self._work]:
+            if task is not None and not task.done():
+                task.cancel()
+        self._consumer = None
