@@ -38,6 +38,66 @@ class Answer:
     incoming: Incoming
 
 
+@dataclass(frozen=True)
+class Exit:
+    """A declared move out of a flow (``ctx.go``): its name, the flow and state it leads to
+    (``state`` None: that flow's first step) and, for the diagrams, the states it leaves from
+    (none given: anywhere in the flow; for a global command, the flows it is used from)."""
+
+    name: str
+    flow: str
+    state: str | None = None
+    sources: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, row: "Exit | tuple | list") -> "Exit":
+        if isinstance(row, Exit):
+            return row
+        name, flow, *rest = row
+        state = rest[0] if rest else None
+        sources = rest[1] if len(rest) > 1 else ()
+        return cls(name, flow, state, (sources,) if isinstance(sources, str) else tuple(sources))
+
+
+class UndeclaredExit(RuntimeError):
+    """A move to a flow and state its origin never declared."""
+
+
+class Exits:
+    """The moves an origin (a flow, or the router for a global command) may make with ``ctx.go``."""
+
+    def __init__(self, origin: str, rows: Iterable["Exit | tuple | list"] | None = None):
+        self.origin = origin
+        #: False until a table is declared: an origin that declares nothing isn't checked yet
+        self.declared = False
+        self.rows: list[Exit] = []
+        self._targets: set[tuple[str, str | None]] = set()
+        if rows is not None:
+            self.add(rows)
+
+    def add(self, rows: Iterable["Exit | tuple | list"]) -> None:
+        self.declared = True
+        for row in rows:
+            row = Exit.of(row)
+            self.rows.append(row)
+            self._targets.add((row.flow, row.state))
+
+    def allows(self, flow: str, state: str | None) -> bool:
+        return not self.declared or (flow, state) in self._targets
+
+    def check(self, flow: str, state: str | None) -> None:
+        if not self.allows(flow, state):
+            target = f"{flow}.{state}" if state else flow
+            declared = ", ".join(sorted(f"{f}.{s}" if s else f for f, s in self._targets)) or "none"
+            raise UndeclaredExit(f"{self.origin}: a move to {target} that isn't declared among its exits ({declared})")
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
 class Ctx:
     """What a step sees: the answers so far, the services, the clock, and a place to talk."""
 
@@ -50,6 +110,8 @@ class Ctx:
         self.actions: list[Action] = []
         #: (flow, state, answers to carry over) to move to after this step
         self.switch: tuple[str, str | None, dict] | None = None
+        #: the moves allowed now: the running flow's exits, or a global command's (set by the router)
+        self.exits: Exits | None = None
         #: (subject, purpose) of the codes issued during this step: their prompt needn't ask
         #: the database whether they are still valid
         self.fresh_codes: set[tuple[str, str]] = set()
@@ -76,7 +138,12 @@ class Ctx:
     def go(self, flow: str, state: str | None = None, carry: dict | None = None) -> None:
         """Leave this flow for another (its first step unless ``state`` is given).
 
-        The answers of the flow being left are dropped, except ``carry``."""
+        The answers of the flow being left are dropped, except ``carry``. The move must be one of
+        the exits declared by whoever is in charge (the running flow, or the router's command):
+        anything else raises :class:`UndeclaredExit` at once."""
+        if self.exits is None:
+            raise UndeclaredExit(f"a move to {flow}.{state or ''} with no flow or command in charge")
+        self.exits.check(flow, state)
         self.switch = (flow, state, dict(carry or {}))
 
     async def deliver(self, channel: str, to: str, body: str, subject: str | None = None) -> None:
@@ -105,7 +172,8 @@ class Step:
     typed: bool = True
     #: what the user's message carries, e.g. "your SSN": it is deleted once read, and we say so
     secret: str | None = None
-    help: str = ""
+    #: what /help says at this step (text, or built from the conversation and the policy)
+    help: Dynamic = ""
     #: a stage name for /status ("Email", "Identity"...)
     stage: str = ""
     #: triggers after which /back can't return before this step (what it verified stays verified)
@@ -133,6 +201,9 @@ class Step:
         choices = await _resolve(self.choices, ctx) or []
         return Reply(text, buttons(self.name, choices), protect=self.protect)
 
+    async def help_text(self, ctx: Ctx) -> str:
+        return await _resolve(self.help, ctx)
+
     async def choice_values(self, ctx: Ctx) -> dict[str, str]:
         fixed = self._fixed_choices()
         if fixed is not None:
@@ -159,6 +230,8 @@ class Flow:
         self._machine: Machine | None = None
         #: (state, trigger) -> its only, unconditional destination ("" when there isn't one)
         self._direct: dict[tuple[str, str], str] = {}
+        #: the moves to other flows (``ctx.go``), declared with :meth:`exits`
+        self.exit_table = Exits(name)
 
     # -- declaring -------------------------------------------------------------------------
     def step(self, name: str, *, ask: Dynamic, **options) -> Callable:
@@ -178,6 +251,17 @@ class Flow:
             self._transitions.append(dict(row))
         self._machine = None
         self._direct = {}
+
+    def exits(self, rows: Iterable[Exit | tuple | list]) -> None:
+        """Declare the moves out of this flow: ``flow.exits([("done", "home", "registered",
+        ["review"]), ...])`` - a name, the flow and state it leads to (None: that flow's first
+        step) and optionally the states it leaves from. ``ctx.go`` refuses any other move."""
+        rows = [Exit.of(row) for row in rows]
+        for row in rows:
+            unknown = [s for s in row.sources if s not in self.steps]
+            if unknown:
+                raise ValueError(f"{self.name}: exit {row.name!r} leaves from unknown steps {unknown}")
+        self.exit_table.add(rows)
 
     @property
     def machine(self) -> Machine:

@@ -150,4 +150,13 @@ async def not_eligible(ctx: Ctx, a: Answer):
 
 
 flow.transitions([])
+
+flow.exits(
+    [
+        ("sign in", "login", None, ["handoff"]),
+        ("online", "registration", "review", ["handoff", "not_eligible"]),
+        ("online", "registration", "fin_kind", ["handoff", "not_eligible"]),
+        ("online", "registration", "freeze_hold", ["handoff", "not_eligible"]),
+    ]
+)
 flow.validate()

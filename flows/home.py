@@ -79,4 +79,12 @@ async def signed_in(ctx: Ctx, a: Answer):
 
 
 flow.transitions([])
+
+flow.exits(
+    [
+        ("begin", "registration", None, ["welcome"]),
+        ("sign in", "login", None, ["welcome", "registered", "awaiting_letter"]),
+        ("sign out", "home", "registered", ["signed_in"]),
+    ]
+)
 flow.validate()
