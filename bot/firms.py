@@ -11,7 +11,7 @@ reads or changes another's.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select
@@ -30,7 +30,8 @@ from bot.storage.models import (
     Letter,
     Notification,
 )
-from flows.hires import Refused
+from domain import hires as rules
+from domain.hires import Progress, Refused
 
 #: largest Telegram user id we accept (they fit in 52 bits)
 MAX_USER_ID = 2**52
@@ -53,6 +54,9 @@ def new_token() -> str:
     """An invitation token: 128 random bits, URL-safe (fits Telegram's start parameter)."""
     return secrets.token_urlsafe(16)
 
+
+#: the columns of a hire that make up its domain.hires.Progress
+_PROGRESS = tuple(Progress.__dataclass_fields__)
 
 _HIRES = FirmHire.__table__
 #: asked at most steps of every registration (built once: building costs more than running it)
@@ -79,6 +83,11 @@ class FirmStore:
             )
         ).first()
         return (row[0], row[1]) if row else None
+
+    def note_admin_chat(self, admin: FirmAdmin, chat_id: int) -> None:
+        """The chat the admin last wrote from is where their notices go."""
+        if admin.chat_id != chat_id:
+            admin.chat_id = chat_id
 
     async def admins(self, firm_id: int) -> list[FirmAdmin]:
         return list(
@@ -150,19 +159,49 @@ class FirmStore:
         """The person in ``chat_id`` erased their data: unlink them from every firm that invited
         them and stop following them. Each firm keeps what its admin typed and whether they had
         finished. Returns how many hire rows were unlinked."""
-        from flows.hires import clear_blocker
-
         rows = (await self.session.scalars(select(FirmHire).where(FirmHire.chat_id == chat_id))).all()
         for hire in rows:
             hire.chat_id = None
             hire.account_id = None
-            hire.tracking = False
             hire.reminded_at = None
             hire.letter_warned_for = None
-            clear_blocker(hire)
-            if hire.stage != "done":
-                hire.stage = "invited"
+            progress = rules.sharing(self.progress(hire), False)
+            self.save_progress(hire, progress if progress.done else replace(progress, stage="invited"))
         return len(rows)
+
+    # -- a hire's progress (the rules are domain.hires) -------------------------------------
+    @staticmethod
+    def progress(hire: FirmHire) -> Progress:
+        return Progress(**{name: getattr(hire, name) for name in _PROGRESS})
+
+    @staticmethod
+    def save_progress(hire: FirmHire, progress: Progress) -> None:
+        for name in _PROGRESS:
+            if getattr(hire, name) != getattr(progress, name):
+                setattr(hire, name, getattr(progress, name))
+
+    async def finish(self, hire: FirmHire, at: datetime) -> None:
+        """``hire`` is done: recorded, and their admins told."""
+        self.save_progress(hire, rules.finished(self.progress(hire), at))
+        await self.notify_admins(hire, rules.finished_notice(self.name(hire)))
+
+    @staticmethod
+    def link_account(hire: FirmHire, account_id: int | None) -> None:
+        """The hire's account, once they have one (the first one seen stays)."""
+        if account_id and hire.account_id is None:
+            hire.account_id = account_id
+
+    @staticmethod
+    def mark_reminded(hire: FirmHire, at: datetime) -> None:
+        hire.reminded_at = at
+
+    @staticmethod
+    def open_invite(invite: FirmInvite, hire: FirmHire, chat_id: int, at: datetime) -> None:
+        """The hire opened ``invite`` in ``chat_id``: it is used up, and the hire is linked to the chat."""
+        invite.used_at = at
+        invite.used_by_chat = chat_id
+        hire.chat_id = chat_id
+        hire.opened_at = at
 
     async def firm(self, firm_id: int) -> Firm | None:
         return await self.session.get(Firm, firm_id)
@@ -361,7 +400,7 @@ async def list_firms(services) -> list[FirmSummary]:
                 )
             ).scalars().all()
             out.append(
-                FirmSummary(firm.id, firm.name, list(admins), len(hires), sum(1 for s in hires if s == "done"), firm.created_at)
+                FirmSummary(firm.id, firm.name, list(admins), len(hires), sum(1 for s in hires if rules.is_done(s)), firm.created_at)
             )
     return out
 
@@ -376,8 +415,6 @@ async def firm_notices(session: AsyncSession, services, now: datetime) -> None:
     * a hire whose letter code expires soon;
     * a hire held up by the same blocker for a while;
     * an invitation that expired unopened."""
-    from flows import hires as words
-
     store = FirmStore(session, services.vault, services.clock)
     policy = services.settings.policy.firms
     zone = policy.timezone
@@ -392,27 +429,22 @@ async def firm_notices(session: AsyncSession, services, now: datetime) -> None:
     ).all()
     for hire in waiting:
         account = await session.get(Account, hire.account_id) if hire.account_id else None
-        if account is not None and account.status == "active":
-            hire.stage = "done"
-            hire.done_at = now
-            words.clear_blocker(hire)
-            await store.notify_admins(hire, words.finished_notice(store.name(hire)))
+        if account is not None and rules.account_finished(account.status):
+            await store.finish(hire, now)
             continue
         if not hire.tracking:
             continue
         expires = await store.letter_expiry(hire.account_id)
-        if expires is None or expires <= now or hire.letter_warned_for == expires:
-            continue
-        if expires - now <= timedelta(days=policy.letter_warning_days):
+        if rules.letter_warning_due(expires, hire.letter_warned_for, now, policy.letter_warning_days):
             hire.letter_warned_for = expires
-            await store.notify_admins(hire, words.letter_expiring_notice(store.name(hire), expires, zone))
+            await store.notify_admins(hire, rules.letter_expiring_notice(store.name(hire), expires, zone))
 
     stale = (
         await session.scalars(
             select(FirmHire).where(
                 FirmHire.blocker.is_not(None),
                 FirmHire.blocker_notified_at.is_(None),
-                FirmHire.blocker_at <= now - timedelta(hours=policy.stuck_after_hours),
+                FirmHire.blocker_at <= rules.stuck_since(now, policy.stuck_after_hours),
                 FirmHire.tracking.is_(True),
                 FirmHire.stage != "done",
                 FirmHire.removed_at.is_(None),
@@ -422,7 +454,7 @@ async def firm_notices(session: AsyncSession, services, now: datetime) -> None:
     ).all()
     for hire in stale:
         hire.blocker_notified_at = now
-        await store.notify_admins(hire, words.stuck_notice(store.name(hire), hire, zone))
+        await store.notify_admins(hire, rules.stuck_notice(store.name(hire), store.progress(hire), zone))
 
     expired = (
         await session.execute(
@@ -440,4 +472,4 @@ async def firm_notices(session: AsyncSession, services, now: datetime) -> None:
     ).all()
     for invite, hire in expired:
         invite.expiry_noted_at = now
-        await store.notify_admins(hire, words.invite_expired_notice(store.name(hire), invite.expires_at, zone))
+        await store.notify_admins(hire, rules.invite_expired_notice(store.name(hire), invite.expires_at, zone))
