@@ -261,3 +261,80 @@ class Services(Protocol):
 
     def firms(self, session: Any) -> Any:
         """Firm admins' data within ``session``."""
+
+
+# -- firms (implemented by bot.firms.FirmStore) ---------------------------------------------------
+
+from domain.hires import Progress  # noqa: E402  (the hire rules' own type)
+
+
+class Firms(Protocol):
+    """Firms, their admins, their hires and invitations, within one step's session. Hires and
+    invitations are always reached through the firm asking, so one firm never sees another's."""
+
+    # admins
+    async def admin(self, user_id: int | None) -> tuple[Any, Any] | None:
+        """(admin, firm) for a Telegram user who administers a firm."""
+
+    def note_admin_chat(self, admin: Any, chat_id: int) -> None:
+        """The chat the admin last wrote from, where their notices go."""
+
+    async def admins(self, firm_id: int) -> list[Any]: ...
+
+    async def add_admin(self, firm_id: int, user_id: int, added_by: int | None) -> Any: ...
+
+    async def remove_admin(self, firm_id: int, user_id: int) -> None: ...
+
+    # hires
+    def name(self, hire: Any) -> str: ...
+
+    def email(self, hire: Any) -> str | None: ...
+
+    async def firm(self, firm_id: int) -> Any: ...
+
+    async def hires(self, firm_id: int) -> list[Any]: ...
+
+    async def hire(self, firm_id: int, hire_id: int) -> Any | None: ...
+
+    async def hires_for_chat(self, chat_id: int) -> list[Any]: ...
+
+    async def create_hire(self, firm_id: int, *, name: str, email: str | None, invited_by: int | None) -> Any: ...
+
+    async def remove_hire(self, hire: Any) -> None: ...
+
+    def progress(self, hire: Any) -> Progress: ...
+
+    def save_progress(self, hire: Any, progress: Progress) -> None: ...
+
+    async def finish(self, hire: Any, at: datetime) -> None:
+        """The hire is done: recorded, and their admins told."""
+
+    def link_account(self, hire: Any, account_id: int | None) -> None: ...
+
+    def mark_reminded(self, hire: Any, at: datetime) -> None: ...
+
+    # invitations
+    async def pending_invites(self, firm_id: int) -> int: ...
+
+    async def new_invite(self, hire: Any, lifetime: timedelta) -> tuple[str, Any]: ...
+
+    async def revoke(self, hire: Any) -> int: ...
+
+    async def latest_invites(self, firm_id: int) -> dict[int, Any]: ...
+
+    async def latest_invite(self, hire: Any) -> Any | None: ...
+
+    async def invite_by_token(self, token: str) -> Any | None:
+        """The invitation, its hire and firm, and whether a newer one replaced it."""
+
+    def open_invite(self, invite: Any, hire: Any, chat_id: int, at: datetime) -> None:
+        """The hire opened ``invite`` in ``chat_id``."""
+
+    # what the hire did
+    async def last_active(self, chat_ids: list[int]) -> dict[int, datetime]: ...
+
+    async def account_for_chat(self, chat_id: int) -> Any | None: ...
+
+    async def letter_expiry(self, account_id: int | None) -> datetime | None: ...
+
+    async def notify_admins(self, hire: Any, text: str) -> None: ...
