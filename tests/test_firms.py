@@ -53,3 +53,63 @@ async def test_terminal_admin_exports_to_a_file(harness):
     hire = TerminalChat(harness.services, harness.engine, chat_id=78, stdin=io.StringIO(), stdout=io.StringIO())
     await hire.say(f"/start {token}")
     assert "Acme Tax invited you" in hire.stdout.getvalue()
+
+
+# -- what the firm feature costs ------------------------------------------------------------------
+
+
+async def test_one_team_tap_looks_the_admin_up_once(harness, monkeypatch):
+    """Each admin screen has one loader for its text and its buttons, and the admin's firm is
+    looked up once per turn."""
+    from bot.firms import FirmStore, create_firm
+
+    await create_firm(harness.services, "Acme Tax", 77)
+    out = io.StringIO()
+    chat = TerminalChat(harness.services, harness.engine, chat_id=77, stdin=io.StringIO(), stdout=out)
+    await chat.say("/invite Jordan Rivera")
+    await chat.say("Skip – no email")
+    calls: list[int] = []
+    real = FirmStore.admin
+
+    async def counted(self, user_id):
+        calls.append(user_id)
+        return await real(self, user_id)
+
+    monkeypatch.setattr(FirmStore, "admin", counted)
+    for tap in ("/team", "export", "invites", "back"):
+        calls.clear()
+        await chat.say(tap)
+        assert calls == [77], f"{tap}: FirmStore.admin called {len(calls)} times"
+    assert "Jordan Rivera" in out.getvalue() and "team-" in out.getvalue()
+
+
+async def test_a_registration_without_an_invitation_asks_nothing_of_firms(harness, monkeypatch):
+    """Only a chat that opened a firm's invitation pays for the firm feature."""
+    from sqlalchemy import event
+
+    from bot.firms import FirmStore
+    from tests.journeys import register
+
+    firm_queries: list[str] = []
+    real_init = FirmStore.__init__
+
+    def made(self, *args, **kwargs):
+        firm_queries.append("FirmStore")  # some of its queries go straight to the driver
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(FirmStore, "__init__", made)
+
+    def seen(_conn, _cursor, statement, *_args):
+        if "firm" in statement.lower():
+            firm_queries.append(statement)
+
+    engine = harness.services.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        user = await harness.user(5120)
+        await register(harness, user)
+        await user.command("privacy")
+        await user.command("stop_sharing")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert firm_queries == []
