@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
 import sys
 from pathlib import Path
 
@@ -23,6 +22,32 @@ def _run(coro):
         return asyncio.run(coro)
     except KeyboardInterrupt:
         return None
+
+
+def _with_services(work, settings=None):
+    """Run ``work(services)`` with the bot's services, closed afterwards."""
+    from bot.services import build_services
+
+    async def go():
+        services = await build_services(settings or _settings())
+        try:
+            return await work(services)
+        finally:
+            await services.close()
+
+    return _run(go())
+
+
+def _refusing(refusal: type[Exception], work):
+    """_with_services(work), an operator error of type ``refusal`` said as a command error."""
+
+    async def refused(services):
+        try:
+            return await work(services)
+        except refusal as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return _with_services(refused)
 
 
 def _setup_logging(level: str) -> None:
@@ -50,22 +75,17 @@ def main() -> None:
 def chat(chat_id: int, demo: bool | None) -> None:
     """Talk to the bot in this terminal (no Telegram token needed)."""
     from bot.engine import Engine
-    from bot.services import build_services, load_demo_records_if_empty
+    from bot.services import load_demo_records_if_empty
     from bot.terminal import TerminalChat
 
-    async def go():
-        settings = _settings()
-        services = await build_services(settings)
-        try:
-            if demo if demo is not None else settings.records.demo_on_empty:
-                loaded = await load_demo_records_if_empty(services)
-                if loaded and sys.stdin.isatty():
-                    click.echo(f"(Loaded {loaded} demo people into the empty record store: see bot/data/demo_records.yaml.)")
-            await TerminalChat(services, Engine(services), chat_id=chat_id).run()
-        finally:
-            await services.close()
+    async def work(services):
+        if demo if demo is not None else services.settings.records.demo_on_empty:
+            loaded = await load_demo_records_if_empty(services)
+            if loaded and sys.stdin.isatty():
+                click.echo(f"(Loaded {loaded} demo people into the empty record store: see bot/data/demo_records.yaml.)")
+        await TerminalChat(services, Engine(services), chat_id=chat_id).run()
 
-    _run(go())
+    _with_services(work)
 
 
 @main.command()
@@ -87,10 +107,15 @@ def run(log_level: str, webhook_url: str | None, listen: str, port: int, workers
     token = settings.bot_token
     if not token:
         raise click.ClickException("No bot token: set TELEGRAM_BOT_TOKEN (from @BotFather) and try again.")
+    from bot import serve
+
     if webhook_url is None:
         if workers > 1:
             raise click.ClickException("--workers needs webhook mode (--webhook-url): long polling has one reader.")
-        _run(_polling(settings, token))
+        try:
+            _run(serve.polling(settings, token))
+        except serve.StartError as exc:
+            raise click.ClickException(str(exc)) from None
         return
 
     from bot.webhook import new_secret, valid_secret
@@ -99,130 +124,9 @@ def run(log_level: str, webhook_url: str | None, listen: str, port: int, workers
     if not valid_secret(secret):
         raise click.ClickException("telegram.webhook_secret must be 1-256 characters of A-Z, a-z, 0-9, _ and -.")
     if workers == 1:
-        _run(_webhook_worker(settings, token, webhook_url, listen, port, secret, set_webhook))
+        _run(serve.webhook_worker(settings, token, webhook_url, listen, port, secret, set_webhook))
         return
-    _run_workers(settings, token, webhook_url, listen, port, secret, workers, set_webhook, log_level)
-
-
-def _stop_event() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except NotImplementedError:  # pragma: no cover - not on this platform
-            pass
-    return stop
-
-
-async def _polling(settings, token: str) -> None:
-    from telegram.error import InvalidToken, NetworkError
-
-    from bot.engine import Engine
-    from bot.runtime import settle_after_start
-    from bot.services import build_services
-    from bot.telegram_adapter import build_application
-
-    services = await build_services(settings)
-    application = build_application(token=token, engine=Engine(services), base_url=settings.telegram.base_url)
-    stop = _stop_event()
-    try:
-        try:
-            await application.initialize()
-        except InvalidToken:
-            raise click.ClickException("Telegram refused the bot token: check TELEGRAM_BOT_TOKEN.") from None
-        except NetworkError as exc:
-            raise click.ClickException(f"Can't reach the Bot API at {settings.telegram.base_url} ({exc}).") from None
-        settings.telegram.bot_username = application.bot.username  # for invitation links
-        try:
-            await application.start()
-            settle_after_start()
-            await application.updater.start_polling(drop_pending_updates=False)
-            ticker = asyncio.create_task(
-                application.bot_data["adapter"].run_ticks(application.bot, settings.telegram.tick_seconds)
-            )
-            logging.getLogger("sabot").info("bot is running (long polling); press Ctrl-C to stop")
-            await stop.wait()
-            ticker.cancel()
-            await application.updater.stop()
-            await application.stop()
-        finally:
-            await application.shutdown()
-    finally:
-        await services.close()
-
-
-async def _webhook_worker(settings, token, webhook_url, listen, port, secret, set_webhook, *, tick: bool = True) -> None:
-    from urllib.parse import urlsplit
-
-    from bot.engine import Engine
-    from bot.runtime import settle_after_start
-    from bot.services import build_services
-    from bot.telegram_adapter import build_application
-    from bot.webhook import listen as bind, make_server
-
-    services = await build_services(settings)
-    application = build_application(token=token, engine=Engine(services), base_url=settings.telegram.base_url)
-    stop = _stop_event()
-    server = make_server(application, path=urlsplit(webhook_url).path or "/", secret=secret)
-    try:
-        async with application:
-            settings.telegram.bot_username = application.bot.username  # for invitation links
-            await application.start()
-            if set_webhook:
-                await application.bot.set_webhook(webhook_url, secret_token=secret, drop_pending_updates=False)
-            settle_after_start()
-            bind(server, host=listen, port=port)
-            ticker = None
-            if tick:
-                ticker = asyncio.create_task(
-                    application.bot_data["adapter"].run_ticks(application.bot, settings.telegram.tick_seconds)
-                )
-            logging.getLogger("sabot").info("webhook worker listening on %s:%s", listen, port)
-            await stop.wait()
-            server.stop()
-            if ticker:
-                ticker.cancel()
-            await application.stop()
-    finally:
-        await services.close()
-
-
-def _run_workers(settings, token, webhook_url, listen, port, secret, workers, set_webhook, log_level) -> None:
-    """Start N worker processes on one port (SO_REUSEPORT); forward signals; wait for them."""
-    import os
-    import subprocess
-
-    from bot.storage.db import create_engine, upgrade
-
-    async def migrate():
-        engine = create_engine(settings.database_url)
-        try:
-            await upgrade(engine)
-        finally:
-            await engine.dispose()
-
-    _run(migrate())  # once, before the workers race to do it
-    env = dict(os.environ, SABOT_TELEGRAM__WEBHOOK_SECRET=secret)
-    children = []
-    for index in range(workers):
-        args = [sys.executable, "-m", "bot.cli", "run", "--log-level", log_level, "--webhook-url", webhook_url,
-                "--listen", listen, "--port", str(port), "--workers", "1"]
-        # only the first worker registers the webhook
-        if index > 0 or not set_webhook:
-            args.append("--no-set-webhook")
-        children.append(subprocess.Popen(args, env=env))
-
-    def forward(signum, _frame):
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    codes = [child.wait() for child in children]
-    if any(codes):
-        raise SystemExit(max(codes))
+    serve.run_workers(settings, webhook_url, listen, port, secret, workers, set_webhook, log_level)
 
 
 # -- records ----------------------------------------------------------------------------------
@@ -238,21 +142,13 @@ def records() -> None:
 def records_import(file: Path) -> None:
     """Load people from a YAML FILE, replacing anyone stored under the same SSN."""
     from bot.records import RecordsFileError, import_people, read_records_file
-    from bot.services import build_services
 
     try:
         people = read_records_file(file)
     except RecordsFileError as exc:
         raise click.ClickException(f"{file}: {exc}") from None
 
-    async def go():
-        services = await build_services(_settings())
-        try:
-            return await import_people(services.sessions, services.vault, services.clock, people)
-        finally:
-            await services.close()
-
-    count = _run(go())
+    count = _with_services(lambda services: import_people(services.sessions, services.vault, services.clock, people))
     if count is None:
         raise click.ClickException("Interrupted; nothing was imported.")
     click.echo(f"Imported {count} {'person' if count == 1 else 'people'} from {file}.")
@@ -267,17 +163,11 @@ def records_import(file: Path) -> None:
 @click.option("--to", "to", default=None, help="Only messages to this address or number.")
 def outbox(as_json: bool, channel: str | None, to: str | None) -> None:
     """Every email, text and letter the development delivery backend has sent."""
-    from bot.services import build_services
+    async def work(services):
+        async with services.sessions() as session:
+            return await services.outbox.read(session)
 
-    async def go():
-        services = await build_services(_settings())
-        try:
-            async with services.sessions() as session:
-                return await services.outbox.read(session)
-        finally:
-            await services.close()
-
-    messages = [m for m in _run(go()) if (channel is None or m.channel == channel) and (to is None or m.to == to)]
+    messages = [m for m in _with_services(work) if (channel is None or m.channel == channel) and (to is None or m.to == to)]
     if as_json:
         click.echo(json.dumps([m.as_json() for m in messages], indent=2, ensure_ascii=False))
         return
@@ -291,19 +181,6 @@ def outbox(as_json: bool, channel: str | None, to: str | None) -> None:
 
 
 # -- help desk ---------------------------------------------------------------------------------
-
-
-def _with_services(work):
-    from bot.services import build_services
-
-    async def go():
-        services = await build_services(_settings())
-        try:
-            return await work(services)
-        finally:
-            await services.close()
-
-    return _run(go())
 
 
 @main.group()
@@ -329,13 +206,7 @@ def exception_approve(reference: str) -> None:
     """The caller passed: create their account with a temporary password and mail a code."""
     from bot.helpdesk import HelpDeskError, approve
 
-    async def work(services):
-        try:
-            return await approve(services, reference)
-        except HelpDeskError as exc:
-            raise click.ClickException(str(exc)) from None
-
-    result = _with_services(work)
+    result = _refusing(HelpDeskError, lambda services: approve(services, reference))
     click.echo(f"Account created for username {result.username}.")
     click.echo(f"Temporary password (read it to the caller; it must be changed at first sign-in): {result.temporary_password}")
     click.echo("An activation code letter has been sent to the address of record.")
@@ -347,13 +218,7 @@ def exception_refer(reference: str) -> None:
     """The caller could not be verified by phone: refer them to a Taxpayer Assistance Center."""
     from bot.helpdesk import HelpDeskError, refer_to_tac
 
-    async def work(services):
-        try:
-            await refer_to_tac(services, reference)
-        except HelpDeskError as exc:
-            raise click.ClickException(str(exc)) from None
-
-    _with_services(work)
+    _refusing(HelpDeskError, lambda services: refer_to_tac(services, reference))
     click.echo(f"Case {reference} referred to a Taxpayer Assistance Center; the person has been told what to do next.")
 
 
@@ -383,10 +248,7 @@ def letters_export(day: str | None, out: Path | None, pdf: Path | None) -> None:
     except ValueError:
         raise click.BadParameter("use the form YYYY-MM-DD", param_hint="--date") from None
 
-    async def work(services):
-        return await letters_for_day(services, wanted)
-
-    found = _with_services(work)
+    found = _with_services(lambda services: letters_for_day(services, wanted))
     text = to_csv(found)
     if out:
         out.write_text(text, encoding="utf-8")
@@ -409,18 +271,9 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
-    from bot.storage.db import create_engine, upgrade
+    from bot.serve import migrate
 
-    settings = _settings()
-
-    async def go():
-        engine = create_engine(settings.database_url)
-        try:
-            await upgrade(engine)
-        finally:
-            await engine.dispose()
-
-    _run(go())
+    _run(migrate(_settings()))
     click.echo("The database schema is up to date.")
 
 
@@ -442,7 +295,6 @@ def keys_rotate(drop_old: bool, batch_size: int | None) -> None:
     move the previous key into SABOT_SECURITY__OLD_DATA_KEYS; this then re-encrypts with it."""
     from bot.crypto import keys_from_environment
     from bot.keys import RotationError, add_key_to_file, drop_old_keys, reencrypt_all
-    from bot.services import build_services
 
     settings = _settings()
     env = keys_from_environment(settings)
@@ -450,26 +302,22 @@ def keys_rotate(drop_old: bool, batch_size: int | None) -> None:
         ring = add_key_to_file(settings)
         click.echo(f"Added data key {ring.active_kid} to {settings.key_file_path}; it seals everything from now on.")
 
-    async def work():
-        services = await build_services(settings)
-        try:
-            report = await reencrypt_all(
-                services.engine,
-                services.vault,
-                batch_size=batch_size or settings.privacy.rotation_batch_size,
-                progress=lambda table, n: click.echo(f"  {table}: {n} value(s) re-encrypted"),
-            )
-            dropped = None
-            if drop_old:
-                try:
-                    dropped = await drop_old_keys(settings, services.engine, services.vault)
-                except RotationError as exc:
-                    dropped = exc
-            return services.vault.ring.active_kid, report, dropped
-        finally:
-            await services.close()
+    async def work(services):
+        report = await reencrypt_all(
+            services.engine,
+            services.vault,
+            batch_size=batch_size or settings.privacy.rotation_batch_size,
+            progress=lambda table, n: click.echo(f"  {table}: {n} value(s) re-encrypted"),
+        )
+        dropped = None
+        if drop_old:
+            try:
+                dropped = await drop_old_keys(settings, services.engine, services.vault)
+            except RotationError as exc:
+                dropped = exc
+        return services.vault.ring.active_kid, report, dropped
 
-    active, report, dropped = _run(work())
+    active, report, dropped = _with_services(work, settings)
     click.echo(f"Re-encrypted {report.total} value(s) with key {active}.")
     for where, n in sorted(report.unreadable.items()):
         click.echo(f"  {where}: {n} value(s) could not be decrypted with any key in the ring; left as they are.", err=True)
@@ -530,9 +378,7 @@ def audit(since: str | None, account_id: int | None, as_json: bool) -> None:
     no personal data: the kind of event, when, the account number and the chat."""
     from datetime import datetime as datetime_, timezone
 
-    from sqlalchemy import select
-
-    from bot.storage.models import AuditEvent
+    from bot.storage.repo import security_events
 
     start = None
     if since:
@@ -543,16 +389,7 @@ def audit(since: str | None, account_id: int | None, as_json: bool) -> None:
         if start.tzinfo is None:
             start = start.replace(tzinfo=timezone.utc)
 
-    async def work(services):
-        query = select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id)
-        if start is not None:
-            query = query.where(AuditEvent.at >= start)
-        if account_id is not None:
-            query = query.where(AuditEvent.account_id == account_id)
-        async with services.sessions() as session:
-            return list((await session.scalars(query)).all())
-
-    events = _with_services(work)
+    events = _with_services(lambda services: security_events(services.sessions, since=start, account_id=account_id))
     if as_json:
         click.echo(json.dumps(
             [{"at": e.at.isoformat(), "event": e.event, "account": e.account_id, "chat": e.chat_id} for e in events], indent=2
@@ -688,13 +525,7 @@ def firm_create(name: str, admin: int) -> None:
     """Create a firm called NAME with its first admin."""
     from bot.firms import FirmError, create_firm
 
-    async def work(services):
-        try:
-            return await create_firm(services, name, admin)
-        except FirmError as exc:
-            raise click.ClickException(str(exc)) from None
-
-    created = _with_services(work)
+    created = _refusing(FirmError, lambda services: create_firm(services, name, admin))
     click.echo(f"Created firm {created.id}: {created.name}, with admin {admin}. They can now send /team and /invite to the bot.")
 
 

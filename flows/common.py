@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flows.core import Answer, Ctx
 from domain.policies import zone_for_address
+from domain.ports import TooManyCodes
 from domain.validators import Invalid, one_time_code
 
 
@@ -71,10 +72,8 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
     key = subject_key or subject(ctx)
     try:
         issued = await from_repo.issue_code(key, kind.purpose, kind.channel, kind.policy(ctx))
-    except Exception as exc:  # TooManyCodes, kept free of storage imports here
-        retry_at = getattr(exc, "retry_at", None)
-        if retry_at is None:
-            raise
+    except TooManyCodes as exc:
+        retry_at = exc.retry_at
         await ctx.repo.audit(f"code_send_limited:{kind.purpose}", chat_id=ctx.chat_id)
         raise Invalid(
             f"You've asked for the most {kind.name}s allowed for now. You can ask for another after "

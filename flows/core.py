@@ -20,6 +20,7 @@ from typing import Any, Awaitable, Callable, Iterable, Union
 from transitions import Machine
 
 from flows.replies import Action, Button, DeleteUserMessage, Incoming, Reply
+from domain.ports import RecordsAdapter, Repository, Services, Vault
 from domain.validators import Invalid
 
 Choice = tuple[str, str]  # (value, label)
@@ -101,7 +102,7 @@ class Exits:
 class Ctx:
     """What a step sees: the answers so far, the services, the clock, and a place to talk."""
 
-    def __init__(self, *, chat_id: int, data: dict, services: Any, repo: Any, incoming: Incoming | None):
+    def __init__(self, *, chat_id: int, data: dict, services: Services, repo: Repository, incoming: Incoming | None):
         self.chat_id = chat_id
         self.data = data
         self.services = services
@@ -122,11 +123,11 @@ class Ctx:
         return self.services.settings.policy
 
     @property
-    def vault(self):
+    def vault(self) -> Vault:
         return self.services.vault
 
     @property
-    def records(self):
+    def records(self) -> RecordsAdapter:
         return self.services.records
 
     def now(self) -> datetime:

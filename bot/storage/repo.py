@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import pyotp
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage import privacy
 from bot.storage.direct import connection, run
@@ -332,3 +332,16 @@ class Repo:
             case.email_enc = self.vault.encrypt(email, context="case.email")
         await self.session.flush()
         return case
+
+
+async def security_events(
+    sessions: async_sessionmaker, *, since: datetime | None = None, account_id: int | None = None
+) -> list[AuditEvent]:
+    """Security events, oldest first (for `sabot audit`)."""
+    query = select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id)
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if account_id is not None:
+        query = query.where(AuditEvent.account_id == account_id)
+    async with sessions() as session:
+        return list((await session.scalars(query)).all())
