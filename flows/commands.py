@@ -154,6 +154,12 @@ class Command:
     #: in words, for the overview diagram ("" when always)
     when_text: str = ""
     exits: Exits = Exits("a command", [])
+    #: how the diagrams name it (default: its first name)
+    title: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.title or f"/{self.names[0]}"
 
     def applies(self, turn: Turn) -> bool:
         return self.when is None or self.when(turn)
@@ -328,7 +334,8 @@ async def unknown(t: Turn) -> list[Action]:
 
 # -- the table --------------------------------------------------------------------------------------
 
-_ADMIN_MENU = ("team", "invite_name", "invite_email", "invites", "remind_pick", "admins")
+#: the admin menu's steps a command opens (/invite with a name opens at the email)
+_ADMIN_MENU = (*dict.fromkeys(admin.OPENS.values()), "invite_email")
 
 _cancel_row = Command(
     ("cancel",), _cancel, when_text="in registration, sign-in, profile or the help-desk hand-off (confirmed)",
@@ -345,6 +352,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         admin.COMMANDS, _admin_command, when_text="a firm's admin, outside registration, sign-in, profile and hand-off",
+        title="/team, /invite, /invites, /remind, /admins",
         exits=_exits("an admin command", [("admin menu", "admin", state) for state in _ADMIN_MENU]),
     ),
     Command(
