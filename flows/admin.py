@@ -25,11 +25,12 @@ from flows.admin_common import (
     NO_LONGER_ADMIN,
     NOT_ADMIN,
     answered,
+    current_hire,
     day,
     firm_of,
     leave,
     need_firm,
-    screen,
+    firm_screen,
     user_id,
 )
 from flows.core import Answer, Ctx, Flow
@@ -64,13 +65,9 @@ def step(name: str, check, **options) -> None:
 # =============================================================================================
 
 
-@screen
-async def admins_screen(ctx: Ctx):
-    """(me, firm, its admins), or None if they are no longer an admin."""
-    found = await firm_of(ctx)
-    if found is None:
-        return None
-    store, me, firm = found
+@firm_screen
+async def admins_screen(ctx: Ctx, store, me, firm):
+    """(me, firm, its admins)."""
     return me, firm, await store.admins(firm.id)
 
 
@@ -174,7 +171,7 @@ async def confirm(ctx: Ctx, a: Answer):
             leave(ctx)
             return None
         return back
-    hire = await store.hire(firm.id, ctx.data.get("hire_id") or 0)
+    hire = await current_hire(ctx, store, firm)
     if hire is None:
         ctx.say(FORGED)
         return "to_team"

@@ -54,6 +54,18 @@ def screen(load):
     return loaded
 
 
+def firm_screen(load):
+    """A screen's loader for an admin, ``load(ctx, store, admin, firm)``, run once per turn; None
+    (without running it) when the person talking is no longer an admin."""
+
+    @wraps(load)
+    async def for_firm(ctx: Ctx):
+        found = await firm_of(ctx)
+        return None if found is None else await load(ctx, *found)
+
+    return screen(for_firm)
+
+
 def answered(ctx: Ctx, *, firm_changed: bool = False) -> None:
     """An answer was handled: the screens shown next are looked up again (and the admin's firm
     too if ``firm_changed``)."""
@@ -210,6 +222,20 @@ async def team_rows(ctx: Ctx, store, firm) -> list[tuple[object, dict]]:
 def hire_rows(ctx: Ctx, rows):
     """One button per hire (name and where they stand), then the way back to the team."""
     return [[(f"h{h.id}", f"{clip(d['name'])} · {short_status(ctx, d)}")] for h, d in rows] + [[("back", "Back to the team")]]
+
+
+def hire_list(load):
+    """The buttons of a screen listing the hires ``load`` finds: one per hire, then back."""
+
+    async def choices(ctx: Ctx):
+        return hire_rows(ctx, await load(ctx) or [])
+
+    return choices
+
+
+async def current_hire(ctx: Ctx, store, firm):
+    """The hire the admin is looking at, if still on ``firm``'s team."""
+    return await store.hire(firm.id, ctx.data.get("hire_id") or 0)
 
 
 async def picked_hire(ctx: Ctx, a: Answer):

@@ -15,12 +15,11 @@ from flows.admin_common import (
     BUSY_FLOWS,
     NO_LONGER_ADMIN,
     day,
-    firm_of,
-    hire_rows,
+    hire_list,
     leave,
     need_firm,
     picked_hire,
-    screen,
+    firm_screen,
     status_words,
     team_rows,
 )
@@ -148,20 +147,15 @@ async def invite_sent(ctx: Ctx, a: Answer):
 INVITES_HELP = "Invitations that haven't been opened: tap one to re-send it (a new link) or revoke it."
 
 
-@screen
-async def unopened_screen(ctx: Ctx):
-    """(firm, the hires who haven't opened their link), firm None if they are no longer an admin."""
-    found = await firm_of(ctx)
-    if found is None:
-        return None, []
-    store, _admin, firm = found
-    rows = [(h, d) for h, d in await team_rows(ctx, store, firm) if not d["opened"]]
-    return firm, rows
+@firm_screen
+async def unopened_screen(ctx: Ctx, store, _admin, firm):
+    """The hires who haven't opened their link."""
+    return [(h, d) for h, d in await team_rows(ctx, store, firm) if not d["opened"]]
 
 
 async def invites_text(ctx: Ctx) -> str:
-    firm, rows = await unopened_screen(ctx)
-    if firm is None:
+    rows = await unopened_screen(ctx)
+    if rows is None:
         return NO_LONGER_ADMIN
     if not rows:
         return "No unopened invitations: everyone you invited has opened their link."
@@ -171,9 +165,7 @@ async def invites_text(ctx: Ctx) -> str:
     return "\n".join(lines)
 
 
-async def invites_choices(ctx: Ctx):
-    _firm, rows = await unopened_screen(ctx)
-    return hire_rows(ctx, rows)
+invites_choices = hire_list(unopened_screen)
 
 
 async def invites(ctx: Ctx, a: Answer):

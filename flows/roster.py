@@ -18,13 +18,13 @@ from flows.admin_common import (
     clip,
     day,
     describe,
-    firm_of,
-    hire_rows,
+    current_hire,
+    hire_list,
     invite_state,
     leave,
     need_firm,
     picked_hire,
-    screen,
+    firm_screen,
     short_status,
     status_words,
     team_rows,
@@ -45,13 +45,9 @@ TEAM_HELP = (
 )
 
 
-@screen
-async def team_screen(ctx: Ctx):
-    """(store, firm, rows) of the admin's team, or None if they are no longer an admin."""
-    found = await firm_of(ctx)
-    if found is None:
-        return None
-    store, _admin, firm = found
+@firm_screen
+async def team_screen(ctx: Ctx, store, _admin, firm):
+    """(store, firm, rows) of the admin's team."""
     return store, firm, await team_rows(ctx, store, firm)
 
 
@@ -139,15 +135,10 @@ async def team(ctx: Ctx, a: Answer):
 HIRE_HELP = "One hire: their stage, when they were last active and anything holding them up, with what to tell them."
 
 
-@screen
-async def hire_screen(ctx: Ctx):
-    """(store, hire, their latest invitation, what the admin sees), hire None if not theirs;
-    None if they are no longer an admin."""
-    found = await firm_of(ctx)
-    if found is None:
-        return None
-    store, _admin, firm = found
-    hire = await store.hire(firm.id, ctx.data.get("hire_id") or 0)
+@firm_screen
+async def hire_screen(ctx: Ctx, store, _admin, firm):
+    """(store, hire, their latest invitation, what the admin sees), hire None if not theirs."""
+    hire = await current_hire(ctx, store, firm)
     if hire is None:
         return store, None, None, None
     invite = await store.latest_invite(hire)
@@ -207,7 +198,7 @@ async def hire_card(ctx: Ctx, a: Answer):
     if found is None:
         return None
     store, _admin, firm = found
-    hire = await store.hire(firm.id, ctx.data.get("hire_id") or 0)
+    hire = await current_hire(ctx, store, firm)
     if hire is None:
         ctx.say(FORGED)
         return "back"
@@ -255,14 +246,9 @@ async def remind(ctx: Ctx, store, firm, hire) -> None:
     ctx.say(f"Sent {name} this reminder:\n\n{text}")
 
 
-@screen
-async def remind_screen(ctx: Ctx):
-    """(firm, the hires that can be reminded and match the name asked for), firm None if they are
-    no longer an admin."""
-    found = await firm_of(ctx)
-    if found is None:
-        return None, []
-    store, _admin, firm = found
+@firm_screen
+async def remind_screen(ctx: Ctx, store, _admin, firm):
+    """The hires that can be reminded and match the name asked for."""
     wanted = (ctx.data.get("remind_filter") or "").casefold()
     out = []
     for hire, d in await team_rows(ctx, store, firm):
@@ -271,12 +257,12 @@ async def remind_screen(ctx: Ctx):
         if wanted and wanted not in d["name"].casefold():
             continue
         out.append((hire, d))
-    return firm, out
+    return out
 
 
 async def remind_text(ctx: Ctx) -> str:
-    firm, rows = await remind_screen(ctx)
-    if firm is None:
+    rows = await remind_screen(ctx)
+    if rows is None:
         return NO_LONGER_ADMIN
     if not rows:
         if ctx.data.get("remind_filter"):
@@ -285,21 +271,19 @@ async def remind_text(ctx: Ctx) -> str:
     return "Who should I remind? They get a short message with their next step."
 
 
-async def remind_choices(ctx: Ctx):
-    _firm, rows = await remind_screen(ctx)
-    return hire_rows(ctx, rows)
+remind_choices = hire_list(remind_screen)
 
 
 async def remind_pick(ctx: Ctx, a: Answer):
     if a.choice == "back":
         return "back"
     store, hire = await picked_hire(ctx, a)
-    if hire is None:
-        return None
-    found = await need_firm(ctx)
-    await remind(ctx, store, found[2], hire)
-    ctx.data.pop("remind_filter", None)
-    return "sent"
+    if hire is not None:  # then they are an admin: their firm is known this turn
+        _store, _admin, firm = await need_firm(ctx)
+        await remind(ctx, store, firm, hire)
+        ctx.data.pop("remind_filter", None)
+        return "sent"
+    return None
 
 
 # =============================================================================================
