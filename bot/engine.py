@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 
+from bot.chat_locks import ChatLocks
 from bot.group_commit import GroupCommit, Pending as _Pending
 from bot.services import Services
 from bot.state_cache import StateCache
 from bot.ticker import Ticker
-from bot.turn import RECENT_UPDATES, ChatLocks, TurnRunner
+from bot.turn import RECENT_UPDATES, TurnRunner
 from flows.notices import TRY_AGAIN
 from flows.replies import Action, Incoming, Notify, Reply
 

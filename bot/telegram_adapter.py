@@ -22,7 +22,6 @@ import datetime as dtm
 import logging
 import traceback
 import warnings
-import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -38,6 +37,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
+from bot.chat_locks import ChatLocks
 from flows.replies import Action, DeleteUserMessage, Document, Incoming, Notify, Photo, Reply
 
 log = logging.getLogger(__name__)
@@ -353,9 +353,7 @@ class TelegramAdapter:
     def __init__(self, engine: Engine, retry_policy: RetryPolicy | None = None) -> None:
         self.engine = engine
         self.retry_policy = retry_policy
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._lock = ChatLocks()
         self._refused_groups: set[int] = set()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -364,13 +362,6 @@ class TelegramAdapter:
         return await call_with_retry(
             fn, *args, policy=self.retry_policy or DEFAULT_RETRY_POLICY, **kwargs
         )
-
-    def _lock(self, chat_id: int) -> asyncio.Lock:
-        lock = self._locks.get(chat_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[chat_id] = lock
-        return lock
 
     # -- the handler -----------------------------------------------------------------------
 

@@ -7,9 +7,7 @@ in one transaction; :meth:`TurnRunner.handle` runs one in a transaction of its o
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, text
@@ -175,17 +173,3 @@ class TurnRunner:
             row = await session.get(Conversation, chat_id)
             return (row.flow, row.state) if row else None
 
-
-class ChatLocks:
-    """One lock per chat, so a chat's updates are handled one at a time (a chat nobody waits on
-    holds none)."""
-
-    def __init__(self) -> None:
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    def __call__(self, chat_id: int) -> asyncio.Lock:
-        lock = self._locks.get(chat_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[chat_id] = lock
-        return lock
