@@ -446,7 +446,7 @@ async def firm_notices(session: AsyncSession, services, now: datetime) -> None:
                 FirmHire.blocker_notified_at.is_(None),
                 FirmHire.blocker_at <= rules.stuck_since(now, policy.stuck_after_hours),
                 FirmHire.tracking.is_(True),
-                FirmHire.stage != "done",
+                FirmHire.stage != rules.DONE,
                 FirmHire.removed_at.is_(None),
             )
             .with_for_update(skip_locked=True, of=FirmHire)

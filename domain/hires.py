@@ -141,9 +141,13 @@ class Progress:
         return is_done(self.stage)
 
 
+#: the last stage: the hire has finished
+DONE = "done"
+
+
 def is_done(stage: str | None) -> bool:
     """Whether a hire at ``stage`` has finished (nothing more is followed)."""
-    return stage == "done"
+    return stage == DONE
 
 
 def cleared(p: Progress) -> Progress:
@@ -153,7 +157,7 @@ def cleared(p: Progress) -> Progress:
 
 def finished(p: Progress, now: datetime) -> Progress:
     """The hire is done: registered, or their account became active."""
-    return replace(cleared(p), stage="done", done_at=now)
+    return replace(cleared(p), stage=DONE, done_at=now)
 
 
 def account_finished(status: str | None) -> bool:
@@ -181,7 +185,7 @@ def after_event(
     make a hire stuck."""
     if p.done:
         return p, None
-    if event == "done":
+    if event == DONE:
         return finished(p, now), FINISHED
     if event in PROGRESS:
         return cleared(replace(p, stage=event) if rank(event) > rank(p.stage) else p), None

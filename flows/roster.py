@@ -84,7 +84,7 @@ def _button_order(item) -> tuple:
     hire, d = item
     if d["blocker"]:
         group = 0
-    elif d["stage"] not in ("invited", "done"):
+    elif d["stage"] != "invited" and not rules.is_done(d["stage"]):
         group = 1
     elif d["stage"] == "invited":
         group = 2

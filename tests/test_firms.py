@@ -113,3 +113,33 @@ async def test_a_registration_without_an_invitation_asks_nothing_of_firms(harnes
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert firm_queries == []
+
+
+# -- the hire rules (domain.hires) --------------------------------------------------------------
+
+
+def test_hire_rules_follow_a_registration():
+    from datetime import datetime, timedelta, timezone
+
+    from domain import hires as rules
+
+    now = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+    p = rules.opened(rules.Progress(), None, now)
+    assert p.stage == "started" and not p.done
+    p, notice = rules.after_event(p, "identity_mismatch", now=now, alert_after=2)
+    assert (p.blocker, p.blocker_count, notice) == ("identity_mismatch", 1, None)
+    p, notice = rules.after_event(p, "identity_mismatch", now=now, alert_after=2)
+    assert notice == rules.STUCK and p.blocker_notified_at == now
+    p, notice = rules.after_event(p, "identity_confirmed", now=now)
+    assert (p.stage, p.blocker, notice) == ("identity_confirmed", None, None)
+    p, notice = rules.after_event(p, "done", now=now)
+    assert p.done and p.done_at == now and notice == rules.FINISHED
+    # nothing moves a finished hire, and an active account finishes one who opens their link
+    assert rules.after_event(p, "cancelled", now=now) == (p, None)
+    assert rules.opened(rules.Progress(), "active", now).done
+    assert rules.opened(rules.Progress(), "pending_letter", now).stage == "waiting_letter"
+    # a hire who doesn't share is followed to "done" only
+    quiet = rules.sharing(rules.Progress(stage="started", blocker="locked"), False)
+    assert quiet.blocker is None and rules.after_event(quiet, "credit_freeze", now=now) == (quiet, None)
+    assert rules.letter_warning_due(now + timedelta(days=2), None, now, 3)
+    assert not rules.letter_warning_due(now + timedelta(days=2), now + timedelta(days=2), now, 3)
