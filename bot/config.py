@@ -81,6 +81,7 @@ class CodesPolicy(BaseModel):
 
 
 class LetterPolicy(BaseModel):
+    code_digits: int = 6
     code_lifetime_days: int = 30
     delivery_business_days_min: int = 5
     delivery_business_days_max: int = 10

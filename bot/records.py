@@ -24,7 +24,8 @@ from bot.crypto import Vault
 from bot.storage.db import session_scope
 from bot.storage.direct import connection, run
 from bot.storage.models import RecordAccount, RecordPhone, Taxpayer
-from domain.addresses import Address, differences, likely_causes, plain
+from domain.address_hints import likely_causes
+from domain.addresses import Address, differences, plain
 from domain.ports import FinancialResult, IdentityClaim, IdentityResult, PhoneStatus
 
 # the lookups of every registration, built once (building a statement costs more than running it)

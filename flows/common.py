@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flows.core import Answer, Ctx
+from flows.limits import Limiter, code_sends
 from domain.policies import zone_for_address
 from domain.ports import TooManyCodes
+from domain import validators as v
 from domain.validators import Invalid, one_time_code
 
 
@@ -21,6 +23,26 @@ def when(ctx: Ctx, moment: datetime) -> str:
     """A time in the user's own zone (guessed from their address), e.g. '3:05 PM CST on Mar 2'."""
     local = moment.astimezone(user_zone(ctx))
     return local.strftime("%-I:%M %p %Z on %b %-d")
+
+
+_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+
+
+def spelled(number: int) -> str:
+    """A small count in words, as prose writes it ("six"); larger ones in digits."""
+    return _NUMBER_WORDS[number] if 0 <= number < len(_NUMBER_WORDS) else str(number)
+
+
+def with_article(words: str) -> str:
+    """"a six-digit", "an eight-digit"."""
+    return f"{'an' if words[:1] in 'aei' or words.startswith('8') else 'a'} {words}"
+
+
+def listed(items: list[str]) -> str:
+    """Items as prose lists them: "a, b and c"."""
+    if not items:
+        return ""
+    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1]
 
 
 def tries_left(remaining: int) -> str:
@@ -42,6 +64,15 @@ class CodeKind:
     def policy(self, ctx: Ctx):
         return self.policy_of(ctx)
 
+    def digits(self, ctx: Ctx) -> str:
+        """How the code's length reads in prose: "six-digit"."""
+        return f"{spelled(self.policy(ctx).digits)}-digit"
+
+    @property
+    def sends(self) -> Limiter:
+        """New codes of this kind sent to one destination."""
+        return code_sends(self.purpose, self.policy_of)
+
 
 CONFIRMATION = CodeKind("confirmation", "confirmation code", "email", lambda ctx: ctx.policy.codes.confirmation)
 ACTIVATION_TEXT = CodeKind("activation_text", "activation code", "sms", lambda ctx: ctx.policy.codes.activation_text)
@@ -59,9 +90,8 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
     address or phone number), so starting a new chat doesn't reset the limit."""
     from_repo = ctx.repo
     policy = kind.policy(ctx)
-    window = timedelta(minutes=policy.resend_window_minutes)
-    destination = f"send:{kind.purpose}:{ctx.vault.digest('destination', to.lower())}"
-    left, retry_at = await over_limit(ctx, destination, policy.resend_limit, window)
+    sends = await kind.sends.allowance(ctx, ctx.vault.digest("destination", to.lower()))
+    retry_at = sends.retry_at
     if retry_at is not None:
         await ctx.repo.audit(f"code_send_limited:{kind.purpose}", chat_id=ctx.chat_id)
         raise Invalid(
@@ -80,7 +110,7 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
             f"{when(ctx, retry_at)}. If a code arrives late, the newest one is the one that works.",
             "code.resend_limit",
         ) from None
-    await ctx.repo.add_attempt(destination)
+    await sends.hit(ctx)
     ctx.fresh_codes.add((key, kind.purpose))
     minutes = int(policy.lifetime_minutes)
     if kind.channel == "email":
@@ -97,7 +127,7 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
         ctx.say(f"I've emailed a {kind.name} to {to}. It works for {minutes} minutes.")
     else:
         await ctx.deliver("sms", to, body=f"Your {kind.name} is {issued.code}. It expires in {minutes} minutes.")
-        ctx.say(f"I've texted a six-digit {kind.name} to your phone. It works for {minutes} minutes.")
+        ctx.say(f"I've texted {with_article(kind.digits(ctx))} {kind.name} to your phone. It works for {minutes} minutes.")
 
 
 async def check_code(ctx: Ctx, kind: CodeKind, answer: Answer, *, subject_key: str | None = None) -> None:
@@ -107,8 +137,7 @@ async def check_code(ctx: Ctx, kind: CodeKind, answer: Answer, *, subject_key: s
     result = await ctx.repo.check_code(subject_key or subject(ctx), kind.purpose, typed, policy)
     if result.result == "ok":
         return
-    if result.result != "ok":
-        await ctx.repo.audit(f"code_{result.result}:{kind.purpose}", chat_id=ctx.chat_id)
+    await ctx.repo.audit(f"code_{result.result}:{kind.purpose}", chat_id=ctx.chat_id)
     if result.result == "wrong":
         raise Invalid(f"That {kind.name} isn't right. Check the digits and type it again.{tries_left(result.remaining)}", "code.wrong")
     if result.result == "expired":
@@ -132,10 +161,25 @@ async def code_status_note(ctx: Ctx, kind: CodeKind, *, subject_key: str | None 
     return ""
 
 
-async def over_limit(ctx: Ctx, key: str, max_attempts: int, window: timedelta) -> tuple[int, datetime | None]:
-    """How many attempts remain under ``key``, and (when none) when the next one is allowed."""
-    used, oldest = await ctx.repo.count_attempts(key, window)
-    remaining = max_attempts - used
-    if remaining <= 0 and oldest is not None:
-        return 0, oldest + window
-    return remaining, None
+# -- passwords ---------------------------------------------------------------------------------
+
+
+def password_rule(ctx: Ctx) -> str:
+    """The length a new password needs, as prompts say it: "at least 8 characters"."""
+    return f"at least {ctx.policy.password.min_length} characters"
+
+
+def account_profile(ctx: Ctx, account) -> dict:
+    return ctx.vault.decrypt(account.profile_enc, context="account.profile") or {}
+
+
+def new_password(ctx: Ctx, typed: str, *, username: str, profile: dict) -> str:
+    """A new password checked against the password policy, the username and the person's name."""
+    policy = ctx.policy.password
+    return v.password(
+        typed,
+        username=username,
+        personal_words=[profile.get("first_name", ""), profile.get("last_name", "")],
+        min_length=policy.min_length,
+        max_length=policy.max_length,
+    )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from domain.addresses import Address
-from flows.core import Ctx
 from domain.policies import add_business_days
 from domain.validators import Invalid
+from flows.common import CodeKind, when
+from flows.core import Ctx
 
 PURPOSE = "activation_mail"
 
@@ -16,7 +17,7 @@ class _LetterCodePolicy:
     """The letter policy seen through the code interface (lifetime in minutes, resend limits)."""
 
     def __init__(self, letters):
-        self.digits = 6
+        self.digits = letters.code_digits
         self.lifetime_minutes = letters.code_lifetime_days * 24 * 60
         self.max_attempts = letters.max_code_attempts
         self.resend_limit = letters.max_per_window
@@ -25,6 +26,10 @@ class _LetterCodePolicy:
 
 def code_policy(ctx: Ctx):
     return _LetterCodePolicy(ctx.policy.letters)
+
+
+#: the mailed activation code: its new code comes with a new letter
+LETTER_CODE = CodeKind(PURPOSE, "activation code", "mail", code_policy, resend_label="Send me a new letter")
 
 
 def arrival_window(ctx: Ctx) -> str:
@@ -38,8 +43,6 @@ def arrival_window(ctx: Ctx) -> str:
 async def letter_allowed(ctx: Ctx, account_id: int) -> None:
     """Raise Invalid (saying when another is possible) if a letter can't be sent now."""
     policy = ctx.policy.letters
-    from flows.common import when  # local: common imports from core too
-
     now = ctx.now()
     latest = await ctx.repo.latest_letter(account_id)
     if latest is not None:

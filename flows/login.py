@@ -10,30 +10,33 @@ financial check and a phone or the mail path (see flows.registration).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from domain import authenticator
 from domain import validators as v
+from domain.validators import Invalid
+from flows.code_entry import code_entry_step
 from flows.common import (
     ACTIVATION_TEXT,
     SECURITY_TEXT,
-    CodeKind,
-    check_code,
-    code_status_note,
-    over_limit,
+    account_profile,
+    new_password as checked_password,
+    password_rule,
     send_code,
+    spelled,
     tries_left,
     when,
+    with_article,
 )
 from flows.core import Answer, Ctx, Flow
-from flows.letters import PURPOSE as LETTER_PURPOSE
-from flows.letters import arrival_window, code_policy, send_letter
+from flows.letters import LETTER_CODE, arrival_window, send_letter
+from flows.limits import AUTHENTICATOR, SIGN_IN
 from flows.registration import SITE_IMAGES
-from domain.validators import Invalid
+from flows.replies import Photo
 
 flow = Flow("login", "Sign-in", initial="login_username")
 
-LETTER_CODE = CodeKind(LETTER_PURPOSE, "activation code", "mail", code_policy, resend_label="Send me a new letter")
+#: authenticator apps show codes of this many digits (the TOTP standard's usual length)
+APP_CODE_DIGITS = 6
+APP_CODE = f"{spelled(APP_CODE_DIGITS)}-digit"
 
 
 def account_subject(ctx: Ctx) -> str:
@@ -116,11 +119,9 @@ async def _security_code_for_account(ctx: Ctx, account) -> None:
 async def login_password(ctx: Ctx, a: Answer):
     if a.choice == "other_user":
         return "restart"
-    policy = ctx.policy.sign_in
     username = ctx.data["login_username"]
-    key = f"signin:{username.lower()}"
-    window = timedelta(minutes=policy.lockout_minutes)
-    remaining, retry_at = await over_limit(ctx, key, policy.max_attempts, window)
+    tries = await SIGN_IN.allowance(ctx, username.lower())
+    retry_at = tries.retry_at
     if retry_at is not None:
         await ctx.repo.audit("sign_in_locked", chat_id=ctx.chat_id)
         raise Invalid(
@@ -134,17 +135,17 @@ async def login_password(ctx: Ctx, a: Answer):
         person = await ctx.records.e_services_sign_in(username, typed)
         if person is not None:
             return await _existing_e_services_user(ctx, username, person)
-        await ctx.repo.add_attempt(key)
+        await tries.hit(ctx)
         await ctx.repo.audit("sign_in_failed", chat_id=ctx.chat_id)
         raise Invalid(
-            f"That username and password don't go together. Check both and try again.{tries_left(remaining - 1)}",
+            f"That username and password don't go together. Check both and try again.{tries_left(tries.remaining - 1)}",
             "login.wrong",
         )
     if not await ctx.vault.verify_password(account.password_hash, typed):
-        await ctx.repo.add_attempt(key)
+        await tries.hit(ctx)
         await ctx.repo.audit("sign_in_failed", account.id, ctx.chat_id)
         raise Invalid(
-            f"That username and password don't go together. Check both and try again.{tries_left(remaining - 1)}",
+            f"That username and password don't go together. Check both and try again.{tries_left(tries.remaining - 1)}",
             "login.wrong",
         )
     ctx.data.update(
@@ -207,8 +208,8 @@ async def _existing_e_services_user(ctx: Ctx, username: str, ssn_hash: str):
 
 @flow.step(
     "new_password",
-    ask=(
-        "Before going on, please set a new password: at least 8 characters, any characters, spaces "
+    ask=lambda ctx: (
+        f"Before going on, please set a new password: {password_rule(ctx)}, any characters, spaces "
         "welcome. Common or leaked passwords and ones containing your username or name are refused."
     ),
     secret="your password",
@@ -216,15 +217,7 @@ async def _existing_e_services_user(ctx: Ctx, username: str, ssn_hash: str):
 )
 async def new_password(ctx: Ctx, a: Answer):
     account = await current_account(ctx)
-    profile = ctx.vault.decrypt(account.profile_enc, context="account.profile") or {}
-    policy = ctx.policy.password
-    chosen = v.password(
-        a.incoming.text,
-        username=account.username,
-        personal_words=[profile.get("first_name", ""), profile.get("last_name", "")],
-        min_length=policy.min_length,
-        max_length=policy.max_length,
-    )
+    chosen = checked_password(ctx, a.incoming.text, username=account.username, profile=account_profile(ctx, account))
     if await ctx.vault.verify_password(account.password_hash, chosen):
         raise Invalid("That's the password you already have. Please choose a new one.", "password.same")
     await ctx.repo.update_account(
@@ -242,27 +235,31 @@ async def new_password(ctx: Ctx, a: Answer):
 # -- an account waiting on its letter --------------------------------------------------------
 
 
-async def _letter_prompt(ctx: Ctx) -> str:
-    note = await code_status_note(ctx, LETTER_CODE, subject_key=account_subject(ctx))
-    return f"{note}Type the activation code from the letter we mailed you."
-
-
-@flow.step(
-    "letter_code",
-    ask=_letter_prompt,
-    choices=[[("new_letter", "Send me a new letter")]],
-    secret="a code",
-    help="The letter holds a six-digit activation code and the date it works until. If it never came or has run out, ask for a new letter.",
-)
-async def letter_code(ctx: Ctx, a: Answer):
+async def _new_letter(ctx: Ctx) -> None:
     account = await current_account(ctx)
-    if a.choice == "new_letter":
-        person = await ctx.records.person_of_record(account.ssn_hash)
-        await send_letter(ctx, account_id=account.id, username=account.username, person=person)
-        ctx.say(f"A new letter is on its way; it should arrive {arrival_window(ctx)}. Only its code will work.")
-        return "stay"
-    await check_code(ctx, LETTER_CODE, a, subject_key=account_subject(ctx))
+    person = await ctx.records.person_of_record(account.ssn_hash)
+    await send_letter(ctx, account_id=account.id, username=account.username, person=person)
+    ctx.say(f"A new letter is on its way; it should arrive {arrival_window(ctx)}. Only its code will work.")
+
+
+async def _letter_accepted(ctx: Ctx) -> None:
     ctx.say("Your activation code is accepted.")
+
+
+code_entry_step(
+    flow,
+    "letter_code",
+    LETTER_CODE,
+    ask=lambda ctx: "Type the activation code from the letter we mailed you.",
+    resend=_new_letter,
+    resend_choice=("new_letter", "Send me a new letter"),
+    on_success=_letter_accepted,
+    subject=account_subject,
+    help=lambda ctx: (
+        f"The letter holds {with_article(LETTER_CODE.digits(ctx))} activation code and the date it works until. If it "
+        "never came or has run out, ask for a new letter."
+    ),
+)
 
 
 @flow.step(
@@ -300,20 +297,11 @@ async def add_phone(ctx: Ctx, a: Answer):
     await send_code(ctx, ACTIVATION_TEXT, number, subject_key=account_subject(ctx))
 
 
-@flow.step(
-    "add_phone_code",
-    ask="Type the six-digit activation code I just texted to that phone.",
-    choices=[[("resend", "Send a new code")], [("change", "Use a different number")]],
-    secret="a code",
-    help="The text holds a six-digit code valid for a few minutes.",
-)
-async def add_phone_code(ctx: Ctx, a: Answer):
-    if a.choice == "resend":
-        await send_code(ctx, ACTIVATION_TEXT, ctx.data["new_phone"], subject_key=account_subject(ctx))
-        return "stay"
-    if a.choice == "change":
-        return "change"
-    await check_code(ctx, ACTIVATION_TEXT, a, subject_key=account_subject(ctx))
+async def _resend_to_new_phone(ctx: Ctx) -> None:
+    await send_code(ctx, ACTIVATION_TEXT, ctx.data["new_phone"], subject_key=account_subject(ctx))
+
+
+async def _new_phone_confirmed(ctx: Ctx) -> None:
     account = await current_account(ctx)
     number = ctx.data.pop("new_phone")
     await ctx.repo.update_account(
@@ -326,6 +314,20 @@ async def add_phone_code(ctx: Ctx, a: Answer):
     await start_session(ctx, account)
 
 
+code_entry_step(
+    flow,
+    "add_phone_code",
+    ACTIVATION_TEXT,
+    ask=lambda ctx: f"Type the {ACTIVATION_TEXT.digits(ctx)} activation code I just texted to that phone.",
+    resend=_resend_to_new_phone,
+    change=("change", "Use a different number", "change"),
+    on_success=_new_phone_confirmed,
+    subject=account_subject,
+    note=False,
+    help=lambda ctx: f"The text holds {with_article(ACTIVATION_TEXT.digits(ctx))} code valid for a few minutes.",
+)
+
+
 async def _totp_prompt(ctx: Ctx) -> str:
     secret = ctx.data.get("totp_pending")
     if not secret:
@@ -333,8 +335,6 @@ async def _totp_prompt(ctx: Ctx) -> str:
         ctx.data["totp_pending"] = secret
         ctx.data.pop("totp_shown", None)
     if not ctx.data.get("totp_shown"):
-        from flows.replies import Photo
-
         uri = authenticator.provisioning_uri(secret, ctx.data.get("login_username") or "account")
         ctx.actions.append(
             Photo(authenticator.qr_png(uri), caption="Scan this with your authenticator app.", filename="authenticator.png", protect=True)
@@ -343,9 +343,9 @@ async def _totp_prompt(ctx: Ctx) -> str:
         return (
             "Open your authenticator app, add an account and scan the picture above, or type this key "
             f"by hand: {authenticator.grouped(secret)}\n\n"
-            "Make sure the device's clock is right. Then type the six-digit code the app shows."
+            f"Make sure the device's clock is right. Then type the {APP_CODE} code the app shows."
         )
-    return "Type the six-digit code your authenticator app shows now."
+    return f"Type the {APP_CODE} code your authenticator app shows now."
 
 
 def forget_pending_key(ctx: Ctx) -> None:
@@ -356,7 +356,7 @@ def forget_pending_key(ctx: Ctx) -> None:
 async def enroll_authenticator(ctx: Ctx, account, typed: str, *, wrong: str, **fields) -> None:
     """Prove the key being set up with a code from the app, then attach it to ``account``
     (replacing any earlier device only now, once the new one works)."""
-    code = v.one_time_code(typed)
+    code = v.one_time_code(typed, digits=APP_CODE_DIGITS)
     secret = ctx.data["totp_pending"]
     step = authenticator.matching_step(secret, code, ctx.now(), None)
     if step is None:
@@ -419,48 +419,46 @@ async def pick_factor(ctx: Ctx, a: Answer):
         await send_code(ctx, SECURITY_TEXT, phone, subject_key=account_subject(ctx))
 
 
-async def _code_prompt(ctx: Ctx) -> str:
-    note = await code_status_note(ctx, SECURITY_TEXT, subject_key=account_subject(ctx))
-    return f"{note}Type the six-digit security code I texted to your phone."
+async def _send_security_code(ctx: Ctx) -> None:
+    account = await current_account(ctx)
+    phone = ctx.vault.decrypt(account.phone_enc, context="account.phone")
+    await send_code(ctx, SECURITY_TEXT, phone, subject_key=account_subject(ctx))
 
 
-@flow.step(
+async def _security_code_right(ctx: Ctx) -> None:
+    await start_session(ctx, await current_account(ctx))
+
+
+code_entry_step(
+    flow,
     "login_code",
-    ask=_code_prompt,
-    choices=[[("resend", "Send a new code")]],
-    secret="a code",
+    SECURITY_TEXT,
+    ask=lambda ctx: f"Type the {SECURITY_TEXT.digits(ctx)} security code I texted to your phone.",
+    resend=_send_security_code,
+    on_success=_security_code_right,
+    subject=account_subject,
     help="Every sign-in needs a fresh security code from your phone.",
 )
-async def login_code(ctx: Ctx, a: Answer):
-    account = await current_account(ctx)
-    if a.choice == "resend":
-        phone = ctx.vault.decrypt(account.phone_enc, context="account.phone")
-        await send_code(ctx, SECURITY_TEXT, phone, subject_key=account_subject(ctx))
-        return "stay"
-    await check_code(ctx, SECURITY_TEXT, a, subject_key=account_subject(ctx))
-    await start_session(ctx, account)
 
 
 @flow.step(
     "login_totp",
-    ask="Type the six-digit security code your authenticator app shows now.",
+    ask=f"Type the {APP_CODE} security code your authenticator app shows now.",
     secret="a code",
     help="The app shows a new code every 30 seconds; the device's clock must be right.",
 )
 async def login_totp(ctx: Ctx, a: Answer):
-    code = v.one_time_code(a.text)
+    code = v.one_time_code(a.text, digits=APP_CODE_DIGITS)
     account = await current_account(ctx)
-    policy = ctx.policy.sign_in
-    key = f"totp:{account.id}"
-    window = timedelta(minutes=policy.lockout_minutes)
-    remaining, retry_at = await over_limit(ctx, key, policy.max_attempts, window)
+    tries = await AUTHENTICATOR.allowance(ctx, account.id)
+    retry_at = tries.retry_at
     if retry_at is not None:
         await ctx.repo.audit("totp_locked", account.id, ctx.chat_id)
         raise Invalid(f"Too many wrong codes. Try again after {when(ctx, retry_at)}.", "totp.locked")
     secret = ctx.vault.decrypt(account.totp_secret_enc, context="account.totp")
     step = authenticator.matching_step(secret, code, ctx.now(), account.totp_last_step)
     if step is None:
-        await ctx.repo.add_attempt(key)
+        await tries.hit(ctx)
         if authenticator.matching_step(secret, code, ctx.now(), None) is not None:
             await ctx.repo.audit("totp_replay_refused", account.id, ctx.chat_id)
             raise Invalid(
@@ -469,7 +467,7 @@ async def login_totp(ctx: Ctx, a: Answer):
             )
         await ctx.repo.audit("totp_failed", account.id, ctx.chat_id)
         raise Invalid(
-            f"That code isn't right. Type the code the app shows now, and check the device's clock.{tries_left(remaining - 1)}",
+            f"That code isn't right. Type the code the app shows now, and check the device's clock.{tries_left(tries.remaining - 1)}",
             "totp.wrong",
         )
     await ctx.repo.update_account(account, totp_last_step=step)

@@ -3,14 +3,12 @@ authenticator app, and change phone (which means registering again)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from domain import validators as v
-from flows.common import over_limit, tries_left, when
+from domain.validators import Invalid
+from flows.common import account_profile, new_password, password_rule, tries_left, when
 from flows.core import Answer, Ctx, Flow
+from flows.limits import SIGN_IN
 from flows.login import _totp_prompt, enroll_authenticator, forget_pending_key
 from flows.registration import SITE_IMAGES
-from domain.validators import Invalid
 
 flow = Flow("profile", "Profile", initial="overview")
 
@@ -28,7 +26,7 @@ def _mask_email(email: str | None) -> str:
 
 async def _overview(ctx: Ctx) -> str:
     acc = await account(ctx)
-    profile = ctx.vault.decrypt(acc.profile_enc, context="account.profile") or {}
+    profile = account_profile(ctx, acc)
     phone = ctx.vault.decrypt(acc.phone_enc, context="account.phone") if acc.phone_enc else None
     return (
         f"Your account\n\nUsername: {acc.username} (permanent)\n"
@@ -77,22 +75,20 @@ async def current_password(ctx: Ctx, a: Answer):
     if a.choice == "cancel":
         return "cancel"
     acc = await account(ctx)
-    policy = ctx.policy.sign_in
-    key = f"signin:{acc.username_key}"
-    window = timedelta(minutes=policy.lockout_minutes)
-    remaining, retry_at = await over_limit(ctx, key, policy.max_attempts, window)
+    tries = await SIGN_IN.allowance(ctx, acc.username_key)
+    retry_at = tries.retry_at
     if retry_at is not None:
         await ctx.repo.audit("sign_in_locked", acc.id, ctx.chat_id)
         raise Invalid(f"Too many wrong passwords. Try again after {when(ctx, retry_at)}.", "password.locked")
     if not await ctx.vault.verify_password(acc.password_hash, a.incoming.text):
-        await ctx.repo.add_attempt(key)
+        await tries.hit(ctx)
         await ctx.repo.audit("password_check_failed", acc.id, ctx.chat_id)
-        raise Invalid(f"That isn't your current password.{tries_left(remaining - 1)}", "password.wrong")
+        raise Invalid(f"That isn't your current password.{tries_left(tries.remaining - 1)}", "password.wrong")
 
 
 @flow.step(
     "choose_password",
-    ask="Now the new password: at least 8 characters, any characters; common or leaked ones are refused.",
+    ask=lambda ctx: f"Now the new password: {password_rule(ctx)}, any characters; common or leaked ones are refused.",
     choices=[[("cancel", "Never mind")]],
     secret="your password",
     help="A few unrelated words make a strong password that is easy to remember.",
@@ -101,15 +97,8 @@ async def choose_password(ctx: Ctx, a: Answer):
     if a.choice == "cancel":
         return "cancel"
     acc = await account(ctx)
-    profile = ctx.vault.decrypt(acc.profile_enc, context="account.profile") or {}
-    policy = ctx.policy.password
-    chosen = v.password(
-        a.incoming.text,
-        username=acc.username,
-        personal_words=[profile.get("first_name", ""), profile.get("last_name", "")],
-        min_length=policy.min_length,
-        max_length=policy.max_length,
-    )
+    profile = account_profile(ctx, acc)
+    chosen = new_password(ctx, a.incoming.text, username=acc.username, profile=profile)
     await ctx.repo.update_account(
         acc, password_hash=await ctx.vault.hash_password(chosen), password_changed_at=ctx.now(), must_change_password=False
     )

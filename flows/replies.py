@@ -9,7 +9,7 @@ terminal, tests) render these their own way; nothing here knows about Telegram.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Union
 
 IncomingKind = Literal["text", "button", "command", "other"]
@@ -90,11 +90,3 @@ class Notify:
 
 Action = Union[Reply, DeleteUserMessage, Photo, Document, Notify]
 
-
-@dataclass
-class Outcome:
-    actions: list[Action] = field(default_factory=list)
-
-    def say(self, text: str, buttons=(), protect: bool = False) -> "Outcome":
-        self.actions.append(Reply(text, tuple(tuple(r) for r in buttons), protect))
-        return self

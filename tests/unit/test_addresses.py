@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.address_hints import likely_causes, variants
 from domain.addresses import (
     CATEGORIES,
     CAUSES,
@@ -15,8 +16,6 @@ from domain.addresses import (
     WHY_RECORDS_DIFFER,
     Address,
     differences,
-    likely_causes,
-    variants,
 )
 
 A = Address

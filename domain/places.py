@@ -1,0 +1,315 @@
+"""Validators for the parts of an address: U.S. states and ZIP codes, countries, postal codes,
+provinces, street lines and cities. Each takes the user's raw text and returns a normalised value
+or raises :class:`~domain.text.Invalid` (see domain.validators)."""
+
+from __future__ import annotations
+
+import re
+
+import pycountry
+import us
+
+from domain.text import Invalid, _collapse, _has_unprintable, _is_letter, _nfc, _nfkc, _text
+
+
+# --------------------------------------------------------------------------------------------------
+# U.S. states, ZIP codes
+
+_MILITARY = {
+    "AA": "AA",
+    "AE": "AE",
+    "AP": "AP",
+    "armed forces americas": "AA",
+    "armed forces america": "AA",
+    "armed forces europe": "AE",
+    "armed forces africa": "AE",
+    "armed forces canada": "AE",
+    "armed forces middle east": "AE",
+    "armed forces pacific": "AP",
+}
+
+_STATE_ALIASES = {
+    "washington dc": "DC",
+    "washington d c": "DC",
+    "d c": "DC",
+    "dc": "DC",
+    "the district of columbia": "DC",
+    "us virgin islands": "VI",
+    "u s virgin islands": "VI",
+    "united states virgin islands": "VI",
+    "virgin islands of the united states": "VI",
+    "northern marianas": "MP",
+    "commonwealth of puerto rico": "PR",
+}
+
+_STATE_CODES = frozenset(s.abbr for s in us.states.STATES_AND_TERRITORIES) | {"AA", "AE", "AP"}
+
+
+def us_state(text: str) -> str:
+    """The two-letter USPS code of a state, DC, territory (PR, GU, VI, AS, MP) or military "state"
+    (AA, AE, AP), from a code or a name (case-insensitive)."""
+    raw = _nfkc(_text(text))
+    value = _collapse(raw)
+    how = "Please type the two-letter code (like NY) or the full name (like New York)."
+    if not value:
+        raise Invalid(f"I didn't get a state. {how}", "state.empty")
+    if len(value) > 60:
+        raise Invalid(f"I don't recognise that as a U.S. state. {how}", "state.unknown")
+    # keep letters only, words separated by single spaces: "D.C." -> "d c", "N.Y." -> "n y"
+    words = re.sub(r"[^a-z]+", " ", value.lower()).split()
+    key = " ".join(words)
+    if not key:
+        raise Invalid(f"I don't recognise that as a U.S. state. {how}", "state.unknown")
+    compact = "".join(words)
+    if len(compact) == 2 and compact.upper() in _STATE_CODES:
+        return compact.upper()
+    if key in _MILITARY:
+        return _MILITARY[key]
+    if key in _STATE_ALIASES:
+        return _STATE_ALIASES[key]
+    if len(compact) > 2:
+        try:
+            found = us.states.lookup(key)
+        except Exception:  # defensive: the fuzzy (metaphone) lookup must never break the flow
+            found = None
+        if found is not None and found.abbr in _STATE_CODES:
+            return found.abbr
+    raise Invalid(f"I don't recognise that as a U.S. state. {how}", "state.unknown")
+
+
+_ZIP_RE = re.compile(r"([0-9]{5})(?:(?:\s*-\s*|\s*)([0-9]{4}))?")
+
+
+def zip_code(text: str) -> str:
+    """A U.S. ZIP code: "12345" or "12345-6789" ("123456789" becomes "12345-6789")."""
+    value = _nfkc(_text(text)).strip()
+    how = "Please type the 5-digit ZIP code, like 20500, or ZIP+4, like 20500-0003."
+    if not value:
+        raise Invalid(f"I didn't get a ZIP code. {how}", "zip.empty")
+    m = _ZIP_RE.fullmatch(value) if len(value) <= 20 else None
+    if not m:
+        raise Invalid(f"That doesn't look like a U.S. ZIP code. {how}", "zip.format")
+    five, four = m.group(1), m.group(2)
+    if five == "00000" or four == "0000":
+        raise Invalid(f"That isn't a real ZIP code. {how}", "zip.format")
+    return f"{five}-{four}" if four else five
+
+
+# --------------------------------------------------------------------------------------------------
+# countries, postal codes, provinces
+
+#: Everyday names that ISO/pycountry don't list, or that its fuzzy search gets wrong.
+_COUNTRY_ALIASES = {
+    "america": "US",
+    "united states": "US",
+    "united states of america": "US",
+    "us": "US",
+    "usa": "US",
+    "u s": "US",
+    "u s a": "US",
+    "the us": "US",
+    "the usa": "US",
+    "the united states": "US",
+    "uk": "GB",
+    "u k": "GB",
+    "the uk": "GB",
+    "united kingdom": "GB",
+    "the united kingdom": "GB",
+    "great britain": "GB",
+    "britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "south korea": "KR",
+    "republic of korea": "KR",
+    "korea republic of": "KR",
+    "north korea": "KP",
+    "russia": "RU",
+    "holland": "NL",
+    "the netherlands": "NL",
+    "ivory coast": "CI",
+    "cote d ivoire": "CI",
+    "turkey": "TR",
+    "burma": "MM",
+    "cape verde": "CV",
+    "swaziland": "SZ",
+    "vatican": "VA",
+    "vatican city": "VA",
+    "uae": "AE",
+    "u a e": "AE",
+    "emirates": "AE",
+    "macau": "MO",
+    "east timor": "TL",
+    "drc": "CD",
+    "dr congo": "CD",
+    "democratic republic of the congo": "CD",
+    "democratic republic of congo": "CD",
+    "congo kinshasa": "CD",
+    "republic of the congo": "CG",
+    "congo brazzaville": "CG",
+    "brasil": "BR",
+    "deutschland": "DE",
+    "espana": "ES",
+    "españa": "ES",
+    "mexique": "MX",
+    "méxico": "MX",
+    "st lucia": "LC",
+    "st kitts": "KN",
+    "st kitts and nevis": "KN",
+    "st vincent": "VC",
+    "st vincent and the grenadines": "VC",
+    "falklands": "FK",
+    "falkland islands": "FK",
+    "the bahamas": "BS",
+    "the gambia": "GM",
+    "bosnia": "BA",
+    "trinidad": "TT",
+    "trinidad and tobago": "TT",
+    "czech republic": "CZ",
+    "macedonia": "MK",
+    "palestine": "PS",
+    "vietnam": "VN",
+    "laos": "LA",
+    "syria": "SY",
+    "iran": "IR",
+    "moldova": "MD",
+    "micronesia": "FM",
+    "brunei": "BN",
+    "taiwan": "TW",
+    "curacao": "CW",
+}
+
+_COUNTRY_HOW = "Please type the country's name in English (like Canada) or its two-letter code (like CA)."
+
+
+def _country_key(value: str) -> str:
+    return " ".join(re.sub(r"[^\w]+", " ", value.lower()).replace("_", " ").split())
+
+
+def country(text: str) -> str:
+    """ISO 3166-1 alpha-2 code of a country typed as a code (alpha-2 or alpha-3) or a name."""
+    value = _collapse(_nfkc(_text(text)))
+    if not value:
+        raise Invalid(f"I didn't get a country. {_COUNTRY_HOW}", "country.empty")
+    if len(value) > 80:
+        raise Invalid(f"I don't recognise that country. {_COUNTRY_HOW}", "country.unknown")
+    key = _country_key(value)
+    if not key or not any(_is_letter(ch) for ch in key):
+        raise Invalid(f"I don't recognise that country. {_COUNTRY_HOW}", "country.unknown")
+    if key in _COUNTRY_ALIASES:
+        return _COUNTRY_ALIASES[key]
+    if key == "korea":
+        raise Invalid(
+            "Did you mean South Korea or North Korea? Please type the full name, like South Korea.",
+            "country.ambiguous",
+        )
+    try:
+        return pycountry.countries.lookup(value).alpha_2
+    except LookupError:
+        pass
+    except Exception:  # defensive: pycountry must never break the flow
+        raise Invalid(f"I don't recognise that country. {_COUNTRY_HOW}", "country.unknown") from None
+    letters = sum(1 for ch in key if _is_letter(ch))
+    if letters >= 4:
+        try:
+            matches = pycountry.countries.search_fuzzy(value)
+        except LookupError:
+            matches = []
+        except Exception:  # defensive
+            matches = []
+        if len(matches) == 1:
+            return matches[0].alpha_2
+        if len(matches) > 1:
+            raise Invalid(
+                "That could be more than one country. Please type the country's full name in English "
+                "(like Canada) or its two-letter code (like CA).",
+                "country.ambiguous",
+            )
+    raise Invalid(f"I don't recognise that country. {_COUNTRY_HOW}", "country.unknown")
+
+
+_POSTAL_RE = re.compile(r"[A-Z0-9][A-Z0-9 \-]{0,8}[A-Z0-9]")
+_CA_POSTAL_RE = re.compile(r"([ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z]) ?([0-9][ABCEGHJ-NPRSTV-Z][0-9])")
+
+
+def postal_code(text: str, country: str) -> str:
+    """A postal code for the given country (ISO alpha-2). U.S. codes go through :func:`zip_code`;
+    Canadian ones must look like A1A 1A1; others are 2-10 letters, digits, spaces or hyphens."""
+    country_code = _text(country).strip().upper()
+    if country_code == "US":
+        return zip_code(text)
+    value = _collapse(_nfkc(_text(text))).upper()
+    if not value:
+        raise Invalid("I didn't get a postal code. Please type it as it appears on your mail.", "postal.empty")
+    if country_code == "CA":
+        m = _CA_POSTAL_RE.fullmatch(value) if len(value) <= 7 else None
+        if not m:
+            raise Invalid(
+                "That doesn't look like a Canadian postal code. It should be letter-digit-letter "
+                "digit-letter-digit, like K1A 0B1.",
+                "postal.format",
+            )
+        return f"{m.group(1)} {m.group(2)}"
+    if len(value) > 10 or len(value) < 2 or not _POSTAL_RE.fullmatch(value):
+        raise Invalid(
+            "A postal code should be 2 to 10 characters: letters, digits, spaces or hyphens. "
+            "Please type it as it appears on your mail.",
+            "postal.format",
+        )
+    return value
+
+
+def province(text: str) -> str:
+    """Free-text province/region of a foreign address: up to 40 characters (may be empty)."""
+    value = _nfc(_collapse(_text(text)))
+    if len(value) > 40:
+        raise Invalid(
+            "That's longer than 40 characters. Please type a shorter form of the province or region "
+            "(an abbreviation is fine).",
+            "province.too_long",
+        )
+    if value and (_has_unprintable(value) or not any(ch.isalnum() for ch in value)):
+        raise Invalid(
+            "Please type the province, state or region name using letters (and digits if it has any).",
+            "province.characters",
+        )
+    return value
+
+
+def _free_line(text: str, *, max_len: int, what: str, code: str, example: str) -> str:
+    raw = _text(text)
+    value = _nfc(_collapse(raw))
+    if not value:
+        raise Invalid(f"I didn't get the {what}. Please type it, like {example}.", f"{code}.empty")
+    if len(value) > max_len:
+        raise Invalid(
+            f"That's longer than {max_len} characters, the most we can take for the {what}. "
+            "Please shorten it (standard abbreviations like St, Ave or Apt are fine).",
+            f"{code}.too_long",
+        )
+    if _has_unprintable(value):
+        raise Invalid(
+            f"The {what} contains characters I can't use. Please type it using ordinary letters, "
+            f"digits and punctuation, like {example}.",
+            f"{code}.characters",
+        )
+    if not any(ch.isalnum() for ch in value):
+        raise Invalid(
+            f"The {what} needs at least one letter or digit. Please type it, like {example}.",
+            f"{code}.characters",
+        )
+    return value
+
+
+def address_line(text: str) -> str:
+    """One street-address line: 1-60 printable characters, with at least one letter or digit."""
+    return _free_line(text, max_len=60, what="street address", code="address", example="1600 Main St Apt 4")
+
+
+def city(text: str) -> str:
+    """A city name: 1-40 printable characters, with at least one letter."""
+    value = _free_line(text, max_len=40, what="city", code="city", example="Springfield")
+    if not any(ch.isalpha() for ch in value):
+        raise Invalid("A city name needs letters, not only numbers. Type the city as your return shows it, like Springfield.", "city.no_letters")
+    return value

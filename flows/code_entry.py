@@ -1,0 +1,59 @@
+"""The "type the code" step: one shape for every one-time code a person types.
+
+The emailed confirmation code, the texted activation code (at registration and for a phone added
+after a letter), the mailed activation code and the texted security code at sign-in all ask the
+same way: the prompt (after a note when the code waiting has expired), a button for a new code,
+sometimes a button to change where it goes, and the code check itself.
+"""
+
+from __future__ import annotations
+
+from typing import Awaitable, Callable
+
+from flows.common import CodeKind, check_code, code_status_note
+from flows.core import Answer, Ctx, Flow
+
+Choice = tuple[str, str]
+
+
+def code_entry_step(
+    flow: Flow,
+    name: str,
+    kind: CodeKind,
+    *,
+    ask: Callable[[Ctx], str],
+    resend: Callable[[Ctx], Awaitable[None]],
+    on_success: Callable[[Ctx], Awaitable[str | None]],
+    resend_choice: Choice = ("resend", "Send a new code"),
+    change: tuple[str, str, str] | None = None,
+    subject: Callable[[Ctx], str] | None = None,
+    note: bool = True,
+    **options,
+):
+    """Declare the step ``name`` of ``flow`` where the code ``kind`` is typed.
+
+    ``ask(ctx)`` is the prompt (preceded by a note when the code waiting has expired, unless
+    ``note`` is off). The ``resend_choice`` button calls ``resend(ctx)`` and asks again; the
+    optional ``change`` button (value, label, trigger) leads back to where the destination was
+    given. A right code calls ``on_success(ctx)``, whose answer is the step's trigger.
+    ``subject(ctx)`` names whose code it is (the conversation's when not given). Other options
+    (help, stage, checkpoint) go to the step."""
+    choices = [[resend_choice]] + ([[(change[0], change[1])]] if change else [])
+
+    def key(ctx: Ctx) -> str | None:
+        return subject(ctx) if subject else None
+
+    async def prompt(ctx: Ctx) -> str:
+        lead = await code_status_note(ctx, kind, subject_key=key(ctx)) if note else ""
+        return f"{lead}{ask(ctx)}"
+
+    async def check(ctx: Ctx, a: Answer) -> str | None:
+        if a.choice == resend_choice[0]:
+            await resend(ctx)
+            return "stay"
+        if change and a.choice == change[0]:
+            return change[2]
+        await check_code(ctx, kind, a, subject_key=key(ctx))
+        return await on_success(ctx)
+
+    return flow.step(name, ask=prompt, choices=choices, secret="a code", **options)(check)

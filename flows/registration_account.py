@@ -1,0 +1,252 @@
+"""Registration, last phase: the sign-in details (username, password, site phrase and image, and
+the secret questions of people who get their code by mail), then the account itself and the
+summary of what was set up."""
+
+from __future__ import annotations
+
+from domain import validators as v
+from domain.addresses import plain
+from domain.authenticator import STEP_SECONDS
+from domain.validators import Invalid
+from flows.common import new_password, password_rule
+from flows.core import Answer, Ctx, delete_secret
+from flows.hires import record_hire_event
+from flows.letters import arrival_window, send_letter
+from flows.registration_base import SITE_IMAGES, flow, upgrading, via_mail
+
+
+# =============================================================================================
+# 5. Sign-in details
+# =============================================================================================
+
+
+@flow.step(
+    "username",
+    ask=lambda ctx: (
+        "Choose a username. Note that it can never be changed later. Use "
+        f"{ctx.policy.username.min_length} to {ctx.policy.username.max_length} letters, digits, "
+        "dots, dashes or underscores, starting with a letter."
+    ),
+    help="Your username is permanent, so choose one you're happy to keep.",
+    stage="Sign-in details",
+)
+async def username(ctx: Ctx, a: Answer):
+    policy = ctx.policy.username
+    name = v.username(a.text, min_length=policy.min_length, max_length=policy.max_length)
+    if await ctx.repo.username_taken(name):
+        raise Invalid("That username is already taken. Please choose another.", "username.taken")
+    ctx.data["username"] = name
+    if ctx.data.get("finishing"):
+        # everything else was already answered: the username was the only thing left
+        return await finish(ctx)
+
+
+@flow.step(
+    "password",
+    ask=lambda ctx: (
+        f"Now a password: {password_rule(ctx)}, and long is good. Any characters work, spaces "
+        "included; a few unrelated words make a strong one. Common or leaked passwords, and ones "
+        "containing your username or name, are refused."
+    ),
+    secret="your password",
+    help="No special character rules: length and unpredictability matter. Avoid anything others could guess.",
+    stage="Sign-in details",
+)
+async def password(ctx: Ctx, a: Answer):
+    chosen = new_password(ctx, a.incoming.text, username=ctx.data.get("username", ""), profile=ctx.data)
+    ctx.data["password_hash"] = await ctx.vault.hash_password(chosen)
+    ctx.say("Password set.")
+
+
+@flow.step(
+    "site_phrase",
+    ask=(
+        "Pick a site phrase: a few words that I'll show you when you sign in, so you know it's "
+        "really us. Don't use your password."
+    ),
+    help="Any short phrase you'll recognise, 4 to 40 characters.",
+    stage="Sign-in details",
+)
+async def site_phrase(ctx: Ctx, a: Answer):
+    phrase = v.site_phrase(a.text)
+    # the phrase is shown in the chat at every sign-in, so it must never be the password
+    if ctx.data.get("password_hash") and await ctx.vault.verify_password(ctx.data["password_hash"], phrase):
+        # a password typed here is as secret as at the password step: it leaves the chat too
+        if a.incoming.message_id is not None:
+            ctx.actions.extend(delete_secret(a.incoming, "your password"))
+        raise Invalid(
+            "That's your password. The site phrase is shown openly each time you sign in, so pick "
+            "different words.",
+            "phrase.is_password",
+        )
+    ctx.data["site_phrase"] = phrase
+
+
+@flow.step(
+    "site_image",
+    ask="Last step: choose a site image. It appears with your site phrase when you sign in.",
+    choices=[[(k, label)] for k, label in SITE_IMAGES.items()],
+    typed=False,
+    help="Pick the picture you'll remember.",
+    stage="Sign-in details",
+)
+async def site_image(ctx: Ctx, a: Answer):
+    ctx.data["site_image"] = a.choice
+    if via_mail(ctx):
+        return "next"
+    return await finish(ctx)
+
+
+async def finish(ctx: Ctx) -> str | None:
+    """Create the account and close the registration (text path, or letter for the mail path).
+
+    Returns a trigger when something taken meanwhile must be chosen again."""
+    blocked = await create_account(ctx)
+    if blocked:
+        if blocked == "username_taken":
+            ctx.data["finishing"] = True  # after the new username, finish straight away
+        return None if blocked == "done" else blocked
+    ctx.data.pop("finishing", None)
+    if via_mail(ctx):
+        person = await ctx.records.person_of_record(ctx.data["ssn_hash"])
+        await send_letter(ctx, account_id=ctx.data["account_id"], username=ctx.data["username"], person=person)
+        await record_hire_event(ctx, "waiting_letter")
+        ctx.say(mail_summary(ctx))
+        ctx.go("home", "awaiting_letter")
+    else:
+        await record_hire_event(ctx, "done")
+        ctx.say(summary(ctx))
+        ctx.go("home", "registered")
+    return None
+
+
+SECRET_QUESTIONS = {
+    "street": "What street did you grow up on?",
+    "teacher": "What was the last name of your favourite teacher?",
+    "first_car": "What was the make of your first car?",
+    "city_met": "In what city did your parents meet?",
+    "pet": "What was the name of your first pet?",
+    "first_job": "Where was your first job?",
+}
+
+
+def _question_choices(ctx: Ctx):
+    answered = ctx.data.get("secret_answers") or {}
+    return [[(k, q)] for k, q in SECRET_QUESTIONS.items() if k not in answered]
+
+
+def _question_prompt(ctx: Ctx) -> str:
+    done = len(ctx.data.get("secret_answers") or {})
+    total = ctx.policy.letters.secret_questions
+    return f"Choose secret question {done + 1} of {total}. Its answer helps confirm it's you later."
+
+
+@flow.step(
+    "secret_question",
+    ask=_question_prompt,
+    choices=_question_choices,
+    typed=False,
+    help="Pick questions whose answers you'll remember and others can't look up.",
+    stage="Sign-in details",
+)
+async def secret_question(ctx: Ctx, a: Answer):
+    ctx.data["pending_question"] = a.choice
+
+
+def normalise_answer(text: str) -> str:
+    """Answers compare without case, accents, punctuation or extra spaces."""
+    return plain(text).casefold()
+
+
+@flow.step(
+    "secret_answer",
+    ask=lambda ctx: f"{SECRET_QUESTIONS.get(ctx.data.get('pending_question'), '')}\nType your answer:",
+    secret="a secret answer",
+    help="Capital letters and punctuation don't matter in the answer.",
+    stage="Sign-in details",
+)
+async def secret_answer(ctx: Ctx, a: Answer):
+    answer = normalise_answer(a.text)
+    if len(answer) < 2 or len(answer) > 60:
+        raise Invalid("Please type an answer of 2 to 60 characters.", "secret_answer.length")
+    answers = ctx.data.setdefault("secret_answers", {})
+    answers[ctx.data.pop("pending_question")] = ctx.vault.digest("secret_answer", answer)
+    if len(answers) < ctx.policy.letters.secret_questions:
+        return "more"
+    return await finish(ctx)
+
+
+async def create_account(ctx: Ctx) -> str | None:
+    """Create the account; or, when something changed since it was checked (another chat of
+    the same person finished first, someone took the phone or username meanwhile), say so and
+    return where to go instead ("done", "phone_taken", "username_taken")."""
+    d = ctx.data
+    profile = {
+        "first_name": d["first_name"],
+        "last_name": d["last_name"],
+        "email": d.get("email"),
+        "date_of_birth": d.get("dob"),
+        "filing_status": d.get("filing_status"),
+        "address": d["address"],
+    }
+    if await ctx.repo.ssn_registered(d["ssn_hash"]):
+        ctx.say("You already have a Secure Access account (it was just completed in another chat). Sign in with /login.")
+        ctx.go("home", "registered")
+        return "done"
+    if d.get("phone_hash") and await ctx.repo.phone_owner_ssn(d["phone_hash"]) is not None:
+        for key in ("phone", "phone_hash", "phone_ok"):
+            d.pop(key, None)
+        ctx.say(
+            "While you were finishing, that phone number was registered to another account, and one "
+            "phone serves only one user. Please confirm a different mobile number; everything else is kept."
+        )
+        return "phone_taken"
+    if not upgrading(ctx) and await ctx.repo.username_taken(d["username"]):
+        d.pop("username", None)
+        ctx.say("Someone took that username a moment ago. Please choose another; everything else is kept.")
+        return "username_taken"
+    d["account_id"] = await ctx.repo.create_account(
+        username=d["username"],
+        password_hash=d["password_hash"],
+        ssn_hash=d["ssn_hash"],
+        profile=profile,
+        phone_hash=d.get("phone_hash"),
+        phone=d.get("phone"),
+        site_phrase=d["site_phrase"],
+        site_image=d["site_image"],
+        status="pending_letter" if via_mail(ctx) else "active",
+        secret_answers=d.get("secret_answers"),
+        chat_id=ctx.chat_id,
+    )
+    return None
+
+
+def mail_summary(ctx: Ctx) -> str:
+    d = ctx.data
+    letters = ctx.policy.letters
+    return (
+        "Your account is set up and your activation code is in the mail. ✉️\n\n"
+        f"Username: {d['username']} (permanent)\n"
+        f"The letter should arrive {arrival_window(ctx)} (business days, weekends and federal holidays "
+        f"not counted). Its code works for {letters.code_lifetime_days} days.\n\n"
+        "When it arrives, send /login, sign in with your username and password, and type the code. "
+        "Then add any phone that can receive texts, or an authenticator app, for the security code "
+        "you'll need at every sign-in."
+    )
+
+
+def summary(ctx: Ctx) -> str:
+    d = ctx.data
+    return (
+        "You're registered. 🎉\n\n"
+        f"Username: {d['username']} (permanent)\n"
+        + (f"Email: {d['email']}\n" if d.get("email") else "")
+        + "Mobile phone: confirmed\n"
+        f"Site image: {SITE_IMAGES.get(d['site_image'])}\n\n"
+        "Three kinds of code, so they don't get mixed up:\n"
+        f"• Confirmation code – emailed when you register; works {int(ctx.policy.codes.confirmation.lifetime_minutes)} minutes.\n"
+        f"• Activation code – proves your phone once: by text ({int(ctx.policy.codes.activation_text.lifetime_minutes)} minutes) or by mail ({ctx.policy.letters.code_lifetime_days} days).\n"
+        f"• Security code – needed at every sign-in: by text ({int(ctx.policy.codes.security_text.lifetime_minutes)} minutes) or from an authenticator app (each lasts {STEP_SECONDS} seconds).\n\n"
+        "Sign in any time with /login."
+    )
+

@@ -1,0 +1,282 @@
+"""Registration, phases three and four: a financial account checked against the records (its
+kind first, so refused cards are turned away before any digits), then the mobile phone in the
+person's name and its texted activation code, or the choice of a code by mail."""
+
+from __future__ import annotations
+
+from domain import validators as v
+from domain.validators import Invalid
+from flows.code_entry import code_entry_step
+from flows.common import ACTIVATION_TEXT, send_code, tries_left, when, with_article
+from flows.core import Answer, Ctx
+from flows.exception import hand_off
+from flows.hires import record_hire_event
+from flows.limits import FINANCIAL
+from flows.registration_base import ACCOUNT_LABELS, CARD_KINDS, CARD_NETWORKS, HELP_DESK_CHOICE, flow, is_card, refused_cards
+
+
+# =============================================================================================
+# 3. Financial account
+# =============================================================================================
+
+
+def _kind_choices(ctx: Ctx):
+    return [[(k, ACCOUNT_LABELS[k])] for k in ctx.policy.financial.accepted_kinds if k in ACCOUNT_LABELS]
+
+
+@flow.step(
+    "fin_kind",
+    ask=(
+        "Now a quick check against your financial records. Which kind of account will you use? "
+        "Its account number is used once for this check and never kept. The check may show on your "
+        "credit report as a \"soft inquiry\", which doesn't affect your credit score."
+    ),
+    choices=_kind_choices,
+    typed=False,
+    help=lambda ctx: f"Any of these accounts in your own name works. {refused_cards(ctx)} can't be used.",
+    stage="Financial account",
+)
+async def fin_kind(ctx: Ctx, a: Answer):
+    ctx.data["fin_kind"] = a.choice
+    ctx.data.pop("card_network", None)
+    ctx.data.pop("card_kind", None)
+
+
+@flow.step(
+    "card_network",
+    ask="Which network is the card on?",
+    choices=[[(k, label)] for k, label in CARD_NETWORKS.items()],
+    typed=False,
+    help="The network's name is printed on the card (Visa, Mastercard, Discover...).",
+    stage="Financial account",
+)
+async def card_network(ctx: Ctx, a: Answer):
+    if a.choice in ctx.policy.financial.refused_card_networks:
+        ctx.say(
+            f"{CARD_NETWORKS.get(a.choice, 'This')} cards can't be used for this check. Please pick another "
+            "credit card, or a mortgage, home equity or car loan."
+        )
+        await record_hire_event(ctx, "unsupported_card")
+        return "refused"
+    ctx.data["card_network"] = a.choice
+
+
+@flow.step(
+    "card_kind",
+    ask="What kind of card is it?",
+    choices=[[(k, label)] for k, label in CARD_KINDS.items()],
+    typed=False,
+    help="Only a personal credit card works here.",
+    stage="Financial account",
+)
+async def card_kind(ctx: Ctx, a: Answer):
+    if a.choice in ctx.policy.financial.refused_card_kinds:
+        reason = {
+            "debit": "Debit cards aren't credit accounts, so the check can't use them.",
+            "corporate": "A card your company issued in your name belongs to the company's account, not yours.",
+        }.get(a.choice, "That kind of card can't be used.")
+        ctx.say(f"{reason} Please pick a personal credit card, or a mortgage, home equity or car loan.")
+        await record_hire_event(ctx, "unsupported_card")
+        return "refused"
+    ctx.data["card_kind"] = a.choice
+
+
+def _digits_prompt(ctx: Ctx) -> str:
+    what = ACCOUNT_LABELS.get(ctx.data.get("fin_kind"), "account").lower()
+    hint = " (the long number on the front of the card)" if is_card(ctx) else " (from a statement)"
+    return (
+        f"Type the last eight digits of your {what} account number{hint}. "
+        "I check them once and don't keep them."
+    )
+
+
+def _digits_choices(ctx: Ctx):
+    rows = [[("other", "Use a different account")]]
+    if ctx.data.get("financial_failures"):
+        rows.append([HELP_DESK_CHOICE])
+    return rows
+
+
+@flow.step(
+    "fin_digits",
+    ask=_digits_prompt,
+    choices=_digits_choices,
+    secret="account digits",
+    help="Only the last eight digits of the account number, not the card's three-digit security code.",
+    stage="Financial account",
+    checkpoint=("verified",),
+)
+async def fin_digits(ctx: Ctx, a: Answer):
+    if a.choice == "other":
+        return "other"
+    if a.choice == "helpdesk":
+        await hand_off(ctx, "fin_kind")
+        return None
+    last8 = v.last_eight_digits(a.text)
+    checks = await FINANCIAL.allowance(ctx, ctx.data["ssn_hash"])
+    retry_at = checks.retry_at
+    if retry_at is not None:
+        ctx.data["financial_failures"] = ctx.data.get("financial_failures", 0) or 1
+        await ctx.repo.audit("financial_checks_locked", chat_id=ctx.chat_id)
+        await record_hire_event(ctx, "locked", until=retry_at)
+        raise Invalid(
+            f"There have been too many account checks, so they are paused until {when(ctx, retry_at)}. "
+            f"Your progress is saved. Tap \"{HELP_DESK_CHOICE[1]}\" to see what else you can do.",
+            "financial.locked",
+        )
+    result = await ctx.records.verify_financial(
+        ctx.data["ssn_hash"], ctx.data["fin_kind"], last8, ctx.data.get("card_network"), ctx.data.get("card_kind")
+    )
+    if result.credit_freeze:
+        await record_hire_event(ctx, "credit_freeze")
+        return "freeze"
+    if not result.matched:
+        await checks.hit(ctx)
+        await ctx.repo.audit("financial_check_failed", chat_id=ctx.chat_id)
+        ctx.data["financial_failures"] = ctx.data.get("financial_failures", 0) + 1
+        await record_hire_event(ctx, "financial_mismatch")
+        raise Invalid(
+            "Those digits don't match an account of this kind in your name. Use the last eight digits "
+            "of the account number itself (not a security code); for a loan, copy it from a statement. "
+            f"You can also try a different account.{tries_left(checks.remaining - 1)}",
+            "financial.mismatch",
+        )
+    ctx.data["financial_ok"] = True
+    await record_hire_event(ctx, "financial_confirmed")
+    ctx.say("Your financial account checks out. The number has not been kept.")
+    return "verified"
+
+
+@flow.step(
+    "freeze_hold",
+    ask=(
+        "Your credit file at Experian has a security freeze, so the financial check can't read it. "
+        "Ask Experian to lift the freeze for a while (online or by phone), then come back and tap "
+        "the button below. Everything you've done so far is saved."
+    ),
+    choices=[[("retry", "The freeze is lifted – try again")], [("other", "Use a different account")], [HELP_DESK_CHOICE]],
+    typed=False,
+    help="A credit freeze blocks the financial check. Lift it temporarily with Experian, then try again.",
+    stage="Financial account",
+)
+async def freeze_hold(ctx: Ctx, a: Answer):
+    if a.choice == "helpdesk":
+        await hand_off(ctx, "freeze_hold")
+        return None
+    return a.choice
+
+
+# =============================================================================================
+# 4. Mobile phone
+# =============================================================================================
+
+
+@flow.step(
+    "phone",
+    ask=(
+        "What is your mobile phone number? It must be a U.S. number that can receive texts and is "
+        "registered in your name."
+    ),
+    choices=[[("no_phone", "I don't have a mobile phone in my name")]],
+    secret="your phone number",
+    help="A prepaid, business or family-plan phone usually isn't in your name; then the code can come by mail instead.",
+    stage="Mobile phone",
+)
+async def phone(ctx: Ctx, a: Answer):
+    if a.choice == "no_phone":
+        return "no_phone"
+    number = v.us_mobile_number(a.text)
+    phone_hash = ctx.vault.digest("phone", number)
+    owner = await ctx.repo.phone_owner_ssn(phone_hash)
+    if owner is not None and owner != ctx.data["ssn_hash"]:
+        raise Invalid(
+            "That number is already linked to another person's account, and each phone can belong to "
+            "only one user. Please use a different mobile number.",
+            "phone.taken",
+        )
+    status = await ctx.records.phone_status(ctx.data["ssn_hash"], number)
+    if not status.in_name:
+        ctx.data["phone_rejected"] = "not_in_name"
+        await record_hire_event(ctx, "phone_not_in_name")
+        return "no_phone"
+    if not status.text_enabled:
+        raise Invalid(
+            "That line can't receive text messages, so it can't get the activation code. Please use a "
+            "mobile number that can receive texts.",
+            "phone.no_text",
+        )
+    ctx.data["phone"] = number
+    ctx.data["phone_hash"] = phone_hash
+    await send_code(ctx, ACTIVATION_TEXT, number)
+
+
+def _no_phone_text(ctx: Ctx) -> str:
+    lead = (
+        "That number isn't listed in your name with the phone records, so a texted code can't prove it's yours.\n\n"
+        if ctx.data.get("phone_rejected") == "not_in_name"
+        else ""
+    )
+    letters = ctx.policy.letters
+    return (
+        f"{lead}Without a mobile phone in your name you can get the activation code by mail instead: "
+        "you create your username and password now, a letter with the code goes to your address of "
+        f"record (it takes {letters.delivery_business_days_min} to {letters.delivery_business_days_max} "
+        f"business days and the code lasts {letters.code_lifetime_days} days), and when it arrives you "
+        "sign in, type the code, and add any phone that can receive texts (a prepaid, family-plan or work "
+        "phone is fine then) or an authenticator app."
+    )
+
+
+@flow.step(
+    "no_phone",
+    ask=_no_phone_text,
+    choices=[[("mail", "Send me the code by mail")], [("retry", "Try another number")]],
+    typed=False,
+    help="A texted code needs a U.S. mobile number in your name. Otherwise the activation code can come by mail.",
+    stage="Mobile phone",
+)
+async def no_phone(ctx: Ctx, a: Answer):
+    ctx.data.pop("phone_rejected", None)
+    if a.choice == "mail":
+        ctx.data["via_mail"] = True
+        ctx.data.pop("phone", None)
+        ctx.data.pop("phone_hash", None)
+        ctx.say("All right, the activation code will come by mail. First, let's set up how you'll sign in.")
+    return a.choice
+
+
+async def _phone_confirmed(ctx: Ctx) -> None:
+    ctx.data["phone_ok"] = True
+    await record_hire_event(ctx, "phone_confirmed")
+    ctx.say("Your phone is confirmed.")
+    if ctx.data.get("reregister_account_id"):
+        account = await ctx.repo.account(ctx.data["reregister_account_id"])
+        await ctx.repo.update_account(
+            account,
+            phone_hash=ctx.data["phone_hash"],
+            phone_enc=ctx.vault.encrypt(ctx.data["phone"], context="account.phone"),
+        )
+        await ctx.repo.audit("phone_changed", account.id, ctx.chat_id)
+        ctx.say("Your account now uses the new phone number; the old one no longer gets security codes.")
+        ctx.go("home", "signed_in" if ctx.data.get("session") else "registered")
+
+
+async def _send_phone_code(ctx: Ctx) -> None:
+    await send_code(ctx, ACTIVATION_TEXT, ctx.data["phone"])
+
+
+code_entry_step(
+    flow,
+    "phone_code",
+    ACTIVATION_TEXT,
+    ask=lambda ctx: f"Type the {ACTIVATION_TEXT.digits(ctx)} activation code I texted to your phone.",
+    resend=_send_phone_code,
+    change=("change", "Use a different number", "change_phone"),
+    on_success=_phone_confirmed,
+    help=lambda ctx: (
+        f"The text message holds {with_article(ACTIVATION_TEXT.digits(ctx))} activation code. It works for a limited "
+        "time; ask for a new one if needed."
+    ),
+    stage="Mobile phone",
+    checkpoint=("next",),
+)

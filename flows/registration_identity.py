@@ -1,0 +1,384 @@
+"""Registration, first two phases: the name and the emailed confirmation code, then the identity
+details of the last-filed return (SSN, date of birth, filing status, address) and one check of
+them all against the records."""
+
+from __future__ import annotations
+
+from domain import validators as v
+from domain.addresses import EXPLANATIONS, WHY_RECORDS_DIFFER, Address
+from domain.address_hints import variants as address_variants
+from domain.ports import IdentityClaim
+from domain.validators import Invalid
+from flows.code_entry import code_entry_step
+from flows.common import CONFIRMATION, listed, send_code, tries_left, when
+from flows.core import Answer, Ctx
+from flows.exception import hand_off
+from flows.hires import record_hire_event
+from flows.limits import IDENTITY
+from flows.registration_base import FILING_STATUS_LABELS, HELP_DESK_CHOICE, SKIP, address, flow
+
+
+# =============================================================================================
+# 1. Name and email
+# =============================================================================================
+
+
+@flow.step(
+    "first_name",
+    ask="What is your first name, exactly as it appears on your last-filed tax return?",
+    help="Your name is matched against the tax records, so type it the way your last return shows it.",
+    stage="Name and email",
+)
+async def first_name(ctx: Ctx, a: Answer):
+    ctx.data["first_name"] = v.person_name(a.text, field="first name")
+
+
+@flow.step(
+    "last_name",
+    ask="And your last name, as on that return? (Include a suffix such as Jr. only if the return shows it.)",
+    help="Type your family name as your last-filed return shows it, including any hyphen.",
+    stage="Name and email",
+)
+async def last_name(ctx: Ctx, a: Answer):
+    ctx.data["last_name"] = v.person_name(a.text, field="last name")
+
+
+@flow.step(
+    "email",
+    ask="What email address can you open right now? I'll send a confirmation code to it.",
+    help="You'll need to read a code from this mailbox in the next few minutes, so use one you can open now.",
+    stage="Name and email",
+)
+async def email(ctx: Ctx, a: Answer):
+    address_ = v.email_address(a.text)
+    ctx.data["email"] = address_
+    await send_code(ctx, CONFIRMATION, address_)
+
+
+async def _email_confirmed(ctx: Ctx) -> None:
+    ctx.data["email_confirmed"] = True
+    await record_hire_event(ctx, "email_confirmed")
+    ctx.say("Thanks, your email address is confirmed.")
+
+
+async def _send_email_code(ctx: Ctx) -> None:
+    await send_code(ctx, CONFIRMATION, ctx.data["email"])
+
+
+code_entry_step(
+    flow,
+    "email_code",
+    CONFIRMATION,
+    ask=lambda ctx: (
+        f"Type the {CONFIRMATION.digits(ctx)} confirmation code from the email I sent to {ctx.data.get('email')}."
+    ),
+    resend=_send_email_code,
+    change=("change", "Use a different email", "change_email"),
+    on_success=_email_confirmed,
+    help="Look for an email titled \"Your confirmation code\" (check the spam folder too). The code works for a limited time; ask for a new one if it has run out.",
+    stage="Name and email",
+    checkpoint=("next",),
+)
+
+
+# =============================================================================================
+# 2. Identity: SSN, date of birth, filing status, address of the last-filed return
+# =============================================================================================
+
+
+@flow.step(
+    "ssn",
+    ask="Now your Social Security number (nine digits; dashes are fine).",
+    secret="your SSN",
+    help="Your SSN identifies you in the tax records. It is kept only in a scrambled form that can't be turned back into the number.",
+    stage="Identity",
+)
+async def ssn(ctx: Ctx, a: Answer):
+    digits = v.ssn(a.text)
+    ctx.data["ssn_hash"] = ctx.vault.digest("ssn", digits)
+
+
+@flow.step(
+    "dob",
+    ask="What is your date of birth? For example 03/14/1979 or 1979-03-14.",
+    secret="your date of birth",
+    help="Month first for dates with slashes (MM/DD/YYYY), or year first with dashes (YYYY-MM-DD).",
+    stage="Identity",
+)
+async def dob(ctx: Ctx, a: Answer):
+    born = v.date_of_birth(
+        a.text,
+        today=ctx.now().date(),
+        min_age=ctx.policy.identity.min_age_years,
+        max_age=ctx.policy.identity.max_age_years,
+    )
+    ctx.data["dob"] = born.isoformat()
+
+
+@flow.step(
+    "filing_status",
+    ask="Which filing status did you use on your last-filed return?",
+    choices=[[(k, label)] for k, label in FILING_STATUS_LABELS.items()],
+    typed=False,
+    help="Pick the status of the most recent return you actually filed, even if your situation has changed since.",
+    stage="Identity",
+)
+async def filing_status(ctx: Ctx, a: Answer):
+    ctx.data["filing_status"] = a.choice
+
+
+@flow.step(
+    "addr_where",
+    ask="Next, the address on your last-filed return. Was it a U.S. address or one abroad?",
+    choices=[[("us", "A U.S. address")], [("abroad", "An address outside the U.S.")]],
+    typed=False,
+    help="Use the address printed on your last-filed return, even if you have moved since.",
+    stage="Identity",
+)
+async def addr_where(ctx: Ctx, a: Answer):
+    ctx.data["addr_where"] = a.choice
+    ctx.data["address"] = {"country": "US"} if a.choice == "us" else {}
+
+
+@flow.step(
+    "line1",
+    ask="Address line 1, exactly as on that return (street number and name):",
+    help="Type it the way the return shows it; don't add or drop words such as an apartment number that the return puts on line 2.",
+    stage="Identity",
+)
+async def line1(ctx: Ctx, a: Answer):
+    address(ctx)["line1"] = v.address_line(a.text)
+
+
+@flow.step(
+    "line2",
+    ask="Address line 2 (apartment, suite, unit), if the return has one:",
+    choices=SKIP,
+    help="Only if your return has a second address line. Otherwise tap Skip.",
+    stage="Identity",
+)
+async def line2(ctx: Ctx, a: Answer):
+    address(ctx)["line2"] = "" if a.choice == "skip" else v.address_line(a.text)
+
+
+@flow.step(
+    "city",
+    ask="City, as on the return:",
+    help="The city exactly as written on your last-filed return.",
+    stage="Identity",
+)
+async def city(ctx: Ctx, a: Answer):
+    address(ctx)["city"] = v.city(a.text)
+
+
+@flow.step(
+    "state",
+    ask="State (two-letter code or full name):",
+    help="For example IL or Illinois. Military addresses use AA, AE or AP.",
+    stage="Identity",
+)
+async def state(ctx: Ctx, a: Answer):
+    address(ctx)["state"] = v.us_state(a.text)
+
+
+@flow.step(
+    "zip",
+    ask="ZIP code (five digits, or ZIP+4):",
+    help="For example 62704 or 62704-1234.",
+    stage="Identity",
+)
+async def zip_(ctx: Ctx, a: Answer):
+    address(ctx)["postal_code"] = v.zip_code(a.text)
+
+
+@flow.step(
+    "province",
+    ask="Province, state or region, if the return shows one:",
+    choices=[[("skip", "Skip – none on the return")]],
+    help="For example ON for Ontario. Skip it if your return has none.",
+    stage="Identity",
+)
+async def province(ctx: Ctx, a: Answer):
+    address(ctx)["state"] = "" if a.choice == "skip" else v.province(a.text)
+
+
+@flow.step(
+    "postal_code",
+    ask="Postal code, as on the return:",
+    choices=[[("skip", "Skip – none on the return")]],
+    help="The postal code exactly as your return shows it.",
+    stage="Identity",
+)
+async def postal_code(ctx: Ctx, a: Answer):
+    if a.choice == "skip":
+        address(ctx)["postal_code"] = ""
+        return
+    address(ctx)["postal_code"] = v.postal_code(a.text, "XX")
+
+
+@flow.step(
+    "country",
+    ask="Country (name or two-letter code):",
+    help="For example Canada or CA.",
+    stage="Identity",
+)
+async def country(ctx: Ctx, a: Answer):
+    code = v.country(a.text)
+    if code == "US":
+        raise Invalid(
+            "That's the United States. If the return has a U.S. address, use /back a few times and choose "
+            "\"A U.S. address\" instead, or type the foreign country.",
+            "country.is_us",
+        )
+    addr = address(ctx)
+    addr["country"] = code
+    if code == "CA" and addr.get("postal_code"):
+        try:
+            addr["postal_code"] = v.postal_code(addr["postal_code"], "CA")
+        except Invalid:
+            pass
+
+
+def _review_text(ctx: Ctx) -> str:
+    d = ctx.data
+    addr = Address.from_dict(d.get("address") or {})
+    lines = "\n".join("   " + line for line in addr.lines())
+    return (
+        "Please check these details against your last-filed return:\n\n"
+        f"Name: {d.get('first_name')} {d.get('last_name')}\n"
+        "SSN: provided (hidden)\n"
+        "Date of birth: provided (hidden)\n"
+        f"Filing status: {FILING_STATUS_LABELS.get(d.get('filing_status'), '-')}\n"
+        f"Address:\n{lines}\n\n"
+        "When everything matches the return, I'll check it against the records."
+    )
+
+
+REVIEW_CHOICES = [
+    [("check", "Everything matches – check it")],
+    [("edit_name", "Change name"), ("edit_ssn", "Change SSN")],
+    [("edit_dob", "Change date of birth"), ("edit_status", "Change filing status")],
+    [("edit_address", "Change address")],
+]
+
+
+def _review_choices(ctx: Ctx):
+    rows = [[(f"variant:{v['code']}", v["label"])] for v in ctx.data.get("variants") or []]
+    rows += REVIEW_CHOICES
+    if ctx.data.get("identity_failures"):
+        rows.append([HELP_DESK_CHOICE])
+    return rows
+
+
+ADDRESS_PARTS = {
+    "address_line": "the street lines",
+    "city": "the city",
+    "state": "the state or province",
+    "postal_code": "the ZIP or postal code",
+    "country": "the country",
+}
+
+
+def mismatch_explanation(mismatches: frozenset[str], causes: tuple[str, ...]) -> str:
+    """Say which kind of detail differs and what to try, never what the records hold."""
+    parts: list[str] = []
+    if "name" in mismatches:
+        parts.append(
+            "The name doesn't match. Type it exactly as printed on your last-filed return: the same "
+            "spelling and hyphens, a middle name only if the return shows it on the first-name line, "
+            "and a suffix such as Jr. only if the return has one."
+        )
+    if mismatches & {"ssn", "date_of_birth", "filing_status"}:
+        parts.append(
+            "Your SSN, date of birth or filing status doesn't match. Check the SSN digit by digit, the "
+            "date of birth (month first), and pick the filing status of the last return you actually "
+            "filed, not the one you plan to use next."
+        )
+    address = [ADDRESS_PARTS[c] for c in ADDRESS_PARTS if c in mismatches]
+    if address:
+        text = f"The address you entered doesn't match in {listed(address)}."
+        hints = [EXPLANATIONS[c] for c in causes if c in EXPLANATIONS][:2]
+        if hints:
+            text += " " + " ".join(hints)
+        text += "\n\n" + WHY_RECORDS_DIFFER
+        parts.append(text)
+    return "\n\n".join(parts) or "These details don't match the tax records. Check each item against your last-filed return."
+
+
+@flow.step(
+    "review",
+    ask=_review_text,
+    choices=_review_choices,
+    typed=False,
+    help="Compare each item with your last-filed return. Tap a Change button to fix one, or check when all match.",
+    stage="Identity",
+    checkpoint=("verified",),
+)
+async def review(ctx: Ctx, a: Answer):
+    ctx.data["editing"] = False
+    if a.choice == "helpdesk":
+        await hand_off(ctx, "review")
+        return None
+    if a.choice and a.choice.startswith("variant:"):
+        chosen = next((v for v in ctx.data.get("variants") or [] if f"variant:{v['code']}" == a.choice), None)
+        if chosen is None:
+            raise Invalid("That suggestion no longer applies. Please choose again.", "identity.variant")
+        ctx.data["address"] = chosen["address"]
+        ctx.say(f"Trying the address with this change: {chosen['label'].lower()}.")
+    elif a.choice != "check":
+        ctx.data["editing"] = True
+        ctx.data.pop("variants", None)
+        return a.choice
+    checks = await IDENTITY.allowance(ctx, ctx.data["ssn_hash"])
+    retry_at = checks.retry_at
+    if retry_at is not None:
+        ctx.data["identity_failures"] = ctx.data.get("identity_failures", 0) or 1
+        await ctx.repo.audit("identity_checks_locked", chat_id=ctx.chat_id)
+        await record_hire_event(ctx, "locked", until=retry_at)
+        raise Invalid(
+            "There have been too many identity checks for this SSN, so checks are paused until "
+            f"{when(ctx, retry_at)}. Your answers are saved; come back then and check again, or tap "
+            f"\"{HELP_DESK_CHOICE[1]}\" to see what else you can do.",
+            "identity.locked",
+        )
+    result = await ctx.records.verify_identity(IdentityClaim.from_answers(ctx.data))
+    reregister = ctx.data.get("reregister_account_id")
+    if result.matched and reregister:
+        own = await ctx.repo.account(reregister)
+        if own is None or own.ssn_hash != ctx.data["ssn_hash"]:
+            result = type(result)(False, frozenset({"ssn"}))
+    if not result.matched:
+        await checks.hit(ctx)
+        await ctx.repo.audit("identity_check_failed", chat_id=ctx.chat_id)
+        ctx.data["identity_failures"] = ctx.data.get("identity_failures", 0) + 1
+        address_off = bool(result.mismatches & set(ADDRESS_PARTS))
+        ctx.data["variants"] = (
+            [
+                {"code": code, "label": label, "address": alt.to_dict()}
+                for code, label, alt in address_variants(Address.from_dict(ctx.data["address"]))
+            ]
+            if address_off
+            else []
+        )
+        await record_hire_event(ctx, "identity_mismatch")
+        offer = "Tap one of the suggestions to try your address written another way, or" if ctx.data["variants"] else "You can"
+        raise Invalid(
+            mismatch_explanation(result.mismatches, result.causes)
+            + f"\n\n{offer} fix an item with its Change button and check again.{tries_left(checks.remaining - 1)}",
+            "identity.mismatch",
+        )
+    ctx.data["identity_ok"] = True
+    ctx.data["e_services"] = result.e_services
+    ctx.data.pop("variants", None)
+    if not reregister and await ctx.repo.ssn_registered(ctx.data["ssn_hash"]):
+        ctx.say(
+            "You already have a Secure Access account. Sign in with /login. To change its phone number, "
+            "sign in and choose \"Change phone number\" in /profile."
+        )
+        await record_hire_event(ctx, "done")
+        ctx.go("home", "registered")
+        return None
+    await record_hire_event(ctx, "identity_confirmed")
+    ctx.say("Your identity details match the records.")
+    return "verified"
+

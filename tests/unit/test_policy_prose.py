@@ -1,0 +1,94 @@
+"""The numbers the prompts state come from the policy: change config and the prose follows."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import make_harness
+from tests.conftest import test_settings as settings_for
+from tests.journeys import JORDAN
+
+EIGHT = re.compile(r"\b(\d{8})\b")
+
+POLICY = {
+    "codes": {
+        "confirmation": {"digits": 8, "lifetime_minutes": 15},
+        "activation_text": {"digits": 8},
+        "security_text": {"digits": 8},
+    },
+    "letters": {"code_digits": 8, "delivery_business_days_min": 3, "delivery_business_days_max": 7},
+    "username": {"min_length": 4, "max_length": 20},
+    "password": {"min_length": 12},
+    "financial": {"refused_card_networks": ["amex", "discover"], "refused_card_kinds": ["debit"]},
+}
+
+
+@pytest.fixture
+async def bot(tmp_path):
+    h = await make_harness(settings_for(tmp_path, policy=POLICY))
+    yield h
+    await h.close()
+
+
+async def last_code(h, channel: str) -> str:
+    for message in reversed(await h.outbox()):
+        if message.channel == channel:
+            return EIGHT.search(message.body).group(1)
+    raise AssertionError(f"nothing was sent by {channel}")
+
+
+def said(replies) -> str:
+    return "\n".join(m.text for m in replies)
+
+
+async def test_the_prompts_state_the_configured_numbers(bot):
+    p = JORDAN
+    user = await bot.user(9301)
+    await user.command("start")
+    await user.press("Begin registration")
+    await user.send(p["first_name"])
+    await user.send(p["last_name"])
+    replies = await user.send(p["email"])
+    assert "Type the eight-digit confirmation code" in said(replies)
+    assert "six-digit" not in said(replies)
+
+    await user.send(await last_code(bot, "email"))
+    await user.send(p["ssn"])
+    await user.send(p["dob"])
+    await user.press(p["filing_status"])
+    await user.press("A U.S. address")
+    for answer in (p["line1"], p["line2"], p["city"], p["state"], p["zip"]):
+        await user.send(answer)
+    await user.press("Everything matches – check it")
+    assert "American Express, Discover and debit cards can't be used." in said(await user.command("help"))
+
+    await user.press(p["account_kind"])
+    await user.press(p["network"])
+    await user.press(p["card_kind"])
+    await user.send(p["last8"])
+
+    replies = await user.press("I don't have a mobile phone in my name")
+    assert "it takes 3 to 7 business days" in said(replies)
+    await user.press("Try another number")
+
+    replies = await user.send(p["phone"])
+    assert "I've texted an eight-digit activation code" in said(replies)
+    assert "Type the eight-digit activation code I texted to your phone." in said(replies)
+    assert "holds an eight-digit activation code" in said(await user.command("help"))
+
+    replies = await user.send(await last_code(bot, "sms"))
+    assert "Use 4 to 20 letters, digits" in said(replies)
+    replies = await user.send(p["username"])
+    assert "Now a password: at least 12 characters" in said(replies)
+
+
+async def test_the_default_config_still_reads_six_digits(harness):
+    user = await harness.user(9302)
+    await user.command("start")
+    await user.press("Begin registration")
+    await user.send(JORDAN["first_name"])
+    await user.send(JORDAN["last_name"])
+    replies = await user.send(JORDAN["email"])
+    assert "Type the six-digit confirmation code" in said(replies)
