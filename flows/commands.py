@@ -351,7 +351,7 @@ COMMANDS: tuple[Command, ...] = (
         exits=_exits("start", [("invitation", "home", "welcome")]),
     ),
     Command(
-        admin.COMMANDS, _admin_command, when_text="a firm's admin, outside registration, sign-in, profile and hand-off",
+        admin.COMMANDS, _admin_command, when_text="anyone; the menu's commands for a firm's admin, outside registration, sign-in, profile and hand-off",
         title="/team, /invite, /invites, /remind, /admins",
         exits=_exits("an admin command", [("admin menu", "admin", state) for state in _ADMIN_MENU]),
     ),

@@ -105,9 +105,13 @@ def _indent(text: str) -> str:
 
 def draw(out: Path, readme: Path | None, *, check: bool = False, echo: Callable[[str], None] = print) -> int:
     """Write ``out/flows/*.md`` and refresh the README blocks. With ``check``, change nothing and
-    return 1 when something is out of date (for CI)."""
+    return 1 when something is out of date (for CI). Either way, return 1 when a flow's drawing
+    doesn't hold as many edges as its machine has transitions plus declared exits."""
     from sabot_testing import diagrams
 
+    problems = diagrams.verify()
+    for problem in problems:
+        echo(f"wrong drawing: {problem}")
     if check:
         import tempfile
 
@@ -123,13 +127,13 @@ def draw(out: Path, readme: Path | None, *, check: bool = False, echo: Callable[
                 stale.append(str(readme))
         for s in stale:
             echo(f"out of date: {s}")
-        if not stale:
+        if not stale and not problems:
             echo("The diagrams are up to date.")
-        return 1 if stale else 0
+        return 1 if stale or problems else 0
     for path in diagrams.write_docs(Path(out)):
         echo(f"wrote {path}")
     if readme and readme.exists():
         changed, found = diagrams.update_file(readme)
         if found:
             echo(f"{'updated' if changed else 'unchanged'}: {readme} ({', '.join(found)})")
-    return 0
+    return 1 if problems else 0

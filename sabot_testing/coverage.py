@@ -6,7 +6,8 @@ The observer is attached from the outside, without changing the flows or the eng
   ``(flow, source, trigger, dest)`` (and its destination as a state reached);
 * the engine's ``dispatch`` (in :mod:`bot.turn`) is wrapped, so the ``(flow, state)`` a
   conversation is in before and after every update is recorded, including the moves between
-  flows (``ctx.go``), which are no machine transitions and are listed separately as switches.
+  flows (``ctx.go``), which are no machine transitions and are listed separately as switches
+  (and matched with the exits the flows declare).
 
 Tests are told apart by :func:`as_test` (a context variable), so the report can say which
 transcripts (or pytest tests) reach each state.
@@ -114,6 +115,21 @@ def universe() -> tuple[list[tuple[str, str]], list[tuple[str, str, str, str]]]:
     return states, transitions
 
 
+def declared_exits() -> list[tuple[str, str, str]]:
+    """Every (flow, other flow, its state) a flow declares it may move to with ``ctx.go``."""
+    from flows.router import FLOWS
+
+    out: list[tuple[str, str, str]] = []
+    for name, flow in FLOWS.items():
+        for row in getattr(flow, "exit_table", None) or ():
+            if row.flow == name:
+                continue  # a move within the flow: no switch between flows
+            key = (name, row.flow, row.state if row.state is not None else FLOWS[row.flow].initial)
+            if key not in out:
+                out.append(key)
+    return out
+
+
 class Coverage:
     def __init__(self) -> None:
         self.states: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -140,7 +156,11 @@ class Coverage:
         states, transitions = universe()
         reached_s = [s for s in states if self.states.get(s)]
         reached_t = [t for t in transitions if self.transitions.get(t)]
+        taken = {(a, c, d) for a, _b, c, d in self.switches}
+        exits = declared_exits()
         return {
+            "exits": {"reached": sum(1 for e in exits if e in taken), "total": len(exits)},
+            "missing_exits": [f"{a} --> {c}.{d}" for a, c, d in exits if (a, c, d) not in taken],
             "states": {"reached": len(reached_s), "total": len(states)},
             "transitions": {"reached": len(reached_t), "total": len(transitions)},
             "missing_states": [f"{f}.{s}" for f, s in states if not self.states.get((f, s))],
@@ -217,7 +237,8 @@ class Coverage:
         st, tr = summary["states"], summary["transitions"]
         lines.append(
             f"Coverage: states {st['reached']}/{st['total']}, transitions {tr['reached']}/{tr['total']}"
-            f" ({len(self.switches)} distinct moves between flows)."
+            f" ({len(self.switches)} distinct moves between flows;"
+            f" {summary['exits']['reached']}/{summary['exits']['total']} declared exits taken)."
         )
         if summary["missing_states"]:
             lines.append("Missing states: " + ", ".join(summary["missing_states"]))
@@ -226,6 +247,8 @@ class Coverage:
             lines.extend(f"  {t}" for t in summary["missing_transitions"])
         if not summary["missing_states"] and not summary["missing_transitions"]:
             lines.append("Every state and transition is reached.")
+        if summary["missing_exits"]:
+            lines.append("Declared exits never taken: " + ", ".join(summary["missing_exits"]))
         return "\n".join(lines)
 
     def write(self, path: Path) -> None:

@@ -263,10 +263,6 @@ class Transcript:
 # -- parsing ------------------------------------------------------------------------------------
 
 
-def is_transcript(path: Path) -> bool:
-    return path.name.endswith(SUFFIX)
-
-
 def is_partial_path(path: Path) -> bool:
     return "partials" in path.parts
 

@@ -33,7 +33,6 @@ from sabot_testing.runtime import BotRuntime
 
 _KEY = re.compile(r"by hand: ([A-Z2-7]{4}(?: [A-Z2-7]{1,4})+)")
 _CASE = re.compile(r"reference: (EX-[\w-]+)")
-_CODE = re.compile(r"\b(\d{6})\b")
 _LETTER_CODE = r"activation code: (\d{6})"
 
 

@@ -225,9 +225,54 @@ def test_sabot_diagram_writes_docs_and_readme_blocks(tmp_path):
     from flows.router import FLOWS
 
     for src, trigger, dest in FLOWS["registration"].edges():
-        assert f"{src} --> {dest}: {trigger}" in page
+        assert f"{diagrams.state_id(src)} --> {diagrams.state_id(dest)}: {trigger}" in page
     check = CliRunner().invoke(main, ["diagram", "--out", str(tmp_path / "docs"), "--readme", str(readme), "--check"])
     assert check.exit_code == 0
+
+
+def test_every_node_id_is_safe_and_every_transition_is_drawn():
+    """A state named like a Mermaid keyword (``state``) gets an id that isn't one, so Mermaid
+    reads back every edge: as many as the machine's transitions plus the declared exits."""
+    from flows.router import FLOWS
+
+    assert diagrams.verify() == []
+    text = diagrams.mermaid(FLOWS["registration"])
+    assert 'state "state<br/><i>Identity</i>" as s_state' in text
+    assert "s_state --> s_zip: next" in text
+    for name, flow in FLOWS.items():
+        drawn = diagrams.drawn_edges(diagrams.mermaid(flow))
+        assert len(drawn) == diagrams.machine_transitions(flow) + diagrams.exit_edges(flow), name
+
+
+def test_an_edge_mermaid_would_drop_is_counted_missing(monkeypatch):
+    assert diagrams.drawn_edges("stateDiagram-v2\n    state --> zip: next\n    s_city --> s_state: next\n") == [("s_city", "s_state")]
+    from flows.router import FLOWS
+
+    flow = FLOWS["registration"]
+    drawn = diagrams.mermaid
+    monkeypatch.setattr(diagrams, "mermaid", lambda f: drawn(f).replace("s_state", "state"))  # the old ids
+    problems = diagrams.verify({"registration": flow})
+    assert any(p.startswith("registration: ") and "edges drawn" in p for p in problems)
+    assert any("Mermaid keywords: state" in p for p in problems)
+
+
+def test_diagrams_draw_the_moves_between_flows():
+    from flows.router import FLOWS
+
+    home = diagrams.mermaid(FLOWS["home"])
+    assert 'state "registration.first_name" as x_registration_first_name' in home
+    assert "s_welcome --> x_registration_first_name: begin" in home
+    overview = diagrams.overview()
+    assert 'f_home -->|"begin"| f_registration' in overview
+    assert '-->|"/login"| f_login' in overview
+    assert 'f_admin -->|"/cancel (close)"| f_home' in overview
+
+
+def test_the_packages_picture_comes_from_the_imports():
+    text = diagrams.packages()
+    assert text.startswith("flowchart TB")
+    assert "    flows --> domain" in text and "    bot --> flows" in text
+    assert "domain -->" not in text and "flows --> bot" not in text
 
 
 def test_readme_diagram_is_generated():

@@ -1,0 +1,117 @@
+"""The floors, read from the code: every ``import`` statement (those inside functions too) is parsed
+with ``ast`` and checked against what each package may import.
+
+* ``domain`` - the rules - imports nothing of the project but itself;
+* ``flows`` - the conversations - imports only ``flows`` and ``domain``;
+* ``bot`` never imports the scripted-test kit (``sabot_testing``) or the benchmark (``sabot_bench``);
+* ``bot.storage`` imports nothing of ``bot`` outside itself but ``bot.crypto``, ``bot.clock`` and
+  ``bot.config``.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = ("domain", "flows", "bot", "sabot_testing", "sabot_bench")
+
+
+def _module(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = [p for p in rel.parts if p != "__init__"]
+    if parts[:1] == ["tools"]:
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+def _is_module(dotted: str) -> bool:
+    base = ROOT / ("tools" if dotted.startswith("sabot_bench") else "") / dotted.replace(".", "/")
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def imports_of(path: Path) -> list[tuple[int, str]]:
+    """(line, module) for every module of the project ``path`` imports."""
+    module = _module(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    return imports_in(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)), package)
+
+
+def imports_in(tree: ast.AST, package: str) -> list[tuple[int, str]]:
+    """(line, module) for every module of the project imported anywhere in ``tree`` (a module of
+    ``package``); ``from a import b`` counts as ``a.b`` when that is a module, else as ``a``."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1])
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module or ""
+            for alias in node.names:
+                full = f"{target}.{alias.name}"
+                found.append((node.lineno, full if _is_module(full) else target))
+    return [(line, name) for line, name in found if name.split(".")[0] in PROJECT]
+
+
+def _files(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+def _offending(folder: str, allowed) -> list[str]:
+    bad = []
+    for path in _files(folder):
+        for line, name in imports_of(path):
+            if not allowed(name):
+                bad.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+    return bad
+
+
+def _within(name: str, *packages: str) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
+def test_the_scanner_sees_imports_inside_functions_and_relative_ones():
+    source = (
+        "import os\n"
+        "def f():\n"
+        "    from bot import engine\n"
+        "    import flows.core\n"
+        "    from . import validators\n"
+        "    from .policies import Policy\n"
+    )
+    names = [name for _line, name in imports_in(ast.parse(source), "domain")]
+    assert names == ["bot.engine", "flows.core", "domain.validators", "domain.policies"]
+
+
+def test_domain_imports_nothing_of_the_project():
+    assert _offending("domain", lambda name: _within(name, "domain")) == []
+
+
+def test_flows_import_only_flows_and_domain():
+    assert _offending("flows", lambda name: _within(name, "flows", "domain")) == []
+
+
+def test_bot_never_imports_the_test_kit_or_the_benchmark():
+    assert _offending("bot", lambda name: not _within(name, "sabot_testing", "sabot_bench")) == []
+
+
+def test_storage_imports_of_bot_only_crypto_clock_and_config():
+    allowed = ("bot.storage", "bot.crypto", "bot.clock", "bot.config")
+    assert _offending("bot/storage", lambda name: not _within(name, "bot") or _within(name, *allowed)) == []
+
+
+def test_the_readme_draws_the_packages_from_the_imports():
+    from sabot_testing import diagrams
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    if "<!-- diagram:packages -->" not in readme:
+        pytest.skip("the README has no packages diagram yet")
+    start = readme.index("<!-- diagram:packages -->")
+    block = readme[start : readme.index("<!-- /diagram:packages -->")]
+    assert diagrams.packages() in block, "run `sabot diagram` to redraw the packages"
