@@ -69,7 +69,7 @@ class Exits:
 
     def __init__(self, origin: str, rows: Iterable["Exit | tuple | list"] | None = None):
         self.origin = origin
-        #: False until a table is declared: an origin that declares nothing isn't checked yet
+        #: whether a table was declared (an origin that declares none may make no move)
         self.declared = False
         self.rows: list[Exit] = []
         self._targets: set[tuple[str, str | None]] = set()
@@ -84,7 +84,7 @@ class Exits:
             self._targets.add((row.flow, row.state))
 
     def allows(self, flow: str, state: str | None) -> bool:
-        return not self.declared or (flow, state) in self._targets
+        return (flow, state) in self._targets
 
     def check(self, flow: str, state: str | None) -> None:
         if not self.allows(flow, state):

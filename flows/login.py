@@ -493,4 +493,11 @@ flow.transitions(
         ["next", "pick_factor", "login_code"],
     ]
 )
+
+flow.exits(
+    [
+        ("signed in", "home", "signed_in", ["add_phone_code", "totp_setup", "login_code", "login_totp"]),
+        ("e-Services user", "registration", "fin_kind", ["login_password"]),
+    ]
+)
 flow.validate()

@@ -184,4 +184,11 @@ flow.transitions(
         ["cancel", "change_phone", "overview"],
     ]
 )
+
+flow.exits(
+    [
+        ("done", "home", "signed_in", ["overview"]),
+        ("new phone", "registration", "first_name", ["change_phone"]),
+    ]
+)
 flow.validate()

@@ -122,4 +122,16 @@ flow.transitions(
         ["username_taken", ["site_image", "secret_answer"], "username"],
     ]
 )
+
+flow.exits(
+    [
+        ("help desk", "exception", "handoff", ["review", "fin_digits", "freeze_hold"]),
+        ("help desk", "exception", "not_eligible", ["review", "fin_digits", "freeze_hold"]),
+        ("already registered", "home", "registered", ["review"]),
+        ("phone changed", "home", "signed_in", ["phone_code"]),
+        ("phone changed", "home", "registered", ["phone_code"]),
+        ("registered", "home", "registered", ["username", "site_image", "secret_answer"]),
+        ("by mail", "home", "awaiting_letter", ["username", "site_image", "secret_answer"]),
+    ]
+)
 flow.validate()

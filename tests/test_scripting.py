@@ -265,6 +265,8 @@ def test_diagrams_draw_the_moves_between_flows():
     overview = diagrams.overview()
     assert 'f_home -->|"begin"| f_registration' in overview
     assert '-->|"/login"| f_login' in overview
+    for name, flow in FLOWS.items():
+        assert flow.exit_table.declared, f"{name} declares no exits"
     assert re.search(r'^    f_admin -->\|"[^"\n]*/cancel \(close\)[^"\n]*"\| f_home$', overview, re.M)
 
 
