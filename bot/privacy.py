@@ -1,6 +1,6 @@
 """Erasing a person's data on request, and deleting what is no longer needed on a schedule.
 
-What stays after ``/delete_my_data`` (and why) is told to the user by flows/router.py:
+What stays after ``/delete_my_data`` (and why) is told to the user by flows/commands.py:
 * security events (``audit_events``): kind and time only, unlinked from the chat;
 * attempt counters behind limits and lockouts, until their window has passed (erasing them would
   let anyone reset a lockout), then deleted by :func:`purge_abandoned`;
