@@ -115,3 +115,52 @@ def test_the_readme_draws_the_packages_from_the_imports():
     start = readme.index("<!-- diagram:packages -->")
     block = readme[start : readme.index("<!-- /diagram:packages -->")]
     assert diagrams.packages() in block, "run `sabot diagram` to redraw the packages"
+
+
+# -- moves between flows ------------------------------------------------------------------------
+
+
+def test_ctx_go_refuses_a_move_nobody_declared():
+    from flows.core import Ctx, Exits, UndeclaredExit
+
+    ctx = Ctx(chat_id=1, data={}, services=None, repo=None, incoming=None)
+    with pytest.raises(UndeclaredExit):
+        ctx.go("home", "welcome")  # no flow or command in charge
+    ctx.exits = Exits("test", [("done", "home", "registered")])
+    ctx.go("home", "registered")
+    assert ctx.switch == ("home", "registered", {})
+    with pytest.raises(UndeclaredExit, match="home.welcome"):
+        ctx.go("home", "welcome")
+
+
+def test_every_literal_move_in_the_flows_is_declared_somewhere():
+    """Each ``ctx.go("flow", "state")`` written with literal names leads where some flow or
+    command declares an exit to; and every declared exit leads to a real state."""
+    from flows.router import FLOWS, all_exits, check_exits
+
+    check_exits()
+    declared = {(row.flow, row.state) for _origin, table in all_exits() for row in table}
+    missing = []
+    for path in _files("flows"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "go"):
+                continue
+            args = [a.value if isinstance(a, ast.Constant) else ... for a in node.args[:2]]
+            if not args or args[0] is ... or (len(args) > 1 and args[1] is ...):
+                continue  # worked out at run time: checked when it happens
+            target = (args[0], args[1] if len(args) > 1 else None)
+            if target not in declared:
+                missing.append(f"{path.relative_to(ROOT)}:{node.lineno} ctx.go{target}")
+    assert missing == []
+    assert set(FLOWS) >= {flow for flow, _state in declared}
+
+
+def test_the_commands_table_answers_each_name_in_order():
+    from flows import admin, commands
+
+    names = {name for row in commands.COMMANDS for name in row.names}
+    assert {"start", "help", "privacy", "delete_my_data", "deletemydata", "status", "back", "cancel", "login",
+            "signin", "logout", "signout", "profile", "register"} | set(admin.COMMANDS) == names
+    # the conditional rows come before the general ones of the same name
+    assert [row.when is not None for row in commands.COMMANDS_BY_NAME["start"]] == [True, False]
+    assert [row.when is not None for row in commands.COMMANDS_BY_NAME["cancel"]] == [True, False]
