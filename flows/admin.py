@@ -189,66 +189,30 @@ async def confirm(ctx: Ctx, a: Answer):
 # The steps
 # =============================================================================================
 
-BUTTONS_ONLY = {"typed": False}
+CONFIRM_HELP = "Tap Yes to go ahead or No to leave things as they are."
+ADMINS_HELP = "Add another admin by their Telegram user id (they can get it by sending /myid to this bot)."
+ADMIN_ADD_ASK = "Type the Telegram user id of the person to make an admin (they can see it by sending /myid to this bot)."
+ADMIN_ADD_HELP = "A Telegram user id is a number such as 123456789. A person can be the admin of one firm only."
 CANCEL = [[("cancel", "Cancel")]]
+YES_NO = [[("yes", "Yes"), ("no", "No, go back")]]
+SKIP_EMAIL = [[("skip", "Skip – no email")], [("cancel", "Cancel")]]
+AFTER_INVITE = [[("again", "Invite someone else")], [("team", "See the team")], [("close", "Close")]]
+BUTTONS, TYPED = False, True
 
-step("team", roster.team, ask=roster.team_text, choices=roster.team_choices, help=roster.TEAM_HELP, **BUTTONS_ONLY)
-step("hire", roster.hire_card, ask=roster.hire_text, choices=roster.hire_choices, help=roster.HIRE_HELP, **BUTTONS_ONLY)
-step(
-    "confirm",
-    confirm,
-    ask=confirm_text,
-    choices=[[("yes", "Yes"), ("no", "No, go back")]],
-    help="Tap Yes to go ahead or No to leave things as they are.",
-    **BUTTONS_ONLY,
-)
-step("invite_name", invitations.invite_name, ask=invitations.name_prompt, choices=CANCEL, help=invitations.NAME_HELP)
-step(
-    "invite_email",
-    invitations.invite_email,
-    ask=invitations.email_prompt,
-    choices=[[("skip", "Skip – no email")], [("cancel", "Cancel")]],
-    help=invitations.EMAIL_HELP,
-)
-step(
-    "invite_sent",
-    invitations.invite_sent,
-    ask=invitations.sent_text,
-    choices=[[("again", "Invite someone else")], [("team", "See the team")], [("close", "Close")]],
-    help=invitations.SENT_HELP,
-    **BUTTONS_ONLY,
-)
-step(
-    "invites",
-    invitations.invites,
-    ask=invitations.invites_text,
-    choices=invitations.invites_choices,
-    help=invitations.INVITES_HELP,
-    **BUTTONS_ONLY,
-)
-step(
-    "remind_pick",
-    roster.remind_pick,
-    ask=roster.remind_text,
-    choices=roster.remind_choices,
-    help=roster.REMIND_HELP,
-    **BUTTONS_ONLY,
-)
-step(
-    "admins",
-    admins,
-    ask=admins_text,
-    choices=admins_choices,
-    help="Add another admin by their Telegram user id (they can get it by sending /myid to this bot).",
-    **BUTTONS_ONLY,
-)
-step(
-    "admin_add",
-    admin_add,
-    ask="Type the Telegram user id of the person to make an admin (they can see it by sending /myid to this bot).",
-    choices=CANCEL,
-    help="A Telegram user id is a number such as 123456789. A person can be the admin of one firm only.",
-)
+# name, check, ask, choices, help, typed answers accepted
+for name, check, ask, choices, help_text, typed in [
+    ("team", roster.team, roster.team_text, roster.team_choices, roster.TEAM_HELP, BUTTONS),
+    ("hire", roster.hire_card, roster.hire_text, roster.hire_choices, roster.HIRE_HELP, BUTTONS),
+    ("confirm", confirm, confirm_text, YES_NO, CONFIRM_HELP, BUTTONS),
+    ("invite_name", invitations.invite_name, invitations.name_prompt, CANCEL, invitations.NAME_HELP, TYPED),
+    ("invite_email", invitations.invite_email, invitations.email_prompt, SKIP_EMAIL, invitations.EMAIL_HELP, TYPED),
+    ("invite_sent", invitations.invite_sent, invitations.sent_text, AFTER_INVITE, invitations.SENT_HELP, BUTTONS),
+    ("invites", invitations.invites, invitations.invites_text, invitations.invites_choices, invitations.INVITES_HELP, BUTTONS),
+    ("remind_pick", roster.remind_pick, roster.remind_text, roster.remind_choices, roster.REMIND_HELP, BUTTONS),
+    ("admins", admins, admins_text, admins_choices, ADMINS_HELP, BUTTONS),
+    ("admin_add", admin_add, ADMIN_ADD_ASK, CANCEL, ADMIN_ADD_HELP, TYPED),
+]:
+    step(name, check, ask=ask, choices=choices, help=help_text, typed=typed)
 
 
 # =============================================================================================
