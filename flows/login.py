@@ -102,6 +102,17 @@ async def login_username(ctx: Ctx, a: Answer):
     ctx.data["login_username"] = name
 
 
+def _signing_in(ctx: Ctx, account) -> None:
+    """Remember the account whose password was right, and what it still needs."""
+    ctx.data.update(
+        login_account_id=account.id,
+        login_status=account.status,
+        must_change=bool(account.must_change_password),
+        has_phone=bool(account.phone_enc),
+        has_app=bool(account.totp_secret_enc),
+    )
+
+
 async def _security_code_for_account(ctx: Ctx, account) -> None:
     """Send the texted security code when text is the only factor (the app needs nothing sent)."""
     if ctx.data.get("has_phone") and not ctx.data.get("has_app"):
@@ -148,13 +159,7 @@ async def login_password(ctx: Ctx, a: Answer):
             f"That username and password don't go together. Check both and try again.{tries_left(tries.remaining - 1)}",
             "login.wrong",
         )
-    ctx.data.update(
-        login_account_id=account.id,
-        login_status=account.status,
-        must_change=bool(account.must_change_password),
-        has_phone=bool(account.phone_enc),
-        has_app=bool(account.totp_secret_enc),
-    )
+    _signing_in(ctx, account)
     phrase = ctx.vault.decrypt(account.site_phrase_enc, context="account.site_phrase")
     if phrase:
         ctx.say(
@@ -173,13 +178,7 @@ async def _existing_e_services_user(ctx: Ctx, username: str, ssn_hash: str):
         # Merge: the e-Services username (permanent) replaces the personal one; its password stays.
         old = personal.username
         await ctx.repo.update_account(personal, username=username, username_key=username.lower())
-        ctx.data.update(
-            login_account_id=personal.id,
-            login_status=personal.status,
-            must_change=bool(personal.must_change_password),
-            has_phone=bool(personal.phone_enc),
-            has_app=bool(personal.totp_secret_enc),
-        )
+        _signing_in(ctx, personal)
         ctx.say(
             f"You already had a personal Secure Access account ({old}), so the two are now one: you'll "
             f"sign in with your e-Services username {username}, and the password stays the one of your "

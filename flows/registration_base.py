@@ -53,8 +53,6 @@ SITE_IMAGES = {
 REFUSED_KIND_NAMES = {"debit": "debit cards", "corporate": "company cards"}
 STAGES = ["Name and email", "Identity", "Financial account", "Mobile phone", "Sign-in details"]
 
-SKIP = [[("skip", "Skip – there is no line 2")]]
-
 HELP_DESK_CHOICE = ("helpdesk", "I can't get through online")
 
 

@@ -15,7 +15,7 @@ from flows.core import Answer, Ctx
 from flows.exception import hand_off
 from flows.hires import record_hire_event
 from flows.limits import IDENTITY
-from flows.registration_base import FILING_STATUS_LABELS, HELP_DESK_CHOICE, SKIP, address, flow
+from flows.registration_base import FILING_STATUS_LABELS, HELP_DESK_CHOICE, address, flow
 
 
 # =============================================================================================
@@ -140,80 +140,69 @@ async def addr_where(ctx: Ctx, a: Answer):
     ctx.data["address"] = {"country": "US"} if a.choice == "us" else {}
 
 
-@flow.step(
+def _address_part(name: str, part: str, read, *, ask: str, help: str, skip: str = "") -> None:
+    """A step reading one part of the address with ``read``; ``skip`` labels a button that leaves
+    the part empty."""
+
+    async def check(ctx: Ctx, a: Answer):
+        address(ctx)[part] = "" if skip and a.choice == "skip" else read(a.text)
+
+    choices = [[("skip", skip)]] if skip else None
+    flow.step(name, ask=ask, choices=choices, help=help, stage="Identity")(check)
+
+
+_address_part(
     "line1",
+    "line1",
+    v.address_line,
     ask="Address line 1, exactly as on that return (street number and name):",
     help="Type it the way the return shows it; don't add or drop words such as an apartment number that the return puts on line 2.",
-    stage="Identity",
 )
-async def line1(ctx: Ctx, a: Answer):
-    address(ctx)["line1"] = v.address_line(a.text)
-
-
-@flow.step(
+_address_part(
     "line2",
+    "line2",
+    v.address_line,
     ask="Address line 2 (apartment, suite, unit), if the return has one:",
-    choices=SKIP,
+    skip="Skip – there is no line 2",
     help="Only if your return has a second address line. Otherwise tap Skip.",
-    stage="Identity",
 )
-async def line2(ctx: Ctx, a: Answer):
-    address(ctx)["line2"] = "" if a.choice == "skip" else v.address_line(a.text)
-
-
-@flow.step(
+_address_part(
     "city",
+    "city",
+    v.city,
     ask="City, as on the return:",
     help="The city exactly as written on your last-filed return.",
-    stage="Identity",
 )
-async def city(ctx: Ctx, a: Answer):
-    address(ctx)["city"] = v.city(a.text)
-
-
-@flow.step(
+_address_part(
     "state",
+    "state",
+    v.us_state,
     ask="State (two-letter code or full name):",
     help="For example IL or Illinois. Military addresses use AA, AE or AP.",
-    stage="Identity",
 )
-async def state(ctx: Ctx, a: Answer):
-    address(ctx)["state"] = v.us_state(a.text)
-
-
-@flow.step(
+_address_part(
     "zip",
+    "postal_code",
+    v.zip_code,
     ask="ZIP code (five digits, or ZIP+4):",
     help="For example 62704 or 62704-1234.",
-    stage="Identity",
 )
-async def zip_(ctx: Ctx, a: Answer):
-    address(ctx)["postal_code"] = v.zip_code(a.text)
-
-
-@flow.step(
+_address_part(
     "province",
+    "state",
+    v.province,
     ask="Province, state or region, if the return shows one:",
-    choices=[[("skip", "Skip – none on the return")]],
+    skip="Skip – none on the return",
     help="For example ON for Ontario. Skip it if your return has none.",
-    stage="Identity",
 )
-async def province(ctx: Ctx, a: Answer):
-    address(ctx)["state"] = "" if a.choice == "skip" else v.province(a.text)
-
-
-@flow.step(
+_address_part(
     "postal_code",
+    "postal_code",
+    lambda text: v.postal_code(text, "XX"),
     ask="Postal code, as on the return:",
-    choices=[[("skip", "Skip – none on the return")]],
+    skip="Skip – none on the return",
     help="The postal code exactly as your return shows it.",
-    stage="Identity",
 )
-async def postal_code(ctx: Ctx, a: Answer):
-    if a.choice == "skip":
-        address(ctx)["postal_code"] = ""
-        return
-    address(ctx)["postal_code"] = v.postal_code(a.text, "XX")
 
 
 @flow.step(
