@@ -32,15 +32,20 @@ def mark_hire(ctx: Ctx) -> None:
 
 def is_hire(ctx: Ctx) -> bool:
     """Whether this chat may belong to an invited hire (no database query)."""
-    return bool(ctx.data.get(HIRE_FLAG))
+    return ctx.data.get(HIRE_FLAG) is not False
 
 
 async def _chat_hires(ctx: Ctx):
-    """(store, the hires linked to this chat); no query for a chat that never opened an invitation."""
+    """(store, the hires linked to this chat); no query for a chat known never to have opened an
+    invitation. New conversations start marked as not a hire; one stored before hires were marked
+    carries no mark, and is looked up once and marked."""
     if not is_hire(ctx):
         return None, []
     store = firm_store(ctx)
-    return store, await store.hires_for_chat(ctx.chat_id)
+    hires = await store.hires_for_chat(ctx.chat_id)
+    if HIRE_FLAG not in ctx.data:
+        ctx.data[HIRE_FLAG] = bool(hires)
+    return store, hires
 
 
 async def record_hire_event(ctx: Ctx, event: str, *, until: datetime | None = None) -> bool:

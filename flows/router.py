@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flows import admin, commands, exception, home, login, profile, registration
+from flows import admin, commands, exception, hires, home, login, profile, registration
 from flows.commands import Turn
 from flows.core import DIGIT_RUN, Ctx, Exits, Flow, enter, run_answer
 from flows.replies import Action, DeleteUserMessage, Incoming, Reply
@@ -58,7 +58,7 @@ class ConversationState:
 
     @classmethod
     def new(cls) -> "ConversationState":
-        return cls("home", "welcome", {})
+        return cls("home", "welcome", {hires.HIRE_FLAG: False})
 
 
 #: answers dropped whenever a flow ends, so nothing personal lingers in the conversation

@@ -143,3 +143,37 @@ def test_hire_rules_follow_a_registration():
     assert quiet.blocker is None and rules.after_event(quiet, "credit_freeze", now=now) == (quiet, None)
     assert rules.letter_warning_due(now + timedelta(days=2), None, now, 3)
     assert not rules.letter_warning_due(now + timedelta(days=2), now + timedelta(days=2), now, 3)
+
+
+async def test_a_hire_whose_conversation_predates_the_hire_mark_is_still_followed(harness):
+    """A conversation stored before chats were marked as hires (no mark at all) is looked up once,
+    marked, and followed as before."""
+    from sqlalchemy import select
+
+    from bot.firms import create_firm
+    from bot.storage.models import Conversation, FirmHire
+
+    await create_firm(harness.services, "Acme Tax", 77)
+    admin = TerminalChat(harness.services, harness.engine, chat_id=77, stdin=io.StringIO(), stdout=io.StringIO())
+    await admin.say("/invite Jordan Rivera")
+    await admin.say("Skip – no email")
+    token = re.search(r"/start ([A-Za-z0-9_-]+)", admin.stdout.getvalue()).group(1)
+    hire = TerminalChat(harness.services, harness.engine, chat_id=78, stdin=io.StringIO(), stdout=io.StringIO())
+    await hire.say(f"/start {token}")
+
+    vault = harness.services.vault
+    async with harness.services.sessions() as session, session.begin():
+        row = await session.get(Conversation, 78)
+        data = vault.decrypt(row.data_enc, context="conversation")
+        assert data.pop("_hire") is True
+        row.data_enc = vault.encrypt(data, context="conversation")
+
+    await hire.say("Begin registration")
+    for answer in ("Jordan", "Rivera", "jordan.rivera@example.com"):
+        await hire.say(answer)
+    await hire.say(await harness.last_code("email", "jordan.rivera@example.com"))
+    async with harness.services.sessions() as session:
+        stage = (await session.execute(select(FirmHire.stage).where(FirmHire.chat_id == 78))).scalar_one()
+        row = await session.get(Conversation, 78)
+    assert stage == "email_confirmed"
+    assert vault.decrypt(row.data_enc, context="conversation")["_hire"] is True
