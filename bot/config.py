@@ -42,6 +42,7 @@ class TelegramSettings(BaseModel):
     base_url: str = "https://api.telegram.org/bot"
     token: str = ""
     tick_seconds: float = 30
+    resend_after_seconds: float = 60
     webhook_secret: str = ""
     bot_username: str = "sabot_bot"
 
@@ -178,6 +179,7 @@ class PrivacySettings(BaseModel):
     attempts_retention_days: float = 7
     outbox_retention_days: float = 7
     notifications_retention_days: float = 7
+    pending_replies_retention_hours: float = 24
     letters_retention_days: float = 30
     audit_retention_days: float = 365
     rotation_batch_size: int = 200

@@ -1,8 +1,9 @@
 """The conversation engine: what the Telegram adapter, the terminal and the benchmark talk to.
 
 An update is one turn of one chat (bot.turn): its conversation is read, the step runs, the new
-state is committed, and only then is the reply returned, so a restart or a second worker finds
-the conversation exactly where the user left it. Updates of one chat are handled one at a time.
+state is committed with the replies (bot.outbox), and only then are the replies returned, so a
+restart or a second worker finds the conversation exactly where the user left it, and its
+replies still to be sent. The adapter reports them sent (:meth:`Engine.sent`). Updates of one chat are handled one at a time.
 With ``database.group_commit``, turns of different chats share transactions (bot.group_commit).
 Between turns, :meth:`Engine.tick` hands out reminders and notices (bot.ticker).
 """
@@ -13,6 +14,7 @@ import logging
 
 from bot.chat_locks import ChatLocks
 from bot.group_commit import GroupCommit, Pending as _Pending
+from bot.outbox import Outbox
 from bot.services import Services
 from bot.state_cache import StateCache
 from bot.ticker import Ticker
@@ -31,8 +33,12 @@ class Engine:
         db = services.settings.database
         #: decrypted states of the conversations this worker committed
         self.states = StateCache(services.vault, size=db.state_cache, minutes=db.state_cache_minutes)
-        self.turns = TurnRunner(services, self.states)
+        #: the replies stored with each turn until they are sent
+        self.outbox = Outbox(services)
+        self.turns = TurnRunner(services, self.states, self.outbox)
         self.group = GroupCommit(self.turns, self.states, max_group=db.max_group) if db.group_commit else None
+        if self.group is not None:
+            self.outbox.idle = self.group.idle
         self.ticker = Ticker(services, self.states)
         self._lock = ChatLocks()
 
@@ -50,6 +56,15 @@ class Engine:
                 log.exception("step failed for chat %s (kind=%s)", incoming.chat_id, incoming.kind)
                 return [Reply(TRY_AGAIN)]
 
+    def sent(self, chat_id: int, update_id: int) -> None:
+        """The replies to this update reached Telegram: they are deleted with the next transaction."""
+        self.outbox.sent(chat_id, update_id)
+
+    async def unsent(self, *, older_than: float) -> list[tuple[int, int, list[Action]]]:
+        """Replies stored and not sent (a crash came between): (chat, update id, actions), oldest
+        first, each taken for this worker to send (then :meth:`sent`)."""
+        return await self.outbox.unsent(older_than=older_than)
+
     async def tick(self, *, chat_id: int | None = None, limit: int = 200) -> list[Notify]:
         """Messages due to chats outside any conversation turn (see bot.ticker)."""
         return await self.ticker.tick(chat_id=chat_id, limit=limit)
@@ -66,3 +81,4 @@ class Engine:
     async def close(self) -> None:
         if self.group is not None:
             await self.group.close()
+        await self.outbox.close()

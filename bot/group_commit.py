@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import event
 
 from bot.crypto import NeedsWork, prepared_work
+from bot.outbox import EARLY, crash_point
 from bot.state_cache import StateCache
 from bot.storage.db import conversations_touched, transaction
 from bot.storage.direct import RELEASE, ROLLBACK_TO, STEP_KEY, connection, open_step_savepoint
 from bot.turn import TurnRunner
 from flows.notices import TRY_AGAIN
-from flows.replies import Action, Incoming, Reply
+from flows.replies import Action, DeleteUserMessage, Incoming, Reply
 
 log = logging.getLogger("sabot.engine")
 
@@ -49,6 +50,8 @@ class Pending:
     future: asyncio.Future
     #: results of slow work done for this step (see bot.crypto.slow_work)
     prepared: dict = field(default_factory=dict)
+    #: the deletion of the person's message is stored (before slow work on what it carried)
+    deletion_stored: bool = False
 
 
 def _answer(pending: Pending, actions: list[Action]) -> None:
@@ -66,9 +69,14 @@ class GroupCommit:
         self._wake: asyncio.Event | None = None
         self._consumer: asyncio.Task | None = None
         self._work: set[asyncio.Task] = set()
+        self._running = False
         sync_engine = self.services.engine.sync_engine
         if not event.contains(sync_engine, "before_cursor_execute", _open_step_savepoint):
             event.listen(sync_engine, "before_cursor_execute", _open_step_savepoint)
+
+    def idle(self) -> bool:
+        """No group is waiting or running."""
+        return not self._queue and not self._running
 
     async def handle(self, incoming: Incoming) -> list[Action]:
         pending = Pending(incoming, asyncio.get_running_loop().create_future())
@@ -89,11 +97,14 @@ class GroupCommit:
                 await self._wake.wait()
                 continue
             group = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_group))]
+            self._running = True
             try:
                 await self.run_group(group)
             except Exception:  # noqa: BLE001 - never let the consumer die
                 log.exception("a group of %d steps failed", len(group))
                 self._give_up(group)
+            finally:
+                self._running = False
 
     async def run_group(self, group: list[Pending]) -> None:
         """Run a group in one transaction: its conversations read with one statement, its steps
@@ -115,6 +126,7 @@ class GroupCommit:
         for pending, actions in finished:
             _answer(pending, actions)
         for pending, need in needs:
+            pending.deletion_stored = True  # committed with the group
             self.do_work(pending, need)
 
     async def _together(self, group: list[Pending]):
@@ -131,6 +143,8 @@ class GroupCommit:
             driver = (await conn.get_raw_connection()).driver_connection
             info = conn.sync_connection.info
             writes: dict[int, dict] = {}
+            replies: list[dict] = []
+            outbox = turns.outbox
             touched = set()
             touched_token = conversations_touched.set(touched)
             try:
@@ -153,9 +167,15 @@ class GroupCommit:
                         if write is not None:
                             writes[chat] = write
                             states[chat] = (write["data_enc"], data)
+                            row = outbox.row(pending.incoming, actions, now)
+                            if row is not None:
+                                replies.append(row)
                     except NeedsWork as need:
                         if info.pop(STEP_KEY, None) == "open":
                             await self._roll_back_step(driver)
+                        early = self._deletion(pending, now)
+                        if early is not None:
+                            replies.append(early)
                         # (its traceback would keep this frame, and the list holding it, alive
                         # in a cycle until the next full garbage collection)
                         needs.append((pending, need.with_traceback(None)))
@@ -180,7 +200,17 @@ class GroupCommit:
             if touched & set(chats):
                 raise _OneByOne
             await turns.write(conn, writes, stored)
+            await outbox.store(conn, replies)
+            crash_point("before_commit")
         return finished, needs, states
+
+    def _deletion(self, pending: Pending, now) -> dict | None:
+        """The deletion of the message a step needs slow work for (a password being hashed),
+        stored with the group so that it is sent even if the process dies during the work."""
+        incoming = pending.incoming
+        if pending.deletion_stored or incoming.kind != "text" or incoming.message_id is None:
+            return None
+        return self.turns.outbox.row(incoming, [DeleteUserMessage()], now, seq=EARLY)
 
     @staticmethod
     async def _roll_back_step(driver) -> None:
@@ -194,6 +224,7 @@ class GroupCommit:
         needs: list[tuple[Pending, NeedsWork]] = []
         async with transaction(self.services.sessions) as session:
             await self.turns.lock_chats(await connection(session), sorted({p.incoming.chat_id for p in group}))
+            early: list[dict] = []
             for pending in group:
                 token = prepared_work.set(pending.prepared)
                 try:
@@ -202,12 +233,17 @@ class GroupCommit:
                     finished.append((pending, actions))
                 except NeedsWork as need:
                     needs.append((pending, need.with_traceback(None)))
+                    row = self._deletion(pending, now)
+                    if row is not None:
+                        early.append(row)
                 except Exception:  # noqa: BLE001 - this step alone is rolled back
                     log.exception("step failed for chat %s (kind=%s)", pending.incoming.chat_id, pending.incoming.kind)
                     finished.append((pending, [Reply(TRY_AGAIN)]))
                 finally:
                     prepared_work.reset(token)
                     session.expunge_all()
+            await self.turns.outbox.store(await connection(session), early)
+            crash_point("before_commit")
         return finished, needs
 
     @staticmethod
@@ -220,6 +256,7 @@ class GroupCommit:
 
         async def work():
             try:
+                crash_point("during_hashing")
                 pending.prepared[need.key] = await need.compute()
             except Exception:  # noqa: BLE001
                 log.exception("slow work failed for chat %s", pending.incoming.chat_id)

@@ -48,6 +48,7 @@ ENCRYPTED_COLUMNS: dict[str, dict[str, str]] = {
     "exception_cases": {"email_enc": "case.email"},
     "letters": {"address_enc": "letter.address", "body_enc": "letter.body"},
     "notifications": {"text_enc": "notification"},
+    "pending_replies": {"payload_enc": "pending_reply"},
     "firm_hires": {"name_enc": "firm_hire.name", "email_enc": "firm_hire.email"},
 }
 

@@ -29,6 +29,7 @@ from bot.storage.models import (
     ExceptionCase,
     Letter,
     Notification,
+    PendingReply,
     OneTimeCode,
 )
 from bot.storage.privacy import UNFINISHED, ErasureReport, erase_account
@@ -111,6 +112,9 @@ async def purge_abandoned(services, now: datetime | None = None) -> dict[str, in
         ("outbox", delete(Delivery).where(Delivery.sent_at < now - keep.outbox_retention_days * days)),
         ("notifications", delete(Notification).where(
             Notification.sent_at.is_not(None), Notification.sent_at < now - keep.notifications_retention_days * days
+        )),
+        ("pending_replies", delete(PendingReply).where(
+            PendingReply.created_at < now - keep.pending_replies_retention_hours * timedelta(hours=1)
         )),
         ("letters", delete(Letter).where(Letter.code_expires_at < now - keep.letters_retention_days * days)),
         ("audit_events", delete(AuditEvent).where(AuditEvent.at < now - keep.audit_retention_days * days)),

@@ -39,15 +39,29 @@ async def _bot(settings, token: str):
     from bot.telegram_adapter import build_application
 
     services = await build_services(settings)
+    engine = Engine(services)
     try:
-        yield build_application(token=token, engine=Engine(services), base_url=settings.telegram.base_url)
+        yield build_application(token=token, engine=engine, base_url=settings.telegram.base_url)
     finally:
-        await services.close()
+        try:
+            await engine.close()
+        finally:
+            await services.close()
 
 
 def _ticking(application, settings) -> asyncio.Task:
-    """Reminders and notices, sent every telegram.tick_seconds."""
-    return asyncio.create_task(application.bot_data["adapter"].run_ticks(application.bot, settings.telegram.tick_seconds))
+    """Every telegram.tick_seconds: reminders, notices, and stored replies left unsent."""
+    telegram = settings.telegram
+    return asyncio.create_task(application.bot_data["adapter"].run_ticks(
+        application.bot, telegram.tick_seconds, resend_after=telegram.resend_after_seconds))
+
+
+async def _send_unsent(application) -> None:
+    """What a crashed process stored and never sent goes out first."""
+    try:
+        await application.bot_data["adapter"].resend(application.bot, older_than=0)
+    except Exception as exc:  # noqa: BLE001 - the ticks try again
+        log.error("stored replies not sent at start (%s)", type(exc).__name__)
 
 
 async def polling(settings, token: str) -> None:
@@ -67,15 +81,78 @@ async def polling(settings, token: str) -> None:
         try:
             await application.start()
             settle_after_start()
-            await application.updater.start_polling(drop_pending_updates=False)
+            await _send_unsent(application)
+            poller = asyncio.create_task(poll(application, stop))
             ticker = _ticking(application, settings)
             log.info("bot is running (long polling); press Ctrl-C to stop")
             await stop.wait()
             ticker.cancel()
-            await application.updater.stop()
+            await poller
             await application.stop()
         finally:
             await application.shutdown()
+
+
+async def poll(application, stop: asyncio.Event, *, timeout: int = 10) -> None:
+    """Long polling that confirms an update to Telegram only once it is handled (its answer and
+    replies committed), so an update a crash interrupted comes again to the next process.
+
+    Telegram confirms every update below the offset of the next getUpdates, so the updates of one
+    batch are handled together (each chat's in order, different chats at once) and the next batch
+    is asked for once they are all done."""
+    from telegram import Update
+    from telegram.error import Conflict, InvalidToken, NetworkError, TimedOut
+
+    bot = application.bot
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+    except NetworkError as exc:
+        log.warning("deleteWebhook failed (%s)", type(exc).__name__)
+    offset: int | None = None
+    pause = 0.0
+    while not stop.is_set():
+        getting = asyncio.ensure_future(
+            bot.get_updates(offset=offset, timeout=timeout, allowed_updates=Update.ALL_TYPES,
+                            read_timeout=timeout + 10))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({getting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not getting.done():
+            getting.cancel()
+            break
+        try:
+            updates = getting.result()
+            pause = 0.0
+        except InvalidToken:
+            log.error("Telegram refused the bot token; polling stopped")
+            stop.set()
+            break
+        except (Conflict, TimedOut, NetworkError) as exc:
+            pause = min(30.0, pause * 2 or 1.0)
+            log.warning("getUpdates failed (%s); trying again in %.0fs", type(exc).__name__, pause)
+            await asyncio.sleep(pause)
+            continue
+        if not updates:
+            continue
+        await asyncio.gather(*(_in_order(application, chat) for chat in _by_chat(updates)))
+        offset = updates[-1].update_id + 1
+    if offset is not None:
+        # confirm the last batch before going
+        with contextlib.suppress(Exception):
+            await bot.get_updates(offset=offset, timeout=0, limit=1)
+
+
+def _by_chat(updates) -> list[list]:
+    chats: dict = {}
+    for update in updates:
+        chat = update.effective_chat
+        chats.setdefault(chat.id if chat is not None else None, []).append(update)
+    return list(chats.values())
+
+
+async def _in_order(application, updates) -> None:
+    for update in updates:
+        await application.process_update(update)
 
 
 async def webhook_worker(settings, token, webhook_url, listen, port, secret, set_webhook, *, tick: bool = True) -> None:
@@ -91,6 +168,7 @@ async def webhook_worker(settings, token, webhook_url, listen, port, secret, set
             if set_webhook:
                 await application.bot.set_webhook(webhook_url, secret_token=secret, drop_pending_updates=False)
             settle_after_start()
+            await _send_unsent(application)
             bind(server, host=listen, port=port)
             ticker = _ticking(application, settings) if tick else None
             log.info("webhook worker listening on %s:%s", listen, port)

@@ -38,6 +38,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from telegram.request import BaseRequest
 
 from bot.chat_locks import ChatLocks
+from bot.outbox import crash_point
 from flows.replies import Action, DeleteUserMessage, Document, Incoming, Notify, Photo, Reply
 
 log = logging.getLogger(__name__)
@@ -418,7 +419,33 @@ class TelegramAdapter:
                         type(send_exc).__name__,
                     )
                 return
-            await self.render(bot, incoming, actions or [], update_id=update.update_id)
+            crash_point("after_commit")
+            delivered = await self.render(bot, incoming, actions or [], update_id=update.update_id)
+            crash_point("after_send")
+            if actions and delivered:
+                self._sent(incoming.chat_id, update.update_id)
+
+    def _sent(self, chat_id: int, update_id: int) -> None:
+        """Tell the engine the replies it stored for this update went out (if it stores them)."""
+        sent = getattr(self.engine, "sent", None)
+        if sent is not None:
+            sent(chat_id, update_id)
+
+    async def resend(self, bot: Any, *, older_than: float) -> int:
+        """Send the replies the engine stored and never saw sent (the process died between its
+        commit and the send), oldest first, each chat's in order. Returns how many updates'."""
+        unsent = getattr(self.engine, "unsent", None)
+        if unsent is None:
+            return 0
+        waiting = await unsent(older_than=older_than)
+        for chat_id, update_id, actions in waiting:
+            async with self._lock(chat_id):
+                incoming = Incoming(chat_id=chat_id, kind="other", update_id=update_id)
+                if await self.render(bot, incoming, actions, update_id=update_id):
+                    self._sent(chat_id, update_id)
+        if waiting:
+            log.info("sent the stored replies of %d updates", len(waiting))
+        return len(waiting)
 
     async def tick(self, bot: Any) -> int:
         """Send what the engine has due for chats outside a turn (reminders, notices)."""
@@ -430,9 +457,13 @@ class TelegramAdapter:
             await self._notify(bot, notice)
         return len(notices)
 
-    async def run_ticks(self, bot: Any, every: float) -> None:
+    async def run_ticks(self, bot: Any, every: float, *, resend_after: float | None = None) -> None:
+        """Every ``every`` seconds: reminders and notices, and (with ``resend_after``) stored
+        replies that old and still unsent."""
         while True:
             try:
+                if resend_after is not None:
+                    await self.resend(bot, older_than=resend_after)
                 await self.tick(bot)
             except asyncio.CancelledError:
                 raise
@@ -455,12 +486,14 @@ class TelegramAdapter:
 
     async def render(
         self, bot: Any, incoming: Incoming, actions: Sequence[Action], *, update_id: int = 0
-    ) -> None:
+    ) -> bool:
         """Render ``actions`` in order. If the user's chat becomes unreachable (blocked bot,
         persistent network failure) the remaining actions for that chat are skipped, but
-        :class:`Notify` actions for other chats are still delivered."""
+        :class:`Notify` actions for other chats are still delivered. False when a network
+        failure (worth trying again later) kept something from going out."""
         chat_id = incoming.chat_id
         chat_ok = True
+        delivered = True
         for action in fold_replies(actions):
             try:
                 if isinstance(action, Notify):
@@ -479,6 +512,10 @@ class TelegramAdapter:
                     log.warning("update %s: unknown action %s", update_id, type(action).__name__)
             except TelegramError as exc:
                 chat_ok = False
+                if isinstance(exc, (TimedOut, RetryAfter)) or (
+                    isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+                ):
+                    delivered = False
                 log.warning(
                     "update %s chat %s: %s failed (%s); skipping the rest for this chat",
                     update_id,
@@ -486,6 +523,7 @@ class TelegramAdapter:
                     type(action).__name__,
                     type(exc).__name__,
                 )
+        return delivered
 
     async def _reply(self, bot: Any, chat_id: int, reply: Reply) -> None:
         if not reply.text.strip():

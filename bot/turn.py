@@ -1,7 +1,8 @@
 """One turn of one chat: read its conversation, run the step (flows.router.dispatch), write it back.
 
 The step's answer is committed before its reply is returned, so a restart or a second worker
-finds the conversation exactly where the user left it. bot.group_commit runs several chats' turns
+finds the conversation exactly where the user left it; its replies are stored in the same
+transaction (bot.outbox), so they too survive a crash before they are sent. bot.group_commit runs several chats' turns
 in one transaction; :meth:`TurnRunner.handle` runs one in a transaction of its own.
 """
 
@@ -13,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, text
 
 from bot.crypto import DecryptionError
+from bot.outbox import Outbox, crash_point
 from bot.services import Services
 from bot.state_cache import StateCache
 from bot.storage.db import is_sqlite, transaction
@@ -62,9 +64,10 @@ _ADVISORY_LOCKS = text(
 
 
 class TurnRunner:
-    def __init__(self, services: Services, states: StateCache):
+    def __init__(self, services: Services, states: StateCache, outbox: Outbox | None = None):
         self.services = services
         self.states = states
+        self.outbox = outbox if outbox is not None else Outbox(services)
         self._sqlite = is_sqlite(services.engine)
         self._forget_hires = services.forget_hires
 
@@ -103,7 +106,9 @@ class TurnRunner:
         """One turn in a transaction of its own."""
         now = self.services.clock.now()
         async with transaction(self.services.sessions) as session:
-            return await self.step(session, incoming, now)
+            actions = await self.step(session, incoming, now)
+            crash_point("before_commit")
+            return actions
 
     async def step(self, session, incoming: Incoming, now: datetime, *, locked: bool = False) -> list[Action]:
         """One turn inside ``session``'s transaction: read the conversation, run the step, write
@@ -116,6 +121,8 @@ class TurnRunner:
         actions, write, _data = await self.run(session, incoming, stored, now)
         if write is not None:
             await self.write(conn, {incoming.chat_id: write}, {incoming.chat_id: stored} if stored else {})
+            row = self.outbox.row(incoming, actions, now)
+            await self.outbox.store(conn, [row] if row else [])
         return actions
 
     async def run(self, session, incoming: Incoming, stored, now: datetime) -> tuple[list[Action], dict | None, dict]:
@@ -138,13 +145,16 @@ class TurnRunner:
                 conv = ConversationState.new()
             else:
                 conv = ConversationState(stored.flow, stored.state, data)
-        # Telegram redelivers an update it thinks went unanswered; handle each one once. (Only
-        # exact repeats: after a quiet week Telegram may restart update ids anywhere.)
+        # Telegram redelivers an update it thinks went unanswered; handle each one once, and
+        # answer a repeat with the replies stored for it and not yet sent. (Only exact repeats:
+        # after a quiet week Telegram may restart update ids anywhere.)
         seen = conv.data.get("_update_ids") or []
         if incoming.update_id is not None:
             if incoming.update_id in seen:
-                log.info("chat %s: update %s already handled; ignored", incoming.chat_id, incoming.update_id)
-                return [], None, conv.data
+                stored_replies = await self.outbox.stored(await connection(session), incoming.chat_id, incoming.update_id)
+                log.info("chat %s: update %s already handled; %d stored replies sent again", incoming.chat_id,
+                         incoming.update_id, len(stored_replies))
+                return stored_replies, None, conv.data
             conv.data["_update_ids"] = (seen + [incoming.update_id])[-RECENT_UPDATES:]
         ctx = Ctx(
             chat_id=incoming.chat_id,

@@ -216,6 +216,27 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
+class PendingReply(Base):
+    """What one turn sends to Telegram (its replies, the deletion of a secret message),
+    written in the transaction that stores the turn's answer and deleted once sent, so a crash
+    between the two loses no reply. Unsent ones are sent again oldest first (bot.outbox)."""
+
+    __tablename__ = "pending_replies"
+    __table_args__ = (Index("ix_pending_replies_chat_update", "chat_id", "update_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    #: the Telegram update it answers
+    update_id: Mapped[int] = mapped_column(BigInteger)
+    #: 0: the deletion of a secret message stored before slow work; 1: the turn's replies
+    seq: Mapped[int] = mapped_column(Integer)
+    #: the actions, as JSON, encrypted
+    payload_enc: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: when a worker last took it to send again after a crash (None: not yet)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class AuditEvent(Base):
     """Security events (sign-ins, failed codes, lockouts, factor changes), free of personal data."""
 

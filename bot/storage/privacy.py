@@ -19,6 +19,7 @@ from bot.storage.models import (
     Letter,
     Notification,
     OneTimeCode,
+    PendingReply,
 )
 from domain.ports import DecryptionError, Vault
 
@@ -93,6 +94,8 @@ async def erase_chat(
     report.notifications += (
         await session.execute(delete(Notification).where(Notification.chat_id == chat_id))
     ).rowcount or 0
+    # replies of earlier turns never sent (the current turn's are stored after this)
+    await session.execute(delete(PendingReply).where(PendingReply.chat_id == chat_id))
     report.cases_unlinked += (
         await session.execute(
             update(ExceptionCase).where(ExceptionCase.chat_id == chat_id).values(chat_id=None, email_enc=None)
