@@ -32,6 +32,7 @@ from bot.storage.models import (
 )
 from domain import hires as rules
 from domain.hires import Progress, Refused
+from flows.hires import facts as hire_facts
 
 #: largest Telegram user id we accept (they fit in 52 bits)
 MAX_USER_ID = 2**52
@@ -454,7 +455,7 @@ async def firm_notices(session: AsyncSession, services, now: datetime) -> None:
     ).all()
     for hire in stale:
         hire.blocker_notified_at = now
-        await store.notify_admins(hire, rules.stuck_notice(store.name(hire), store.progress(hire), zone))
+        await store.notify_admins(hire, rules.stuck_notice(store.name(hire), store.progress(hire), zone, hire_facts(services.settings.policy)))
 
     expired = (
         await session.execute(

@@ -40,7 +40,21 @@ STAGE_LABELS = {
     "done": "done",
 }
 
+@dataclass(frozen=True)
+class Facts:
+    """What the hire texts mention that config.yaml decides: the refused cards ("American Express,
+    debit cards and company cards") and how many business days a letter takes (first, last)."""
+
+    refused_cards: str
+    letter_days: tuple[int, int]
+
+    def fill(self, text: str) -> str:
+        first, last = self.letter_days
+        return text.format(refused_cards=self.refused_cards, letter_days=f"{first} to {last}")
+
+
 #: blocker category -> (what it is, advice for the admin to pass on, the hire's next step)
+#: ({refused_cards} and {letter_days} are filled from :class:`Facts`)
 BLOCKERS: dict[str, tuple[str, str, str]] = {
     "identity_mismatch": (
         "identity details don't match the tax records",
@@ -53,11 +67,10 @@ BLOCKERS: dict[str, tuple[str, str, str]] = {
     ),
     "unsupported_card": (
         "tried a card that can't be used",
-        "American Express, debit cards and company cards are refused. Any personal Visa, Mastercard "
-        "or Discover credit card works, or a home mortgage, home equity loan, HELOC or car loan in "
-        "their own name.",
-        "use a personal credit card (not American Express, debit or company), or a mortgage, home "
-        "equity loan, HELOC or car loan in your name",
+        "{refused_cards} are refused. Any other personal credit card works, or a home mortgage, "
+        "home equity loan, HELOC or car loan in their own name.",
+        "use a personal credit card (not {refused_cards}), or a mortgage, home equity loan, HELOC "
+        "or car loan in your name",
     ),
     "financial_mismatch": (
         "financial account digits don't match",
@@ -84,7 +97,7 @@ BLOCKERS: dict[str, tuple[str, str, str]] = {
         "phone not in their name",
         "Their mobile number isn't listed in their name (family-plan, prepaid and work phones "
         "often aren't). They can use a phone in their own name, or choose to get the activation "
-        "code by mail (5 to 10 business days) and add any phone afterwards.",
+        "code by mail ({letter_days} business days) and add any phone afterwards.",
         "use a mobile phone in your own name, or choose \"Send me the code by mail\"",
     ),
 }
@@ -239,9 +252,12 @@ def invite_state(used_at: datetime | None, revoked_at: datetime | None, expires_
 # -- what the admin and the hire read ----------------------------------------------------------
 
 
-def blocker_text(blocker: str | None, until: datetime | None, zone: str, now: datetime | None = None) -> str:
+def blocker_text(
+    blocker: str | None, until: datetime | None, zone: str, facts: Facts, now: datetime | None = None
+) -> str:
     """The blocker as an admin sees it: category, when it ends (a pause), advice."""
     what, advice, _ = BLOCKERS.get(blocker, ("held up", "", ""))
+    advice = facts.fill(advice)
     if blocker == "locked" and until:
         if now is not None and until <= now:
             what = f"was locked until {local(until, zone)} ({what}); they can try again now"
@@ -250,13 +266,13 @@ def blocker_text(blocker: str | None, until: datetime | None, zone: str, now: da
     return f"{what}. {advice}".strip()
 
 
-def nudge_text(firm_name: str, p: Progress, letter_expires: datetime | None, zone: str) -> str:
+def nudge_text(firm_name: str, p: Progress, letter_expires: datetime | None, zone: str, facts: Facts) -> str:
     """The reminder an admin sends a hire: their next step."""
     lead = f"A reminder from {firm_name}: please finish registering for your Secure Access account."
     if not p.tracking:
         return f"{lead} Send /status to see where you are, or /start to pick up where you left off."
     if p.blocker in BLOCKERS:
-        step = BLOCKERS[p.blocker][2]
+        step = facts.fill(BLOCKERS[p.blocker][2])
         if p.blocker == "locked" and p.blocker_until:
             step = f"the checks are paused until {local(p.blocker_until, zone)}; then {step.split(', then ', 1)[-1]}"
     else:
@@ -270,30 +286,30 @@ def finished_notice(name: str) -> str:
     return f"🎉 {name} has finished registering for Secure Access. /team shows everyone."
 
 
-def stuck_notice(name: str, p: Progress, zone: str) -> str:
+def stuck_notice(name: str, p: Progress, zone: str, facts: Facts) -> str:
     return (
-        f"⚠️ {name} is stuck: {blocker_text(p.blocker, p.blocker_until, zone)}\n\n"
+        f"⚠️ {name} is stuck: {blocker_text(p.blocker, p.blocker_until, zone, facts)}\n\n"
         "/remind sends them a short nudge with their next step."
     )
 
 
-def help_notice(name: str, p: Progress, zone: str) -> str:
+def help_notice(name: str, p: Progress, zone: str, facts: Facts) -> str:
     lead = (
         f"⚠️ {name} can't get through online and asked for help. Phone help (exception processing) is "
         "only for people who already have an e-Services account, so it isn't open to them."
     )
     if p.blocker:
-        return f"{lead}\n\nWhat's holding them up: {blocker_text(p.blocker, p.blocker_until, zone)}"
+        return f"{lead}\n\nWhat's holding them up: {blocker_text(p.blocker, p.blocker_until, zone, facts)}"
     return lead
 
 
-def notice(kind: str, name: str, p: Progress, zone: str) -> str:
+def notice(kind: str, name: str, p: Progress, zone: str, facts: Facts) -> str:
     """The text of a notice :func:`after_event` called for."""
     if kind == FINISHED:
         return finished_notice(name)
     if kind == STUCK:
-        return stuck_notice(name, p, zone)
-    return help_notice(name, p, zone)
+        return stuck_notice(name, p, zone, facts)
+    return help_notice(name, p, zone, facts)
 
 
 def letter_expiring_notice(name: str, expires: datetime, zone: str) -> str:

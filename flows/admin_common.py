@@ -16,7 +16,7 @@ from domain import hires as rules
 from domain.hires import STAGE_LABELS, blocker_text, local
 from domain.validators import Invalid
 from flows.core import Answer, Ctx
-from flows.hires import firm_store
+from flows.hires import facts, firm_store
 
 #: flows an admin command must not interrupt (their answers would be lost)
 BUSY_FLOWS = ("registration", "login", "profile", "exception")
@@ -169,7 +169,7 @@ async def describe(ctx: Ctx, store, hire, invite, last_seen) -> dict:
         "last_active": last_seen if shared and hire.chat_id is not None else None,
         "blocker": hire.blocker if shared and not done else None,
         "blocker_text": (
-            blocker_text(hire.blocker, hire.blocker_until, zone(ctx), ctx.now()) if shared and hire.blocker and not done else ""
+            blocker_text(hire.blocker, hire.blocker_until, zone(ctx), facts(ctx.policy), ctx.now()) if shared and hire.blocker and not done else ""
         ),
         "locked_until": hire.blocker_until if shared and hire.blocker == "locked" else None,
         "letter_expires": None,

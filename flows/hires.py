@@ -15,9 +15,19 @@ from datetime import datetime
 
 from domain import hires as rules
 from flows.core import Ctx
+from flows.registration_base import refused_cards_of
 
 #: set in a conversation once an invitation was opened in it (kept across flows)
 HIRE_FLAG = "_hire"
+
+
+def facts(policy) -> rules.Facts:
+    """What the hire texts mention, from config.yaml's policy."""
+    letters = policy.letters
+    return rules.Facts(
+        refused_cards_of(policy.financial),
+        (letters.delivery_business_days_min, letters.delivery_business_days_max),
+    )
 
 
 def firm_store(ctx: Ctx):
@@ -71,7 +81,7 @@ async def _apply(ctx: Ctx, store, hire, event: str, until: datetime | None) -> N
         store.save_progress(hire, after)
     if notice is None:
         return
-    await store.notify_admins(hire, rules.notice(notice, store.name(hire), after, ctx.policy.firms.timezone))
+    await store.notify_admins(hire, rules.notice(notice, store.name(hire), after, ctx.policy.firms.timezone, facts(ctx.policy)))
     if notice == rules.HELP:
         firm = await store.firm(hire.firm_id)
         ctx.say(f"I've let your admin at {firm.name} know what's holding you up, so they can help you with it.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flows.core import Answer, Ctx, Flow
 from flows.registration import SITE_IMAGES
+from flows.registration_base import refused_cards
 
 flow = Flow("home", "Home", initial="welcome")
 
@@ -15,7 +16,7 @@ CHECKLIST = (
     "• your Social Security number\n"
     "• the filing status and address from your last-filed tax return\n"
     "• the account number of a credit card, home mortgage, home equity loan, home equity line of "
-    "credit (HELOC) or car loan (American Express, debit cards and company cards can't be used)\n"
+    "credit (HELOC) or car loan ({refused_cards} can't be used)\n"
     "• a U.S. mobile phone in your name that can receive texts\n\n"
     "If you have a credit freeze at Experian, lift it for a while before you start.\n\n"
     "I ask for one item at a time. /help explains any step, /back lets you change your last answer, "
@@ -25,7 +26,7 @@ CHECKLIST = (
 
 @flow.step(
     "welcome",
-    ask=CHECKLIST,
+    ask=lambda ctx: CHECKLIST.format(refused_cards=refused_cards(ctx)),
     choices=[[("begin", "Begin registration")], [("login", "I already have an account – sign in")]],
     typed=False,
     help="Tap \"Begin registration\" to start, or sign in if you registered before.",

@@ -84,7 +84,11 @@ def address(ctx: Ctx) -> dict:
 def refused_cards(ctx: Ctx) -> str:
     """The cards the financial check refuses (policy.financial), e.g. "American Express, debit
     cards and company cards"."""
-    policy = ctx.policy.financial
+    return refused_cards_of(ctx.policy.financial)
+
+
+def refused_cards_of(policy) -> str:
+    """:func:`refused_cards` for a ``policy.financial`` section."""
     names = [CARD_NETWORKS.get(n, n) for n in policy.refused_card_networks]
     names += [REFUSED_KIND_NAMES.get(k, f"{k} cards") for k in policy.refused_card_kinds]
     return listed(names)

@@ -32,6 +32,7 @@ from flows.admin_common import (
     zone,
 )
 from flows.core import Answer, Ctx
+from flows.hires import facts
 from flows.invitations import issue_invite
 from flows.replies import Document, Notify
 
@@ -240,7 +241,7 @@ async def remind(ctx: Ctx, store, firm, hire) -> None:
             "firm.remind_too_soon",
         )
     letter_expires = await store.letter_expiry(hire.account_id)
-    text = rules.nudge_text(firm.name, store.progress(hire), letter_expires, zone(ctx))
+    text = rules.nudge_text(firm.name, store.progress(hire), letter_expires, zone(ctx), facts(ctx.policy))
     ctx.actions.append(Notify(hire.chat_id, text))
     store.mark_reminded(hire, ctx.now())
     ctx.say(f"Sent {name} this reminder:\n\n{text}")
