@@ -334,10 +334,16 @@ def _is_module(root: Path, dotted: str) -> bool:
 def imported_modules(tree: ast.AST, package: str, root: Path) -> list[str]:
     """Every module an ``import`` statement of ``tree`` names (inside functions too); ``from a
     import b`` counts as ``a.b`` when that is a module of the project, else as ``a``."""
-    names: list[str] = []
+    return [name for _line, name in import_lines(tree, package, root)]
+
+
+def import_lines(tree: ast.AST, package: str, root: Path) -> list[tuple[int, str]]:
+    """(line, module) for every module :func:`imported_modules` finds in ``tree``, a module of
+    ``package`` (relative imports are resolved against it)."""
+    found: list[tuple[int, str]] = []
     for stmt in ast.walk(tree):
         if isinstance(stmt, ast.Import):
-            names.extend(a.name for a in stmt.names)
+            found.extend((stmt.lineno, a.name) for a in stmt.names)
         elif isinstance(stmt, ast.ImportFrom):
             if stmt.level:
                 parts = package.split(".")
@@ -347,8 +353,8 @@ def imported_modules(tree: ast.AST, package: str, root: Path) -> list[str]:
                 module = stmt.module or ""
             for alias in stmt.names:
                 full = f"{module}.{alias.name}"
-                names.append(full if _is_module(root, full) else module)
-    return names
+                found.append((stmt.lineno, full if _is_module(root, full) else module))
+    return found
 
 
 def imports(root: Path | None = None) -> dict[tuple[str, str], set[str]]:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from sabot_testing.diagrams import import_lines
+
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ("domain", "flows", "bot", "sabot_testing", "sabot_bench")
 
@@ -27,11 +29,6 @@ def _module(path: Path) -> str:
     return ".".join(parts)
 
 
-def _is_module(dotted: str) -> bool:
-    base = ROOT / ("tools" if dotted.startswith("sabot_bench") else "") / dotted.replace(".", "/")
-    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
-
-
 def imports_of(path: Path) -> list[tuple[int, str]]:
     """(line, module) for every module of the project ``path`` imports."""
     module = _module(path)
@@ -42,21 +39,7 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
 def imports_in(tree: ast.AST, package: str) -> list[tuple[int, str]]:
     """(line, module) for every module of the project imported anywhere in ``tree`` (a module of
     ``package``); ``from a import b`` counts as ``a.b`` when that is a module, else as ``a``."""
-    found: list[tuple[int, str]] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.extend((node.lineno, alias.name) for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                parts = package.split(".")
-                base = ".".join(parts[: len(parts) - node.level + 1])
-                target = f"{base}.{node.module}" if node.module else base
-            else:
-                target = node.module or ""
-            for alias in node.names:
-                full = f"{target}.{alias.name}"
-                found.append((node.lineno, full if _is_module(full) else target))
-    return [(line, name) for line, name in found if name.split(".")[0] in PROJECT]
+    return [(line, name) for line, name in import_lines(tree, package, ROOT) if name.split(".")[0] in PROJECT]
 
 
 def _files(folder: str) -> list[Path]:
