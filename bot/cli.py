@@ -14,7 +14,29 @@ from bot.config import load_settings
 
 
 def _settings():
-    return load_settings()
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from bot import config
+
+    # operator errors name the setting, never its value (it may be a key)
+    said_in_words = getattr(config, "ConfigError", ())
+    try:
+        return load_settings()
+    except said_in_words as exc:
+        raise click.ClickException(str(exc)) from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"SABOT_{'__'.join(str(part) for part in error['loc']).upper()}: {error['msg']}" for error in exc.errors()
+        )
+        raise click.ClickException(f"Settings not valid (values not shown): {problems}") from None
+    except SettingsError as exc:
+        # (its message names the section whose environment variable is not valid JSON)
+        text = str(exc)
+        section = text.split('"')[1].upper() if text.count('"') >= 2 else ""
+        raise click.ClickException(
+            f"Settings not valid: an environment variable under SABOT_{section}__ is not valid JSON (the value is not shown)."
+        ) from None
 
 
 def _run(coro):
@@ -28,8 +50,13 @@ def _with_services(work, settings=None):
     """Run ``work(services)`` with the bot's services, closed afterwards."""
     from bot.services import build_services
 
+    from bot.crypto import KeyConfigError
+
     async def go():
-        services = await build_services(settings or _settings())
+        try:
+            services = await build_services(settings or _settings())
+        except KeyConfigError as exc:
+            raise click.ClickException(str(exc)) from None
         try:
             return await work(services)
         finally:
@@ -108,14 +135,26 @@ def run(log_level: str, webhook_url: str | None, listen: str, port: int, workers
     if not token:
         raise click.ClickException("No bot token: set TELEGRAM_BOT_TOKEN (from @BotFather) and try again.")
     from bot import serve
+    from bot.logs import register_secret
 
+    register_secret(token)  # never in a log line or an error shown
+    try:
+        _serve(serve, settings, token, webhook_url, listen, port, workers, set_webhook, log_level)
+    except serve.StartError as exc:
+        raise click.ClickException(str(exc)) from None
+    except (click.ClickException, SystemExit, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - said without a traceback that could quote the token
+        from bot.logs import redact_secrets
+
+        raise click.ClickException(redact_secrets(f"the bot stopped: {type(exc).__name__}: {exc}")) from None
+
+
+def _serve(serve, settings, token, webhook_url, listen, port, workers, set_webhook, log_level) -> None:
     if webhook_url is None:
         if workers > 1:
             raise click.ClickException("--workers needs webhook mode (--webhook-url): long polling has one reader.")
-        try:
-            _run(serve.polling(settings, token))
-        except serve.StartError as exc:
-            raise click.ClickException(str(exc)) from None
+        _run(serve.polling(settings, token))
         return
 
     from bot.webhook import new_secret, valid_secret

@@ -96,6 +96,20 @@ def keys_from_environment(settings: Settings) -> bool:
     return bool(sec.data_key and sec.hmac_key)
 
 
+class KeyConfigError(ValueError):
+    """A configured key is unusable; the message names the setting, never its value."""
+
+
+def _env_key(text: str, variable: str, *, hmac_key: bool = False) -> bytes:
+    try:
+        key = _unb64(str(text))
+    except (ValueError, TypeError):
+        key = b""
+    if (len(key) < 16) if hmac_key else (len(key) not in (16, 24, 32)):
+        raise KeyConfigError(f"{variable} is not valid: it must hold base64-encoded 32-byte keys (the value is not shown).")
+    return key
+
+
 def load_key_ring(settings: Settings) -> KeyRing:
     """Keys from the environment/config if given, else the key file (created on first use).
 
@@ -106,9 +120,10 @@ def load_key_ring(settings: Settings) -> KeyRing:
     sec = settings.security
     if keys_from_environment(settings):
         kid = sec.data_key_id or "env"
-        keys = {old_kid: _unb64(key) for old_kid, key in (sec.old_data_keys or {}).items() if old_kid != kid}
-        keys[kid] = _unb64(sec.data_key)
-        return KeyRing(keys, kid, _unb64(sec.hmac_key))
+        old = "SABOT_SECURITY__OLD_DATA_KEYS"
+        keys = {old_kid: _env_key(key, old) for old_kid, key in (sec.old_data_keys or {}).items() if old_kid != kid}
+        keys[kid] = _env_key(sec.data_key, "SABOT_SECURITY__DATA_KEY")
+        return KeyRing(keys, kid, _env_key(sec.hmac_key, "SABOT_SECURITY__HMAC_KEY", hmac_key=True))
     path = settings.key_file_path
     if path.exists():
         return KeyRing.from_json(path.read_text())

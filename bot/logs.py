@@ -48,9 +48,26 @@ _FIELDS = re.compile(
 )
 
 
+#: secrets of this process (the bot token) redacted wherever they appear, whatever their shape
+_SECRETS: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Redact ``value`` (e.g. the configured bot token) from every log record and error text."""
+    if value and len(value) >= 4:
+        _SECRETS.add(value)
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` without bot tokens (the registered ones, and anything shaped like one)."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return _BOT_TOKEN.sub(REDACTED, text)
+
+
 def scrub(text: str) -> str:
     """``text`` with everything that may be personal replaced by ``[redacted]``."""
-    text = _BOT_TOKEN.sub(REDACTED, text)
+    text = redact_secrets(text)
     text = _FIELDS.sub(lambda m: m.group("key") + REDACTED, text)
     text = _EMAIL.sub(REDACTED, text)
     return _DIGITS.sub(REDACTED, text)

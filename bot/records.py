@@ -165,17 +165,22 @@ def _e164(number: str) -> str:
 
 def _person_from_yaml(raw: dict[str, Any], index: int) -> dict[str, Any]:
     where = f"taxpayer #{index + 1}"
+    # errors name the record and the field, never a value (the file holds personal data)
+    field = "ssn"
     try:
         ssn = re.sub(r"\D", "", str(raw["ssn"]))
         if len(ssn) != 9:
             raise RecordsFileError(f"{where}: ssn must have 9 digits")
+        field = "date_of_birth"
         dob = raw["date_of_birth"]
         dob = dob if isinstance(dob, date) else datetime.strptime(str(dob), "%Y-%m-%d").date()
         status = str(raw["filing_status"])
         if status not in FILING_STATUSES:
             raise RecordsFileError(f"{where}: filing_status must be one of {', '.join(FILING_STATUSES)}")
+        field = "address"
         addr = raw.get("address") or {}
         address = Address.from_dict({k: ("" if v is None else str(v)) for k, v in addr.items()})
+        field = "financial_accounts"
         accounts = []
         for acc in raw.get("financial_accounts") or []:
             kind = str(acc["type"])
@@ -190,6 +195,7 @@ def _person_from_yaml(raw: dict[str, Any], index: int) -> dict[str, Any]:
                     "card_kind": acc.get("card_kind"),
                 }
             )
+        field = "phones"
         phones = [
             {"e164": _e164(p["number"]), "text_enabled": bool(p.get("text_enabled", True))}
             for p in raw.get("phones") or []
@@ -212,14 +218,17 @@ def _person_from_yaml(raw: dict[str, Any], index: int) -> dict[str, Any]:
     except (TypeError, ValueError, phonenumbers.NumberParseException) as exc:
         if isinstance(exc, RecordsFileError):
             raise
-        raise RecordsFileError(f"{where}: {exc}") from None
+        raise RecordsFileError(f"{where}: {field} is not valid") from None
 
 
 def read_records_file(path: Path | str) -> list[dict[str, Any]]:
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise RecordsFileError(f"not valid YAML: {exc}") from None
+        # (the library's message quotes the lines around the problem: names, dates of birth)
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise RecordsFileError(f"not valid YAML{where}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("taxpayers"), list):
         raise RecordsFileError("the file must hold a 'taxpayers:' list")
     return [_person_from_yaml(p, i) for i, p in enumerate(raw["taxpayers"])]

@@ -16,7 +16,25 @@ log = logging.getLogger("sabot")
 
 
 class StartError(Exception):
-    """The bot can't start, with the reason in words for the operator."""
+    """The bot can't start, with the reason in words for the operator (never the token)."""
+
+
+@contextlib.asynccontextmanager
+async def _starting(settings):
+    """Telegram's refusals at start said in words, with no token in them (PTB's own message
+    for a refused token quotes it)."""
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+
+    from bot.logs import redact_secrets
+
+    try:
+        yield
+    except InvalidToken:
+        raise StartError("Telegram refused the bot token: check TELEGRAM_BOT_TOKEN.") from None
+    except NetworkError as exc:
+        raise StartError(redact_secrets(f"Can't reach the Bot API at {settings.telegram.base_url} ({exc}).")) from None
+    except TelegramError as exc:
+        raise StartError(redact_secrets(f"Telegram refused to start the bot ({type(exc).__name__}: {exc}).")) from None
 
 
 def stop_event() -> asyncio.Event:
@@ -65,18 +83,12 @@ async def _send_unsent(application) -> None:
 
 
 async def polling(settings, token: str) -> None:
-    from telegram.error import InvalidToken, NetworkError
-
     from bot.runtime import settle_after_start
 
     async with _bot(settings, token) as application:
         stop = stop_event()
-        try:
+        async with _starting(settings):
             await application.initialize()
-        except InvalidToken:
-            raise StartError("Telegram refused the bot token: check TELEGRAM_BOT_TOKEN.") from None
-        except NetworkError as exc:
-            raise StartError(f"Can't reach the Bot API at {settings.telegram.base_url} ({exc}).") from None
         settings.telegram.bot_username = application.bot.username  # for invitation links
         try:
             await application.start()
@@ -162,11 +174,14 @@ async def webhook_worker(settings, token, webhook_url, listen, port, secret, set
     async with _bot(settings, token) as application:
         stop = stop_event()
         server = make_server(application, path=urlsplit(webhook_url).path or "/", secret=secret)
+        async with _starting(settings):
+            await application.initialize()
         async with application:
             settings.telegram.bot_username = application.bot.username  # for invitation links
             await application.start()
             if set_webhook:
-                await application.bot.set_webhook(webhook_url, secret_token=secret, drop_pending_updates=False)
+                async with _starting(settings):
+                    await application.bot.set_webhook(webhook_url, secret_token=secret, drop_pending_updates=False)
             settle_after_start()
             await _send_unsent(application)
             bind(server, host=listen, port=port)
