@@ -78,8 +78,28 @@ class BotAPIError(Exception):
         self.description = description
 
 
+class Buttons:
+    """Reading the inline keyboard of a sent message (``buttons``: rows of labels,
+    ``button_data``: the same rows of callback data)."""
+
+    buttons: list[list[str]]
+    button_data: list[list[str]]
+
+    @property
+    def labels(self) -> list[str]:
+        """All button labels, flattened."""
+        return [label for row in self.buttons for label in row]
+
+    def data_for(self, label: str) -> str | None:
+        for labels, datas in zip(self.buttons, self.button_data):
+            for lab, data in zip(labels, datas):
+                if lab == label:
+                    return data
+        return None
+
+
 @dataclass
-class SentMessage:
+class SentMessage(Buttons):
     """A bot message as the user sees it (a snapshot taken when it was returned to the driver)."""
 
     chat_id: int
@@ -108,17 +128,6 @@ class SentMessage:
             method=method,
         )
 
-    @property
-    def labels(self) -> list[str]:
-        """All button labels, flattened."""
-        return [label for row in self.buttons for label in row]
-
-    def data_for(self, label: str) -> str | None:
-        for labels, datas in zip(self.buttons, self.button_data):
-            for lab, data in zip(labels, datas):
-                if lab == label:
-                    return data
-        return None
 
 
 @dataclass

@@ -22,6 +22,19 @@ def _dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _run_sql(url: str, sql: str) -> None:
+    """Run one statement on ``url``, on a connection of its own."""
+
+    async def run():
+        conn = await asyncpg.connect(_dsn(url), timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
 class PostgresForTests:
     def __init__(self) -> None:
         self.url: str | None = None
@@ -30,15 +43,8 @@ class PostgresForTests:
         self._migrated = False
 
     def start(self) -> None:
-        async def create():
-            conn = await asyncpg.connect(_dsn(ADMIN_URL), timeout=5)
-            try:
-                await conn.execute(f'CREATE DATABASE "{self._name}"')
-            finally:
-                await conn.close()
-
         try:
-            asyncio.run(create())
+            _run_sql(ADMIN_URL, f'CREATE DATABASE "{self._name}"')
         except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
             self.reason = (
                 f"PostgreSQL is not reachable at {make_url(ADMIN_URL).render_as_string()} "
@@ -67,15 +73,7 @@ class PostgresForTests:
     def stop(self) -> None:
         if self.url is None:
             return
-
-        async def drop():
-            conn = await asyncpg.connect(_dsn(ADMIN_URL), timeout=5)
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)')
-            finally:
-                await conn.close()
-
         try:
-            asyncio.run(drop())
+            _run_sql(ADMIN_URL, f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)')
         except (OSError, asyncpg.PostgresError):
             pass

@@ -31,6 +31,8 @@ from telegram.error import NetworkError, TimedOut
 from telegram.ext import Application, ContextTypes
 from telegram.request import BaseRequest, RequestData
 
+from sabot_testing.botapi_server import Buttons
+
 __all__ = [
     "FAKE_TOKEN",
     "BotMessage",
@@ -332,13 +334,18 @@ class FakeBotAPI(BaseRequest):
     def _api_getme(self, params: dict[str, Any]) -> Any:
         return dict(self.bot_user)
 
-    def _api_sendmessage(self, params: dict[str, Any]) -> Any:
+    @staticmethod
+    def _message_text(params: dict[str, Any], too_long: str) -> str:
+        """The ``text`` parameter, refused as Telegram refuses an empty or too long one."""
         text = params.get("text")
         if not isinstance(text, str) or not text.strip():
             raise _APIError(400, "Bad Request: message text is empty")
         if _utf16_len(text) > _MAX_TEXT:
-            raise _APIError(400, "Bad Request: message is too long")
-        return self._new_bot_message(params, text=text)
+            raise _APIError(400, f"Bad Request: {too_long}")
+        return text
+
+    def _api_sendmessage(self, params: dict[str, Any]) -> Any:
+        return self._new_bot_message(params, text=self._message_text(params, "message is too long"))
 
     def _api_sendphoto(self, params: dict[str, Any]) -> Any:
         photo = params.get("photo")
@@ -424,11 +431,7 @@ class FakeBotAPI(BaseRequest):
         return dict(message)
 
     def _api_editmessagetext(self, params: dict[str, Any]) -> Any:
-        text = params.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise _APIError(400, "Bad Request: message text is empty")
-        if _utf16_len(text) > _MAX_TEXT:
-            raise _APIError(400, "Bad Request: MESSAGE_TOO_LONG")
+        text = self._message_text(params, "MESSAGE_TOO_LONG")
         if params.get("inline_message_id") is None:
             message = self._find_bot_message(params, "edit")
             if "text" not in message:
@@ -471,7 +474,7 @@ _DEFAULT_DESCRIPTIONS = {
 
 
 @dataclass
-class BotMessage:
+class BotMessage(Buttons):
     """One message the bot sent, as the user sees it (current content)."""
 
     text: str
@@ -500,17 +503,6 @@ class BotMessage:
             chat_id=message["chat"]["id"],
         )
 
-    @property
-    def labels(self) -> list[str]:
-        """All button labels, flattened."""
-        return [label for row in self.buttons for label in row]
-
-    def data_for(self, label: str) -> str | None:
-        for labels, datas in zip(self.buttons, self.button_data):
-            for lab, data in zip(labels, datas):
-                if lab == label:
-                    return data
-        return None
 
 
 class TelegramTestClient:
