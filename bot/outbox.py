@@ -54,6 +54,8 @@ EARLY = 0
 #: the replies of a finished turn
 TURN = 1
 
+#: how long marks of sent replies wait for a transaction to join before one of their own
+FLUSH_SECONDS = 0.05
 #: how long replies one worker took to send again are left to it
 CLAIM_SECONDS = 30.0
 
@@ -136,6 +138,7 @@ class Outbox:
         #: whether no transaction that would write the marks is coming soon (set by the engine)
         self.idle: Callable[[], bool] = lambda: True
         self._flushing: asyncio.Task | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def row(self, incoming: Incoming, actions: list[Action], now: datetime, seq: int = TURN) -> dict | None:
         """The stored form of a turn's actions (None: nothing to store: no actions, or an event
@@ -168,16 +171,22 @@ class Outbox:
         await run_many(conn, _SENT, [{"d_chat": chat, "d_update": update_id} for chat, update_id in sent])
 
     def sent(self, chat_id: int, update_id: int) -> None:
-        """The replies to this update went out: marked so with the next transaction, or at once
-        in one of their own when none is under way."""
+        """The replies to this update went out: marked so with the next transaction, or, when
+        none comes within FLUSH_SECONDS, in one of their own."""
         self._sent.append((chat_id, update_id))
-        if (self._flushing is None or self._flushing.done()) and self.idle():
-            self._flushing = asyncio.get_running_loop().create_task(self._flush_alone())
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(FLUSH_SECONDS, self._flush_later)
+
+    def _flush_later(self) -> None:
+        self._timer = None
+        if not self._sent or (self._flushing is not None and not self._flushing.done()):
+            return
+        if not self.idle():  # a transaction under way or coming writes them; look again later
+            self._timer = asyncio.get_running_loop().call_later(FLUSH_SECONDS, self._flush_later)
+            return
+        self._flushing = asyncio.get_running_loop().create_task(self._flush_alone())
 
     async def _flush_alone(self) -> None:
-        await asyncio.sleep(0)  # marks of replies sent together go in one transaction
-        if not self._sent or not self.idle():
-            return
         try:
             async with transaction(self.services.sessions) as session:
                 await self.flush(await connection(session))
@@ -226,6 +235,9 @@ class Outbox:
         return [(chat, update_id, actions) for (chat, update_id), actions in out.items()]
 
     async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._flushing is not None and not self._flushing.done():
             await asyncio.gather(self._flushing, return_exceptions=True)
         if self._sent:
