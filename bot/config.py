@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -53,13 +53,60 @@ class SmtpSettings(BaseModel):
     username: str = ""
     password: str = ""
     starttls: bool = True
+    #: a CA certificate file (PEM) trusted besides the system's, for a server with a private CA
+    ca_file: str = ""
     timeout_seconds: float = 10
 
 
-class DeliverySettings(BaseModel):
-    backend: str = "outbox"
-    email_from: str = "Secure Access registration <no-reply@sabot.invalid>"
+class EmailSettings(BaseModel):
+    backend: Literal["outbox", "smtp"] = "outbox"
+    sender: str = "Secure Access registration <no-reply@sabot.invalid>"
     smtp: SmtpSettings = SmtpSettings()
+
+
+class TwilioSettings(BaseModel):
+    account_sid: str = ""
+    auth_token: str = ""
+    from_number: str = ""
+    base_url: str = "https://api.twilio.com"
+    timeout_seconds: float = 10
+
+
+class SmsSettings(BaseModel):
+    backend: Literal["outbox", "twilio"] = "outbox"
+    twilio: TwilioSettings = TwilioSettings()
+
+    @model_validator(mode="after")
+    def _twilio_complete(self) -> "SmsSettings":
+        if self.backend == "twilio":
+            missing = [k for k in ("account_sid", "auth_token", "from_number") if not getattr(self.twilio, k)]
+            if missing:
+                raise ValueError(f"texts go through Twilio but delivery.sms.twilio.{', '.join(missing)} not set")
+        return self
+
+
+class DeliverySettings(BaseModel):
+    email: EmailSettings = EmailSettings()
+    sms: SmsSettings = SmsSettings()
+    #: the older keys, still read: when given, delivery.backend, delivery.email_from and
+    #: delivery.smtp set delivery.email.backend, .sender and .smtp
+    backend: Literal["outbox", "smtp"] | None = None
+    email_from: str | None = None
+    smtp: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_keys(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict) or not any(raw.get(k) is not None for k in ("backend", "email_from", "smtp")):
+            return raw
+        email = dict(raw.get("email") or {})
+        if raw.get("backend") is not None:
+            email["backend"] = raw["backend"]
+        if raw.get("email_from") is not None:
+            email["sender"] = raw["email_from"]
+        if isinstance(raw.get("smtp"), dict):
+            email["smtp"] = {**dict(email.get("smtp") or {}), **raw["smtp"]}
+        return {**raw, "email": email}
 
 
 class RecordsSettings(BaseModel):

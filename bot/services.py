@@ -39,6 +39,9 @@ class Services:
         return await self.firms(session).forget_chat(chat_id)
 
     async def close(self) -> None:
+        close_delivery = getattr(self.delivery, "close", None)
+        if close_delivery is not None:
+            await close_delivery()
         await self.engine.dispose()
 
 

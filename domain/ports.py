@@ -89,6 +89,33 @@ class TooManyCodes(Exception):
         self.retry_at = retry_at
 
 
+class DeliveryRefused(Exception):
+    """An email or text could not be handed over to its provider.
+
+    ``reason`` is what the person can do about it:
+
+    * ``invalid_number``: the provider says the number isn't a valid phone number;
+    * ``no_texts``: a landline, or a number the provider can't reach by text;
+    * ``opted_out``: the number asked for no more texts from this sender (it replied STOP);
+    * ``rejected_address``: the recipient's mail server refused the address;
+    * ``unavailable``: the provider or mail server is down, unreachable or refused us: try later.
+
+    ``code`` is the provider's own error code (for the audit; never the recipient or the text)."""
+
+    RECIPIENT_REASONS = frozenset({"invalid_number", "no_texts", "opted_out", "rejected_address"})
+
+    def __init__(self, channel: str, reason: str, code: str = ""):
+        super().__init__(f"{channel} not delivered: {reason}" + (f" ({code})" if code else ""))
+        self.channel = channel
+        self.reason = reason
+        self.code = code
+
+    @property
+    def recipient(self) -> bool:
+        """The destination is the problem (another number or address may work)."""
+        return self.reason in self.RECIPIENT_REASONS
+
+
 @dataclass(frozen=True)
 class CodeCheck:
     result: str  # ok | wrong | expired | none | locked
@@ -257,7 +284,8 @@ class Services(Protocol):
     records: RecordsAdapter
 
     async def deliver(self, session: Any, *, channel: str, to: str, body: str, subject: str | None = None) -> None:
-        """Send an email, text or letter within ``session``'s transaction."""
+        """Send an email, text or letter within ``session``'s transaction; raises
+        :class:`DeliveryRefused` when its provider doesn't take it."""
 
     def firms(self, session: Any) -> Any:
         """Firm admins' data within ``session``."""

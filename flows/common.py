@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from flows.core import Answer, Ctx
 from flows.limits import Limiter, code_sends
 from domain.policies import zone_for_address
-from domain.ports import TooManyCodes
+from domain.ports import DeliveryRefused, TooManyCodes
 from domain import validators as v
 from domain.validators import Invalid, one_time_code
 
@@ -114,7 +114,9 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
     ctx.fresh_codes.add((key, kind.purpose))
     minutes = int(policy.lifetime_minutes)
     if kind.channel == "email":
-        await ctx.deliver(
+        await deliver_code(
+            ctx,
+            kind,
             "email",
             to,
             subject="Your confirmation code",
@@ -126,8 +128,50 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
         )
         ctx.say(f"I've emailed a {kind.name} to {to}. It works for {minutes} minutes.")
     else:
-        await ctx.deliver("sms", to, body=f"Your {kind.name} is {issued.code}. It expires in {minutes} minutes.")
+        await deliver_code(ctx, kind, "sms", to, body=f"Your {kind.name} is {issued.code}. It expires in {minutes} minutes.")
         ctx.say(f"I've texted {with_article(kind.digits(ctx))} {kind.name} to your phone. It works for {minutes} minutes.")
+
+
+async def deliver_code(ctx: Ctx, kind: CodeKind, channel: str, to: str, body: str, subject: str | None = None) -> None:
+    """Deliver a code; a refusal is audited and becomes Invalid saying what to do instead."""
+    try:
+        await ctx.deliver(channel, to, body=body, subject=subject)
+    except DeliveryRefused as refused:
+        await ctx.repo.audit(f"delivery_refused:{channel}_{refused.reason}", chat_id=ctx.chat_id)
+        raise Invalid(undelivered(ctx, kind, refused), f"delivery.{refused.reason}") from None
+
+
+def undelivered(ctx: Ctx, kind: CodeKind, refused: DeliveryRefused) -> str:
+    """What to tell the person when their code could not be sent, and what they can do next."""
+    if refused.channel == "email":
+        if refused.recipient:
+            return (
+                f"The mail server for that address refused the email, so the {kind.name} couldn't be sent. "
+                "Please check the address for typos, or use another email address you can open now."
+            )
+        return "I couldn't send the email just now: the mail service isn't answering. Please try again in a few minutes."
+    if not refused.recipient:
+        return "I couldn't send the text just now: the text service isn't answering. Please try again in a few minutes."
+    if kind.purpose == "security_text":
+        return (
+            "The phone on your account can't receive texts right now, so I couldn't send the security code. "
+            "If you set up an authenticator app, sign in with it instead; otherwise call the e-Help Desk at "
+            f"{ctx.policy.help_desk.phone} to change the phone on your account."
+        )
+    if refused.reason == "invalid_number":
+        return (
+            f"The text service says that isn't a working phone number, so the {kind.name} couldn't be sent. "
+            "Please check the number and type it again, or try another mobile number."
+        )
+    if refused.reason == "opted_out":
+        return (
+            "That number has turned our texts off (STOP was sent in reply to one of them). Reply START to that "
+            "text to turn them back on and ask for a new code, or try another mobile number."
+        )
+    return (
+        f"That number can't receive texts (it may be a landline or out of service), so the {kind.name} "
+        "couldn't be sent. Please try another mobile number that can receive texts."
+    )
 
 
 async def check_code(ctx: Ctx, kind: CodeKind, answer: Answer, *, subject_key: str | None = None) -> None:

@@ -1,125 +1,88 @@
 """Delivery of emails, texts and postal letters.
 
-The default backend is the outbox: every message is kept (encrypted) in the database and shown by
-``sabot outbox`` and by the terminal chat, which is what development and tests need. ``smtp`` sends
-emails through a real mail server; texts and letters still go to the outbox until a real text or
-print vendor is plugged in.
+Each channel has its backend (``delivery.email.backend``, ``delivery.sms.backend`` in
+config.yaml); letters always go to the outbox, from which the print vendor's export is made. The
+default for every channel is the outbox: every message kept (encrypted) in the database and shown
+by ``sabot outbox`` and the terminal chat, which is what development and tests need.
+
+* :mod:`bot.delivery.outbox` - the outbox;
+* :mod:`bot.delivery.smtp` - emails through an SMTP server;
+* :mod:`bot.delivery.twilio` - texts through Twilio's Messages API.
+
+Another provider is one more class with the :class:`~bot.delivery.base.Sender` methods, named in
+:data:`BACKENDS`. A provider's refusal is raised as :class:`~domain.ports.DeliveryRefused`
+(the flows turn it into a sentence for the person and an audit event), counted in
+:data:`~bot.delivery.base.OUTCOMES` and logged by the sender for the operator.
 """
 
 from __future__ import annotations
 
-import asyncio
-import smtplib
-from dataclasses import dataclass
-from datetime import datetime
-from email.message import EmailMessage
-from typing import Protocol
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any, Callable, Protocol
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.crypto import Vault
-from bot.storage.models import Delivery as DeliveryRow
+from bot.delivery.base import CHANNELS, OUTCOMES, DeliveryError, DeliveryRefused, Message, Sender
+from bot.delivery.outbox import Outbox
 
-CHANNELS = ("email", "sms", "mail")
-
-
-class DeliveryError(Exception):
-    """A message could not be handed over; the step is rolled back and the user asked to retry."""
-
-
-@dataclass(frozen=True)
-class Message:
-    channel: str
-    to: str
-    body: str
-    subject: str | None = None
-    sent_at: datetime | None = None
-    id: int | None = None
-
-    def as_json(self) -> dict:
-        out = {"channel": self.channel, "to": self.to}
-        if self.channel == "email":
-            out["subject"] = self.subject or ""
-        out["body"] = self.body
-        out["sent_at"] = self.sent_at.isoformat() if self.sent_at else None
-        return out
+__all__ = [
+    "BACKENDS", "CHANNELS", "OUTCOMES", "Delivery", "DeliveryBackend", "DeliveryError", "DeliveryRefused",
+    "Message", "Outbox", "Sender", "make_delivery",
+]
 
 
 class DeliveryBackend(Protocol):
-    async def send(self, session: AsyncSession, message: Message) -> None: ...
+    async def send(self, session: Any, message: Message) -> None: ...
 
 
-class Outbox:
-    def __init__(self, vault: Vault, clock: Clock):
-        self.vault = vault
-        self.clock = clock
+def _smtp(settings: Settings, outbox: Outbox, clock: Clock) -> Sender:
+    from bot.delivery.smtp import SmtpEmail
 
-    async def send(self, session: AsyncSession, message: Message) -> None:
-        if message.channel not in CHANNELS:
-            raise DeliveryError(f"unknown channel {message.channel}")
-        session.add(
-            DeliveryRow(
-                channel=message.channel,
-                to_enc=self.vault.encrypt(message.to, context="delivery.to"),
-                subject_enc=self.vault.encrypt(message.subject, context="delivery.subject") if message.subject else None,
-                body_enc=self.vault.encrypt(message.body, context="delivery.body"),
-                sent_at=self.clock.now(),
-            )
-        )
-
-    async def read(self, session: AsyncSession, *, after_id: int = 0) -> list[Message]:
-        rows = (
-            await session.scalars(select(DeliveryRow).where(DeliveryRow.id > after_id).order_by(DeliveryRow.id))
-        ).all()
-        return [
-            Message(
-                channel=r.channel,
-                to=self.vault.decrypt(r.to_enc, context="delivery.to"),
-                subject=self.vault.decrypt(r.subject_enc, context="delivery.subject") if r.subject_enc else None,
-                body=self.vault.decrypt(r.body_enc, context="delivery.body"),
-                sent_at=r.sent_at,
-                id=r.id,
-            )
-            for r in rows
-        ]
+    return SmtpEmail(settings.delivery.email, clock)
 
 
-class SmtpEmail:
-    """Emails through an SMTP server; other channels fall through to the outbox."""
+def _twilio(settings: Settings, outbox: Outbox, clock: Clock) -> Sender:
+    from bot.delivery.twilio import TwilioSms
 
-    def __init__(self, settings: Settings, outbox: Outbox):
-        self.smtp = settings.delivery.smtp
-        self.sender = settings.delivery.email_from
+    return TwilioSms(settings.delivery.sms.twilio)
+
+
+#: the backends a channel can name in config.yaml, besides "outbox"
+BACKENDS: dict[str, dict[str, Callable[[Settings, Outbox, Clock], Sender]]] = {
+    "email": {"smtp": _smtp},
+    "sms": {"twilio": _twilio},
+}
+
+
+class Delivery:
+    """Sends each message through its channel's sender, and counts what came of it."""
+
+    def __init__(self, senders: dict[str, Sender], outbox: Outbox):
+        self.senders = senders
         self.outbox = outbox
 
-    def _send_now(self, message: Message) -> None:
-        mail = EmailMessage()
-        mail["From"] = self.sender
-        mail["To"] = message.to
-        mail["Subject"] = message.subject or ""
-        mail.set_content(message.body)
-        with smtplib.SMTP(self.smtp.host, self.smtp.port, timeout=self.smtp.timeout_seconds) as server:
-            if self.smtp.starttls:
-                server.starttls()
-            if self.smtp.username:
-                server.login(self.smtp.username, self.smtp.password)
-            server.send_message(mail)
+    def sender(self, channel: str) -> Sender:
+        return self.senders.get(channel, self.outbox)
 
-    async def send(self, session: AsyncSession, message: Message) -> None:
-        if message.channel != "email":
-            await self.outbox.send(session, message)
-            return
+    async def send(self, session: Any, message: Message) -> None:
+        sender = self.sender(message.channel)
         try:
-            await asyncio.to_thread(self._send_now, message)
-        except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError("the mail server did not accept the message") from exc
+            await sender.send(session, message)
+        except DeliveryRefused as refused:
+            OUTCOMES[(message.channel, sender.name, f"refused:{refused.reason}")] += 1
+            raise
+        OUTCOMES[(message.channel, sender.name, "sent")] += 1
+
+    async def close(self) -> None:
+        for sender in {id(s): s for s in (*self.senders.values(), self.outbox)}.values():
+            await sender.close()
 
 
-def make_delivery(settings: Settings, vault: Vault, clock: Clock) -> DeliveryBackend:
+def make_delivery(settings: Settings, vault: Vault, clock: Clock) -> Delivery:
     outbox = Outbox(vault, clock)
-    if settings.delivery.backend == "smtp":
-        return SmtpEmail(settings, outbox)
-    return outbox
+    chosen = {"email": settings.delivery.email.backend, "sms": settings.delivery.sms.backend}
+    senders: dict[str, Sender] = {}
+    for channel, backend in chosen.items():
+        if backend != "outbox":
+            senders[channel] = BACKENDS[channel][backend](settings, outbox, clock)
+    return Delivery(senders, outbox)
