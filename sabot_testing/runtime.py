@@ -25,7 +25,7 @@ DEFAULT_START = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
 #: settings every scripted run uses (cheap argon2: transcripts check behaviour, not cost)
 BASE_SETTINGS: dict[str, Any] = {
     "security": {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1},
-    "delivery": {"backend": "outbox"},
+    "delivery": {"email": {"backend": "outbox"}, "sms": {"backend": "outbox"}},
 }
 
 

@@ -27,7 +27,7 @@ def test_settings(tmp_path: Path, **extra):
         "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"},
         # cheap argon2 parameters: tests exercise the logic, the benchmark measures the real cost
         "security": {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1},
-        "delivery": {"backend": "outbox"},
+        "delivery": {"email": {"backend": "outbox"}, "sms": {"backend": "outbox"}},
         # tests jump the clock by weeks and then read old deliveries: the tick doesn't purge here
         # (tests/test_privacy_purge.py checks purging, and that the tick runs it when asked)
         "privacy": {"purge_every_minutes": 0},

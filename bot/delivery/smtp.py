@@ -50,12 +50,20 @@ class SmtpEmail:
         return context
 
     def _send_now(self, mail: EmailMessage) -> None:
-        with smtplib.SMTP(self.smtp.host, self.smtp.port, timeout=self.smtp.timeout_seconds) as server:
+        server = smtplib.SMTP(self.smtp.host, self.smtp.port, timeout=self.smtp.timeout_seconds)
+        try:
             if self.smtp.starttls:
                 server.starttls(context=self.tls_context())
             if self.smtp.username:
                 server.login(self.smtp.username, self.smtp.password)
             server.send_message(mail)
+            try:
+                server.quit()
+            except (OSError, smtplib.SMTPException):
+                pass  # the message was taken; a goodbye that fails changes nothing
+        finally:
+            # not the context manager: its QUIT on a failed connection would hide the first error
+            server.close()
 
     async def send(self, session: Any, message: Message) -> None:
         mail = self.compose(message)
