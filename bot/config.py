@@ -118,7 +118,10 @@ class CodePolicy(BaseModel):
     digits: int = 6
     lifetime_minutes: float = 10
     max_attempts: int = 10
+    #: new codes to one destination from one Telegram user per window
     resend_limit: int = 5
+    #: new codes to one destination from everyone together per window
+    destination_resend_limit: int = 30
     resend_window_minutes: float = 60
 
 
@@ -144,8 +147,13 @@ class LetterPolicy(BaseModel):
 class IdentityPolicy(BaseModel):
     min_age_years: int = 16
     max_age_years: int = 120
+    #: failed checks per SSN, per chat and per Telegram user within window_hours
     max_attempts: int = 5
+    chat_max_attempts: int = 5
+    user_max_attempts: int = 5
     window_hours: float = 6
+    #: checks of any outcome across the deployment per hour before online checks pause
+    global_hourly_ceiling: int = 1000
 
 
 class FinancialPolicy(BaseModel):
@@ -166,9 +174,21 @@ class UsernamePolicy(BaseModel):
     max_length: int = 32
 
 
+class ConsecutiveFailures(BaseModel):
+    password: int = 100
+    security_text: int = 100
+    authenticator: int = 100
+
+
 class SignInPolicy(BaseModel):
+    #: wrong passwords for one account from one Telegram user within lockout_minutes
     max_attempts: int = 10
     lockout_minutes: float = 10
+    #: wrong passwords for one account from everyone within lockout_minutes (the chat the account
+    #: was registered in is not held by it)
+    account_max_attempts: int = 50
+    #: consecutive failures per account, across windows, before it is locked (NIST SP 800-63B 5.2.2)
+    max_consecutive_failures: ConsecutiveFailures = ConsecutiveFailures()
 
 
 class SessionPolicy(BaseModel):

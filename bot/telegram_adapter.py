@@ -39,6 +39,7 @@ from telegram.request import BaseRequest
 
 from bot.chat_locks import ChatLocks
 from bot.outbox import crash_point
+from flows.core import personal_data
 from flows.replies import Action, DeleteUserMessage, Document, Incoming, Notify, Photo, Reply
 
 log = logging.getLogger(__name__)
@@ -385,6 +386,7 @@ class TelegramAdapter:
             return
 
         if chat.type != Chat.PRIVATE:
+            await self._delete_personal(bot, chat.id, update.message or update.edited_message)
             await self._refuse_group(bot, chat.id, update.update_id)
             return
 
@@ -470,6 +472,19 @@ class TelegramAdapter:
             except Exception as exc:  # noqa: BLE001 - keep ticking whatever happened
                 log.error("tick failed (%s)", type(exc).__name__)
             await asyncio.sleep(every)
+
+    async def _delete_personal(self, bot: Any, chat_id: int, message: Any) -> None:
+        """A message in a refused group that carries an SSN, a date or a contact card is deleted
+        (where the bot may delete it), so it doesn't stay in front of the group."""
+        if message is None:
+            return
+        text = message.text or message.caption or ""
+        if not (getattr(message, "contact", None) or personal_data(text)):
+            return
+        try:
+            await self._call(bot.delete_message, chat_id, message.message_id)
+        except TelegramError as exc:
+            log.warning("chat %s: message not deleted (%s)", chat_id, type(exc).__name__)
 
     async def _refuse_group(self, bot: Any, chat_id: int, update_id: int) -> None:
         if chat_id in self._refused_groups:

@@ -208,6 +208,13 @@ def username(text: str, *, min_length: int = 6, max_length: int = 32) -> str:
     return value
 
 
+def could_be_username(text: str) -> bool:
+    """Whether ``text`` has a username's shape (a letter first, then letters, digits, ".", "_",
+    "-"; no spaces). Anything else typed where a username is asked is more likely a password."""
+    value = _text(text).strip()
+    return bool(value) and bool(_USERNAME_CHARS.fullmatch(value)) and ("A" <= value[0] <= "Z" or "a" <= value[0] <= "z")
+
+
 def site_phrase(text: str) -> str:
     """The site phrase shown back at sign-in: 4-40 printable characters, trimmed."""
     value = _nfc(_text(text).strip())

@@ -37,11 +37,16 @@ class IdentityClaim:
         )
 
 
+#: the one category of a mismatch in the SSN (or no such person), date of birth, name or filing
+#: status: which of them differs is never told
+IDENTITY_MISMATCH = "identity"
+
+
 @dataclass(frozen=True)
 class IdentityResult:
     matched: bool
-    #: categories that differ: "ssn" (no such person), "name", "date_of_birth", "filing_status",
-    #: and the address categories of domain.addresses
+    #: categories that differ: IDENTITY_MISMATCH, or (only once SSN, date of birth, name and
+    #: filing status all match) the address categories of domain.addresses
     mismatches: frozenset[str] = frozenset()
     #: the person has an existing e-Services account (exception processing is open to them)
     e_services: bool = False
@@ -156,6 +161,14 @@ class Attempts(Protocol):
         """How many attempts in ``window``, and when the oldest of them was."""
 
     async def add_attempt(self, key: str) -> None: ...
+
+    async def failure_count(self, key: str) -> int:
+        """Consecutive failures counted under ``key`` (no window: only a success clears them)."""
+
+    async def add_failure(self, key: str) -> int:
+        """Count one more consecutive failure; the count now."""
+
+    async def clear_failures(self, keys: list[str]) -> None: ...
 
 
 class Audit(Protocol):

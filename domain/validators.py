@@ -16,6 +16,7 @@ from here. The only I/O is reading the packaged password blocklist
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import date
@@ -26,7 +27,7 @@ from phonenumbers import PhoneNumberType
 from stdnum.exceptions import ValidationError as _StdnumValidationError
 from stdnum.us import ssn as _stdnum_ssn
 
-from domain.passwords import password, site_phrase, username
+from domain.passwords import could_be_username, password, site_phrase, username
 from domain.places import address_line, city, country, postal_code, province, us_state, zip_code
 from domain.text import (
     _APOSTROPHES,
@@ -46,6 +47,7 @@ __all__ = [
     "Invalid",
     "address_line",
     "city",
+    "could_be_username",
     "country",
     "date_of_birth",
     "email_address",
@@ -308,6 +310,31 @@ _MOBILE_OK = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MO
 _NANP_RE = re.compile(r"[2-9][0-9]{2}[2-9][0-9]{6}")
 
 
+#: exchanges tried when asking the numbering plan's data whether an area code is in use
+_SAMPLE_EXCHANGES = ("234", "345", "456", "567", "678", "789", "828", "939")
+
+
+@functools.lru_cache(maxsize=1024)
+def assigned_us_area_code(area: str) -> bool:
+    """Whether ``area`` is a NANP area code assigned to a U.S. place that can have mobile phones
+    (not a service code such as 211 or 911, nor 555, 999 or an unassigned one such as 370): some
+    ordinary number in it is valid, in a U.S. region, for the phone number data."""
+    if not (len(area) == 3 and area.isdigit()):
+        return False
+    for exchange in _SAMPLE_EXCHANGES:
+        try:
+            sample = phonenumbers.parse(f"+1{area}{exchange}4567", None)
+        except phonenumbers.NumberParseException:
+            return False
+        if (
+            phonenumbers.is_valid_number(sample)
+            and phonenumbers.region_code_for_number(sample) in _US_PHONE_REGIONS
+            and phonenumbers.number_type(sample) in _MOBILE_OK
+        ):
+            return True
+    return False
+
+
 def us_mobile_number(text: str) -> str:
     """A U.S. mobile number in E.164 form ("+12025550143"); U.S. is the default region."""
     value = _nfkc(_text(text)).strip()
@@ -322,6 +349,12 @@ def us_mobile_number(text: str) -> str:
         raise Invalid(f"That doesn't look like a phone number. {how}", "phone.invalid") from None
     except Exception:  # defensive: the parser must never break the flow
         raise Invalid(f"That doesn't look like a phone number. {how}", "phone.invalid") from None
+    if number.extension:
+        raise Invalid(
+            "Text messages can't reach an extension, so please type just the 10-digit mobile number "
+            "itself, without the extension, like (202) 555-0143.",
+            "phone.extension",
+        )
     region = phonenumbers.region_code_for_number(number)
     national = str(number.national_number)
     if phonenumbers.is_valid_number(number):
@@ -338,12 +371,14 @@ def us_mobile_number(text: str) -> str:
                 "phone.not_mobile",
             )
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    # The metadata may someday refuse fictional 555-01xx numbers; accept them if they fit the NANP.
+    # The metadata may someday refuse fictional 555-01xx numbers; accept them if they fit the NANP
+    # and their area code is one the numbering plan has assigned to a U.S. place.
     if (
         number.country_code == 1
         and phonenumbers.is_possible_number(number)
         and _NANP_RE.fullmatch(national)
         and national[3:8] == "55501"
+        and assigned_us_area_code(national[:3])
     ):
         return "+1" + national
     raise Invalid(f"That isn't a valid phone number. {how}", "phone.invalid")

@@ -12,6 +12,7 @@ from typing import Awaitable, Callable
 
 from flows.common import CodeKind, check_code, code_status_note
 from flows.core import Answer, Ctx, Flow
+from domain.validators import Invalid
 
 Choice = tuple[str, str]
 
@@ -28,6 +29,8 @@ def code_entry_step(
     change: tuple[str, str, str] | None = None,
     subject: Callable[[Ctx], str] | None = None,
     note: bool = True,
+    guard: Callable[[Ctx], Awaitable[None]] | None = None,
+    on_failure: Callable[[Ctx], Awaitable[None]] | None = None,
     **options,
 ):
     """Declare the step ``name`` of ``flow`` where the code ``kind`` is typed.
@@ -36,8 +39,10 @@ def code_entry_step(
     ``note`` is off). The ``resend_choice`` button calls ``resend(ctx)`` and asks again; the
     optional ``change`` button (value, label, trigger) leads back to where the destination was
     given. A right code calls ``on_success(ctx)``, whose answer is the step's trigger.
-    ``subject(ctx)`` names whose code it is (the conversation's when not given). Other options
-    (help, stage, checkpoint) go to the step."""
+    ``subject(ctx)`` names whose code it is (the conversation's when not given). ``guard(ctx)``
+    runs before a typed code is checked (it raises Invalid to refuse the check, e.g. for a locked
+    account); ``on_failure(ctx)`` runs after a wrong code, before its explanation is shown, and
+    ``on_success`` clears what it counted. Other options (help, stage, checkpoint) go to the step."""
     choices = [[resend_choice]] + ([[(change[0], change[1])]] if change else [])
 
     def key(ctx: Ctx) -> str | None:
@@ -53,7 +58,14 @@ def code_entry_step(
             return "stay"
         if change and a.choice == change[0]:
             return change[2]
-        await check_code(ctx, kind, a, subject_key=key(ctx))
+        if guard is not None:
+            await guard(ctx)
+        try:
+            await check_code(ctx, kind, a, subject_key=key(ctx))
+        except Invalid as problem:
+            if on_failure is not None and problem.code in ("code.wrong", "code.locked"):
+                await on_failure(ctx)
+            raise
         return await on_success(ctx)
 
     return flow.step(name, ask=prompt, choices=choices, secret="a code", **options)(check)

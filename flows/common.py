@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flows.core import Answer, Ctx
-from flows.limits import Limiter, code_sends
+from flows.limits import Limiter, budget, code_sends, destination_sends, user_id
 from domain.policies import zone_for_address
 from domain.ports import DeliveryRefused, TooManyCodes
 from domain import validators as v
@@ -70,8 +70,13 @@ class CodeKind:
 
     @property
     def sends(self) -> Limiter:
-        """New codes of this kind sent to one destination."""
+        """New codes of this kind sent to one destination by one Telegram user."""
         return code_sends(self.purpose, self.policy_of)
+
+    @property
+    def all_sends(self) -> Limiter:
+        """New codes of this kind sent to one destination by everyone together."""
+        return destination_sends(self.purpose, self.policy_of)
 
 
 CONFIRMATION = CodeKind("confirmation", "confirmation code", "email", lambda ctx: ctx.policy.codes.confirmation)
@@ -86,11 +91,14 @@ def subject(ctx: Ctx) -> str:
 async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | None = None) -> None:
     """Issue a new code, deliver it, and tell the user. Raises Invalid when resends are used up.
 
-    Sends are counted per conversation and also per destination (a keyed hash of the email
-    address or phone number), so starting a new chat doesn't reset the limit."""
+    Sends are counted per conversation, per destination (a keyed hash of the email address or
+    phone number) and Telegram user, so starting a new chat doesn't reset the limit, and per
+    destination from everyone, with a much higher limit: a stranger asking for codes to someone
+    else's address uses up only their own sends, not the owner's."""
     from_repo = ctx.repo
     policy = kind.policy(ctx)
-    sends = await kind.sends.allowance(ctx, ctx.vault.digest("destination", to.lower()))
+    destination = ctx.vault.digest("destination", to.lower())
+    sends = await budget(ctx, (kind.sends, f"{destination}:{user_id(ctx)}"), (kind.all_sends, destination))
     retry_at = sends.retry_at
     if retry_at is not None:
         await ctx.repo.audit(f"code_send_limited:{kind.purpose}", chat_id=ctx.chat_id)

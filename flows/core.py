@@ -28,8 +28,32 @@ Choices = list[list[Choice]]
 Dynamic = Union[str, Callable[["Ctx"], Any]]
 
 #: A message carrying a long run of digits is deleted wherever it is typed: it may be an SSN, an
-#: account number or a code typed at the wrong question.
-DIGIT_RUN = re.compile(r"\d(?:[\s\-./]?\d){5,}")
+#: account number or a code typed at the wrong question. Between two digits there may be up to
+#: three separators: spaces, dots, slashes, underscores and every kind of dash (en and em dashes,
+#: the minus sign...), as in "401 – 22 – 7788".
+DIGIT_RUN = re.compile(r"\d(?:[\s\-\u2010-\u2015\u2212\ufe58\ufe63\uff0d_./]{0,3}\d){5,}")
+
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DAY = r"(?:[0-3]?\d)(?:st|nd|rd|th)?"
+#: A date written with its month in words and a year ("July 19, 1983", "19th of July 1983"): it
+#: may be a date of birth, so it is deleted wherever it is typed.
+WORDED_DATE = re.compile(
+    rf"\b(?:{_MONTH}\s+{_DAY},?\s+|{_DAY}\s+(?:of\s+)?{_MONTH},?\s+)\d{{4}}\b",
+    re.IGNORECASE,
+)
+
+
+def personal_data(text: str) -> str | None:
+    """What a message seems to carry that shouldn't stay in a chat ("a long number", "a date"),
+    wherever it is typed; None when nothing."""
+    if DIGIT_RUN.search(text):
+        return "a long number"
+    if WORDED_DATE.search(text):
+        return "a date"
+    return None
 
 
 @dataclass
@@ -354,8 +378,10 @@ async def run_answer(flow: Flow, state: str, ctx: Ctx, incoming: Incoming) -> tu
     """Feed one answer to the step ``state``; return the new state and what to say."""
     step = flow.steps[state]
     out: list[Action] = []
-    if incoming.kind == "text" and incoming.message_id is not None and (step.secret or DIGIT_RUN.search(incoming.text)):
-        out.extend(delete_secret(incoming, step.secret or "a long number"))
+    if incoming.kind == "text" and incoming.message_id is not None:
+        held = step.secret or personal_data(incoming.text)
+        if held:
+            out.extend(delete_secret(incoming, held))
 
     values = await step.choice_values(ctx)
     choice: str | None = None

@@ -11,6 +11,7 @@ financial check and a phone or the mail path (see flows.registration).
 from __future__ import annotations
 
 from domain import authenticator
+from domain.policies import format_hours
 from domain import validators as v
 from domain.validators import Invalid
 from flows.code_entry import code_entry_step
@@ -26,9 +27,20 @@ from flows.common import (
     when,
     with_article,
 )
-from flows.core import Answer, Ctx, Flow
+from flows.core import Answer, Ctx, Flow, delete_secret
 from flows.letters import LETTER_CODE, arrival_window, send_letter
-from flows.limits import AUTHENTICATOR, SIGN_IN
+from flows.limits import (
+    AUTHENTICATOR,
+    AUTHENTICATOR_STREAK,
+    PASSWORD_STREAK,
+    SECURITY_TEXT_STREAK,
+    SIGN_IN,
+    SIGN_IN_ACCOUNT,
+    STREAKS,
+    Streak,
+    budget,
+    user_id,
+)
 from flows.registration import SITE_IMAGES
 from flows.replies import Photo
 
@@ -99,7 +111,49 @@ async def login_username(ctx: Ctx, a: Answer):
     name = a.text.strip()
     if not name or len(name) > 64:
         raise Invalid("Please type your username.", "login.username")
+    if not v.could_be_username(name):
+        # not a username at all: most likely the password, typed a step early
+        ctx.actions.extend(delete_secret(a.incoming, "something that may be your password"))
+        raise Invalid(
+            "That can't be a username: usernames start with a letter and use only letters, digits, "
+            "periods, underscores and hyphens, with no spaces. Please type your username.",
+            "login.not_username",
+        )
     ctx.data["login_username"] = name
+
+
+def account_key(ctx: Ctx, username: str) -> str:
+    """The key an account's sign-in attempts are counted under: a keyed hash of its username,
+    so nothing a person typed is stored in the clear."""
+    return ctx.vault.digest("username", username.lower())
+
+
+async def password_tries(ctx: Ctx, username: str, account):
+    """Wrong passwords allowed now for ``username``: per Telegram user, and (except in the chat the
+    account was registered in) for everyone together."""
+    key = account_key(ctx, username)
+    limits = [(SIGN_IN, f"{key}:{user_id(ctx)}")]
+    if account is None or Streak.side(ctx, account) != "owner":
+        limits.append((SIGN_IN_ACCOUNT, key))
+    return await budget(ctx, *limits)
+
+
+def locked_text(ctx: Ctx) -> str:
+    """What to do about an account locked after too many failures in a row."""
+    desk = ctx.policy.help_desk
+    return (
+        "This account is locked because of too many failed sign-in attempts in a row. If it's your "
+        "account, sign in from the chat you registered it in (that still works and unlocks it), or "
+        f"call the e-Help Desk at {desk.phone} ({format_hours(desk)}): {desk.menu}. The assistor "
+        "confirms who you are and sets up your access again."
+    )
+
+
+async def refuse_if_locked(ctx: Ctx, account, *streaks: Streak) -> None:
+    for streak in streaks:
+        if await streak.locked(ctx, account):
+            await ctx.repo.audit(f"locked_account_refused:{streak.factor}", account.id, ctx.chat_id)
+            raise Invalid(locked_text(ctx), "login.account_locked")
 
 
 def _signing_in(ctx: Ctx, account) -> None:
@@ -131,7 +185,8 @@ async def login_password(ctx: Ctx, a: Answer):
     if a.choice == "other_user":
         return "restart"
     username = ctx.data["login_username"]
-    tries = await SIGN_IN.allowance(ctx, username.lower())
+    account = await ctx.repo.account_by_username(username)
+    tries = await password_tries(ctx, username, account)
     retry_at = tries.retry_at
     if retry_at is not None:
         await ctx.repo.audit("sign_in_locked", chat_id=ctx.chat_id)
@@ -140,7 +195,6 @@ async def login_password(ctx: Ctx, a: Answer):
             "Meanwhile, make sure you're using the username you registered with.",
             "login.locked",
         )
-    account = await ctx.repo.account_by_username(username)
     typed = a.incoming.text
     if account is None:
         person = await ctx.records.e_services_sign_in(username, typed)
@@ -152,13 +206,17 @@ async def login_password(ctx: Ctx, a: Answer):
             f"That username and password don't go together. Check both and try again.{tries_left(tries.remaining - 1)}",
             "login.wrong",
         )
+    await refuse_if_locked(ctx, account, *STREAKS)
     if not await ctx.vault.verify_password(account.password_hash, typed):
         await tries.hit(ctx)
         await ctx.repo.audit("sign_in_failed", account.id, ctx.chat_id)
+        if await PASSWORD_STREAK.fail(ctx, account):
+            raise Invalid(locked_text(ctx), "login.account_locked")
         raise Invalid(
             f"That username and password don't go together. Check both and try again.{tries_left(tries.remaining - 1)}",
             "login.wrong",
         )
+    await PASSWORD_STREAK.clear(ctx, account)
     _signing_in(ctx, account)
     phrase = ctx.vault.decrypt(account.site_phrase_enc, context="account.site_phrase")
     if phrase:
@@ -425,7 +483,18 @@ async def _send_security_code(ctx: Ctx) -> None:
 
 
 async def _security_code_right(ctx: Ctx) -> None:
-    await start_session(ctx, await current_account(ctx))
+    account = await current_account(ctx)
+    await SECURITY_TEXT_STREAK.clear(ctx, account)
+    await start_session(ctx, account)
+
+
+async def _security_code_guard(ctx: Ctx) -> None:
+    await refuse_if_locked(ctx, await current_account(ctx), SECURITY_TEXT_STREAK)
+
+
+async def _security_code_wrong(ctx: Ctx) -> None:
+    if await SECURITY_TEXT_STREAK.fail(ctx, await current_account(ctx)):
+        raise Invalid(locked_text(ctx), "login.account_locked")
 
 
 code_entry_step(
@@ -435,6 +504,8 @@ code_entry_step(
     ask=lambda ctx: f"Type the {SECURITY_TEXT.digits(ctx)} security code I texted to your phone.",
     resend=_send_security_code,
     on_success=_security_code_right,
+    guard=_security_code_guard,
+    on_failure=_security_code_wrong,
     subject=account_subject,
     help="Every sign-in needs a fresh security code from your phone.",
 )
@@ -449,7 +520,8 @@ code_entry_step(
 async def login_totp(ctx: Ctx, a: Answer):
     code = v.one_time_code(a.text, digits=APP_CODE_DIGITS)
     account = await current_account(ctx)
-    tries = await AUTHENTICATOR.allowance(ctx, account.id)
+    await refuse_if_locked(ctx, account, AUTHENTICATOR_STREAK)
+    tries = await AUTHENTICATOR.allowance(ctx, f"{account.id}:{user_id(ctx)}")
     retry_at = tries.retry_at
     if retry_at is not None:
         await ctx.repo.audit("totp_locked", account.id, ctx.chat_id)
@@ -458,6 +530,8 @@ async def login_totp(ctx: Ctx, a: Answer):
     step = authenticator.matching_step(secret, code, ctx.now(), account.totp_last_step)
     if step is None:
         await tries.hit(ctx)
+        if await AUTHENTICATOR_STREAK.fail(ctx, account):
+            raise Invalid(locked_text(ctx), "login.account_locked")
         if authenticator.matching_step(secret, code, ctx.now(), None) is not None:
             await ctx.repo.audit("totp_replay_refused", account.id, ctx.chat_id)
             raise Invalid(
@@ -470,6 +544,7 @@ async def login_totp(ctx: Ctx, a: Answer):
             "totp.wrong",
         )
     await ctx.repo.update_account(account, totp_last_step=step)
+    await AUTHENTICATOR_STREAK.clear(ctx, account)
     await start_session(ctx, account)
 
 

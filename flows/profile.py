@@ -6,8 +6,8 @@ from __future__ import annotations
 from domain.validators import Invalid
 from flows.common import account_profile, new_password, password_rule, tries_left, when
 from flows.core import Answer, Ctx, Flow
-from flows.limits import SIGN_IN
-from flows.login import _totp_prompt, enroll_authenticator, forget_pending_key
+from flows.limits import SIGN_IN, user_id
+from flows.login import _totp_prompt, account_key, enroll_authenticator, forget_pending_key
 from flows.registration import SITE_IMAGES
 
 flow = Flow("profile", "Profile", initial="overview")
@@ -75,7 +75,7 @@ async def current_password(ctx: Ctx, a: Answer):
     if a.choice == "cancel":
         return "cancel"
     acc = await account(ctx)
-    tries = await SIGN_IN.allowance(ctx, acc.username_key)
+    tries = await SIGN_IN.allowance(ctx, f"{account_key(ctx, acc.username)}:{user_id(ctx)}")
     retry_at = tries.retry_at
     if retry_at is not None:
         await ctx.repo.audit("sign_in_locked", acc.id, ctx.chat_id)

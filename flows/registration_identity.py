@@ -7,14 +7,14 @@ from __future__ import annotations
 from domain import validators as v
 from domain.addresses import EXPLANATIONS, WHY_RECORDS_DIFFER, Address
 from domain.address_hints import variants as address_variants
-from domain.ports import IdentityClaim
+from domain.ports import IDENTITY_MISMATCH, IdentityClaim
 from domain.validators import Invalid
 from flows.code_entry import code_entry_step
 from flows.common import CONFIRMATION, listed, send_code, tries_left, when
 from flows.core import Answer, Ctx
 from flows.exception import hand_off
 from flows.hires import record_hire_event
-from flows.limits import IDENTITY
+from flows.limits import IDENTITY, IDENTITY_ALL, IDENTITY_CHAT, IDENTITY_USER, Budget, budget, user_id
 from flows.registration_base import FILING_STATUS_LABELS, HELP_DESK_CHOICE, address, flow
 
 
@@ -268,30 +268,43 @@ ADDRESS_PARTS = {
 }
 
 
+#: the one answer to a mismatch in the SSN, date of birth, name or filing status (or an SSN the
+#: records don't hold): which of them differs is never told, so the answer can't be used to learn
+#: whether an SSN exists or which detail of a known person is right
+IDENTITY_MISMATCH_TEXT = (
+    "Your name, SSN, date of birth or filing status doesn't match the tax records. Check each against "
+    "your last-filed return: the name exactly as printed there (same spelling and hyphens, a suffix "
+    "such as Jr. only if the return has one), the SSN digit by digit, the date of birth (month first), "
+    "and the filing status of the last return you actually filed, not the one you plan to use next."
+)
+
+
 def mismatch_explanation(mismatches: frozenset[str], causes: tuple[str, ...]) -> str:
-    """Say which kind of detail differs and what to try, never what the records hold."""
-    parts: list[str] = []
-    if "name" in mismatches:
-        parts.append(
-            "The name doesn't match. Type it exactly as printed on your last-filed return: the same "
-            "spelling and hyphens, a middle name only if the return shows it on the first-name line, "
-            "and a suffix such as Jr. only if the return has one."
-        )
-    if mismatches & {"ssn", "date_of_birth", "filing_status"}:
-        parts.append(
-            "Your SSN, date of birth or filing status doesn't match. Check the SSN digit by digit, the "
-            "date of birth (month first), and pick the filing status of the last return you actually "
-            "filed, not the one you plan to use next."
-        )
+    """Say what to check, in order: the person's core details as one, and only once those all
+    match, which part of the address differs and what to try. Never what the records hold."""
     address = [ADDRESS_PARTS[c] for c in ADDRESS_PARTS if c in mismatches]
-    if address:
-        text = f"The address you entered doesn't match in {listed(address)}."
-        hints = [EXPLANATIONS[c] for c in causes if c in EXPLANATIONS][:2]
-        if hints:
-            text += " " + " ".join(hints)
-        text += "\n\n" + WHY_RECORDS_DIFFER
-        parts.append(text)
-    return "\n\n".join(parts) or "These details don't match the tax records. Check each item against your last-filed return."
+    if IDENTITY_MISMATCH in mismatches or not address:
+        return IDENTITY_MISMATCH_TEXT
+    text = f"The address you entered doesn't match in {listed(address)}."
+    hints = [EXPLANATIONS[c] for c in causes if c in EXPLANATIONS][:2]
+    if hints:
+        text += " " + " ".join(hints)
+    return text + "\n\n" + WHY_RECORDS_DIFFER
+
+
+def _identity_budget_text(ctx: Ctx, checks: Budget, retry_at) -> str:
+    """Why checks are paused: the SSN's, the chat's or the person's own checks used up."""
+    if checks.blocked_by(IDENTITY):
+        whose = "for this SSN"
+    elif checks.blocked_by(IDENTITY_CHAT):
+        whose = "in this chat"
+    else:
+        whose = "from your Telegram account"
+    return (
+        f"There have been too many identity checks {whose}, so checks are paused until "
+        f"{when(ctx, retry_at)}. Your answers are saved; come back then and check again, or tap "
+        f"\"{HELP_DESK_CHOICE[1]}\" to see what else you can do."
+    )
 
 
 @flow.step(
@@ -318,29 +331,38 @@ async def review(ctx: Ctx, a: Answer):
         ctx.data["editing"] = True
         ctx.data.pop("variants", None)
         return a.choice
-    checks = await IDENTITY.allowance(ctx, ctx.data["ssn_hash"])
+    ceiling = await IDENTITY_ALL.allowance(ctx, "all")
+    if ceiling.retry_at is not None:
+        await ctx.repo.audit("identity_checks_paused_everywhere", chat_id=ctx.chat_id)
+        raise Invalid(
+            "Online identity checks are paused for everyone for a while because of unusually heavy "
+            f"use. Your answers are saved; please come back after {when(ctx, ceiling.retry_at)} and check again.",
+            "identity.ceiling",
+        )
+    checks = await budget(
+        ctx,
+        (IDENTITY, ctx.data["ssn_hash"]),
+        (IDENTITY_CHAT, ctx.chat_id),
+        (IDENTITY_USER, user_id(ctx)),
+    )
     retry_at = checks.retry_at
     if retry_at is not None:
         ctx.data["identity_failures"] = ctx.data.get("identity_failures", 0) or 1
         await ctx.repo.audit("identity_checks_locked", chat_id=ctx.chat_id)
         await record_hire_event(ctx, "locked", until=retry_at)
-        raise Invalid(
-            "There have been too many identity checks for this SSN, so checks are paused until "
-            f"{when(ctx, retry_at)}. Your answers are saved; come back then and check again, or tap "
-            f"\"{HELP_DESK_CHOICE[1]}\" to see what else you can do.",
-            "identity.locked",
-        )
+        raise Invalid(_identity_budget_text(ctx, checks, retry_at), "identity.locked")
+    await ceiling.hit(ctx)
     result = await ctx.records.verify_identity(IdentityClaim.from_answers(ctx.data))
     reregister = ctx.data.get("reregister_account_id")
     if result.matched and reregister:
         own = await ctx.repo.account(reregister)
         if own is None or own.ssn_hash != ctx.data["ssn_hash"]:
-            result = type(result)(False, frozenset({"ssn"}))
+            result = type(result)(False, frozenset({IDENTITY_MISMATCH}))
     if not result.matched:
         await checks.hit(ctx)
         await ctx.repo.audit("identity_check_failed", chat_id=ctx.chat_id)
         ctx.data["identity_failures"] = ctx.data.get("identity_failures", 0) + 1
-        address_off = bool(result.mismatches & set(ADDRESS_PARTS))
+        address_off = IDENTITY_MISMATCH not in result.mismatches and bool(result.mismatches & set(ADDRESS_PARTS))
         ctx.data["variants"] = (
             [
                 {"code": code, "label": label, "address": alt.to_dict()}
@@ -352,7 +374,7 @@ async def review(ctx: Ctx, a: Answer):
         await record_hire_event(ctx, "identity_mismatch")
         offer = "Tap one of the suggestions to try your address written another way, or" if ctx.data["variants"] else "You can"
         raise Invalid(
-            mismatch_explanation(result.mismatches, result.causes)
+            mismatch_explanation(result.mismatches, result.causes if address_off else ())
             + f"\n\n{offer} fix an item with its Change button and check again.{tries_left(checks.remaining - 1)}",
             "identity.mismatch",
         )

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from flows import admin, commands, exception, hires, home, login, profile, registration
 from flows.commands import Turn
-from flows.core import DIGIT_RUN, Ctx, Exits, Flow, enter, run_answer
+from flows.core import Ctx, Exits, Flow, enter, personal_data, run_answer
 from flows.replies import Action, DeleteUserMessage, Incoming, Reply
 
 FLOWS: dict[str, Flow] = {
@@ -154,7 +154,9 @@ async def dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
         return out + await _command(conv, ctx, incoming)
     if incoming.kind == "other":
         on_secret_step = bool(FLOWS[conv.flow].steps[conv.state].secret)
-        if incoming.text and incoming.message_id is not None and (DIGIT_RUN.search(incoming.text) or on_secret_step):
+        # a contact card carries a phone number; a caption may carry anything typed
+        carries = incoming.other == "contact" or (incoming.text and (personal_data(incoming.text) or on_secret_step))
+        if carries and incoming.message_id is not None:
             out.append(DeleteUserMessage(incoming.message_id))
             out.append(Reply("(I deleted that message in case it held something private, so it doesn't stay in this chat.)"))
         if incoming.other == "edited":

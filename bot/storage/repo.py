@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage import privacy
 from bot.storage.direct import connection, run
-from bot.storage.models import Account, Attempt, AuditEvent, ExceptionCase, Letter, Notification, OneTimeCode
+from bot.storage.models import UTCDateTime, Account, Attempt, AuditEvent, ExceptionCase, Letter, Notification, OneTimeCode
 from domain.ports import Clock, CodeCheck, CodePolicy, IssuedCode, TooManyCodes, Vault
 
 
@@ -28,6 +28,31 @@ REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 _CODES = OneTimeCode.__table__
+
+#: consecutive failures per key (migration 0006): a count that no window resets, only a success
+FAILURE_STREAKS = Table(
+    "failure_streaks",
+    MetaData(),
+    Column("key", String(120), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+_STREAK_COUNT = select(FAILURE_STREAKS.c.count).where(FAILURE_STREAKS.c.key == bindparam("key"))
+_STREAK_CLEAR = delete(FAILURE_STREAKS).where(FAILURE_STREAKS.c.key == bindparam("key"))
+_STREAK_UPSERT: dict[str, object] = {}
+
+
+def streak_upsert(dialect: str):
+    """INSERT one failure, or add one to the count already there, in one statement."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = dialect_insert(FAILURE_STREAKS)
+    return statement.on_conflict_do_update(
+        index_elements=[FAILURE_STREAKS.c.key],
+        set_={"count": FAILURE_STREAKS.c.count + 1, "updated_at": statement.excluded.updated_at},
+    )
 _ATTEMPTS = Attempt.__table__
 _ACCOUNTS = Account.__table__
 
@@ -172,6 +197,25 @@ class Repo:
     async def add_attempt(self, key: str) -> None:
         conn = await self._conn()
         await run(conn, _NEW_ATTEMPT, {"key": key, "at": self.clock.now()})
+
+    # -- consecutive failures (no window; cleared by a success) ----------------------------
+    async def failure_count(self, key: str) -> int:
+        conn = await self._conn()
+        count = (await run(conn, _STREAK_COUNT, {"key": key})).scalar()
+        return int(count or 0)
+
+    async def add_failure(self, key: str) -> int:
+        conn = await self._conn()
+        upsert = _STREAK_UPSERT.get(conn.dialect.name)
+        if upsert is None:
+            upsert = _STREAK_UPSERT[conn.dialect.name] = streak_upsert(conn.dialect.name)
+        await run(conn, upsert, {"key": key, "count": 1, "updated_at": self.clock.now()})
+        return await self.failure_count(key)
+
+    async def clear_failures(self, keys: list[str]) -> None:
+        conn = await self._conn()
+        for key in keys:
+            await run(conn, _STREAK_CLEAR, {"key": key})
 
     # -- accounts --------------------------------------------------------------------------
     async def username_taken(self, username: str) -> bool:
