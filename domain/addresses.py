@@ -147,6 +147,14 @@ class Address:
             out.append(self.country)
         return out
 
+    def postal_lines(self) -> list[str]:
+        """The address as a letter's envelope prints it: abroad, the last line is the country's
+        name in capitals ("CANADA"), never its two-letter code ("CA" reads as California)."""
+        out = self.lines()
+        if not self.domestic:
+            out[-1] = (country_name(self.country) or self.country).upper()
+        return out
+
 
 def plain(text: str) -> str:
     """Upper case, accents removed, punctuation dropped, spaces collapsed."""

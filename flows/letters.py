@@ -71,11 +71,11 @@ async def send_letter(ctx: Ctx, *, account_id: int, username: str, person: dict)
     issued = await ctx.repo.issue_code(f"account:{account_id}", PURPOSE, "mail", code_policy(ctx))
     address = Address.from_dict(person["address"])
     name = f"{person['first_name']} {person['last_name']}"
-    envelope = [name, *address.lines()]
+    envelope = [name, *address.postal_lines()]
     expires = issued.expires_at.date()
     body = (
         f"{name}\n"
-        + "\n".join(address.lines())
+        + "\n".join(envelope[1:])
         + "\n\n"
         f"Your Secure Access activation code: {issued.code}\n\n"
         f"This code works until {expires:%B} {expires.day}, {expires.year} ({policy.code_lifetime_days} days).\n"
