@@ -10,33 +10,16 @@ from pathlib import Path
 
 import click
 
-from bot.config import load_settings
+from bot.config import ConfigError, load_settings
+from bot.preflight import StartupError
 
 
 def _settings():
-    from pydantic import ValidationError
-    from pydantic_settings import SettingsError
-
-    from bot import config
-
-    # operator errors name the setting, never its value (it may be a key)
-    said_in_words = getattr(config, "ConfigError", ())
+    # every mistake is one ConfigError line naming the setting, never its value (it may be a key)
     try:
         return load_settings()
-    except said_in_words as exc:
+    except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"SABOT_{'__'.join(str(part) for part in error['loc']).upper()}: {error['msg']}" for error in exc.errors()
-        )
-        raise click.ClickException(f"Settings not valid (values not shown): {problems}") from None
-    except SettingsError as exc:
-        # (its message names the section whose environment variable is not valid JSON)
-        text = str(exc)
-        section = text.split('"')[1].upper() if text.count('"') >= 2 else ""
-        raise click.ClickException(
-            f"Settings not valid: an environment variable under SABOT_{section}__ is not valid JSON (the value is not shown)."
-        ) from None
 
 
 def _run(coro):
@@ -57,6 +40,12 @@ def _with_services(work, settings=None):
             services = await build_services(settings or _settings())
         except KeyConfigError as exc:
             raise click.ClickException(str(exc)) from None
+        except Exception as exc:
+            from bot.preflight import is_connection_error, unreachable
+
+            if is_connection_error(exc):
+                raise unreachable((settings or _settings()).database_url, exc) from None
+            raise
         try:
             return await work(services)
         finally:
@@ -86,9 +75,31 @@ def _setup_logging(level: str) -> None:
                         format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s")
     # the state machine library narrates every transition at INFO; keep it for debugging only
     logging.getLogger("transitions").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # and the migration tool its plugin set-up
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
-@click.group()
+class _Commands(click.Group):
+    """The commands, with configuration and start-up mistakes said in one line (no traceback)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, StartupError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sabot")
+    except PackageNotFoundError:  # pragma: no cover - run from a checkout without installing
+        return "unknown"
+
+
+@click.group(cls=_Commands)
+@click.version_option(_version(), "--version", prog_name="sabot", message="%(prog)s %(version)s")
 def main() -> None:
     """sabot: a chat bot that registers tax professionals for a Secure Access account."""
 
@@ -138,6 +149,9 @@ def run(log_level: str, webhook_url: str | None, listen: str, port: int, workers
     from bot.logs import register_secret
 
     register_secret(token)  # never in a log line or an error shown
+    from bot.preflight import reach_database
+
+    _run(reach_database(settings.database_url))
     try:
         _serve(serve, settings, token, webhook_url, listen, port, workers, set_webhook, log_level)
     except serve.StartError as exc:
@@ -310,10 +324,32 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
+    from bot.preflight import is_connection_error, reach_database, unreachable
     from bot.serve import migrate
 
-    _run(migrate(_settings()))
+    settings = _settings()
+    _run(reach_database(settings.database_url))
+    try:
+        _run(migrate(settings))
+    except Exception as exc:
+        if is_connection_error(exc):
+            raise unreachable(settings.database_url, exc) from None
+        raise
     click.echo("The database schema is up to date.")
+
+
+@main.command()
+def doctor() -> None:
+    """Check the configuration, database, keys, delivery, Telegram and time zones; one line each,
+    with the fix for each failure. Exits 1 when anything fails. Changes nothing."""
+    from bot.doctor import run_checks
+
+    checks = _run(run_checks())
+    for check in checks:
+        click.echo(check.line())
+    failed = [c for c in checks if not c.ok]
+    click.echo(f"{len(failed)} of {len(checks)} checks failed." if failed else f"All {len(checks)} checks passed.")
+    sys.exit(1 if failed else 0)
 
 
 # -- keys, retention, audit --------------------------------------------------------------------

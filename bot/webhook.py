@@ -137,7 +137,10 @@ class UpdateHandler(tornado.web.RequestHandler):
 
 
 def make_server(application: Application, *, path: str, secret: str) -> tornado.httpserver.HTTPServer:
-    app = tornado.web.Application([(re.escape(path or "/"), UpdateHandler, {"bot_application": application, "secret": secret})])
+    from bot.health import routes as health_routes  # /healthz, /readyz, /metrics
+
+    app = tornado.web.Application([(re.escape(path or "/"), UpdateHandler, {"bot_application": application, "secret": secret}),
+                                   *health_routes(application)])
     # (a second bound: tornado itself never reads a body much larger than MAX_BODY)
     return tornado.httpserver.HTTPServer(app, xheaders=True, max_body_size=MAX_BODY + 64 * 1024)
 
