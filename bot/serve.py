@@ -59,7 +59,9 @@ async def _bot(settings, token: str):
     services = await build_services(settings)
     engine = Engine(services)
     try:
-        yield build_application(token=token, engine=engine, base_url=settings.telegram.base_url)
+        application = build_application(token=token, engine=engine, base_url=settings.telegram.base_url, rate_limit=True)
+        application.bot_data["services"] = services
+        yield application
     finally:
         try:
             await engine.close()
@@ -72,6 +74,22 @@ def _ticking(application, settings) -> asyncio.Task:
     telegram = settings.telegram
     return asyncio.create_task(application.bot_data["adapter"].run_ticks(
         application.bot, telegram.tick_seconds, resend_after=telegram.resend_after_seconds))
+
+
+async def show_menus(application) -> None:
+    """The command menus: the person's for everyone, and the admin's in each firm admin's chat."""
+    from bot.telegram_app import admin_chats, set_command_menus
+
+    try:
+        chats = await admin_chats(application.bot_data["services"].sessions)
+        await set_command_menus(application.bot, chats)
+    except Exception as exc:  # noqa: BLE001 - the bot runs without its menus all the same
+        log.error("command menus not set (%s)", type(exc).__name__)
+
+
+def _showing_menus(application) -> asyncio.Task:
+    """The menus are set beside the start, not before it: a firm with many admins is many calls."""
+    return asyncio.create_task(show_menus(application))
 
 
 async def _send_unsent(application) -> None:
@@ -93,12 +111,14 @@ async def polling(settings, token: str) -> None:
         try:
             await application.start()
             settle_after_start()
+            menus = _showing_menus(application)
             await _send_unsent(application)
             poller = asyncio.create_task(poll(application, stop))
             ticker = _ticking(application, settings)
             log.info("bot is running (long polling); press Ctrl-C to stop")
             await stop.wait()
             ticker.cancel()
+            menus.cancel()
             await poller
             await application.stop()
         finally:
@@ -112,8 +132,9 @@ async def poll(application, stop: asyncio.Event, *, timeout: int = 10) -> None:
     Telegram confirms every update below the offset of the next getUpdates, so the updates of one
     batch are handled together (each chat's in order, different chats at once) and the next batch
     is asked for once they are all done."""
-    from telegram import Update
     from telegram.error import Conflict, InvalidToken, NetworkError, TimedOut
+
+    from bot.telegram_app import ALLOWED_UPDATES
 
     bot = application.bot
     try:
@@ -124,7 +145,7 @@ async def poll(application, stop: asyncio.Event, *, timeout: int = 10) -> None:
     pause = 0.0
     while not stop.is_set():
         getting = asyncio.ensure_future(
-            bot.get_updates(offset=offset, timeout=timeout, allowed_updates=Update.ALL_TYPES,
+            bot.get_updates(offset=offset, timeout=timeout, allowed_updates=list(ALLOWED_UPDATES),
                             read_timeout=timeout + 10))
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({getting, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -169,6 +190,7 @@ async def _in_order(application, updates) -> None:
 
 async def webhook_worker(settings, token, webhook_url, listen, port, secret, set_webhook, *, tick: bool = True) -> None:
     from bot.runtime import settle_after_start
+    from bot.telegram_app import ALLOWED_UPDATES
     from bot.webhook import listen as bind, make_server
 
     async with _bot(settings, token) as application:
@@ -181,14 +203,19 @@ async def webhook_worker(settings, token, webhook_url, listen, port, secret, set
             await application.start()
             if set_webhook:
                 async with _starting(settings):
-                    await application.bot.set_webhook(webhook_url, secret_token=secret, drop_pending_updates=False)
+                    await application.bot.set_webhook(webhook_url, secret_token=secret, drop_pending_updates=False,
+                                                      allowed_updates=list(ALLOWED_UPDATES))
             settle_after_start()
+            # the worker that sets the webhook sets the menus (once, not once per worker)
+            menus = _showing_menus(application) if set_webhook else None
             await _send_unsent(application)
             bind(server, host=listen, port=port)
             ticker = _ticking(application, settings) if tick else None
             log.info("webhook worker listening on %s:%s", listen, port)
             await stop.wait()
             server.stop()
+            if menus:
+                menus.cancel()
             if ticker:
                 ticker.cancel()
             await application.stop()
