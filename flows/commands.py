@@ -88,6 +88,8 @@ def status_text(conv: "ConversationState", ctx: Ctx) -> str:
                 "Your registration is with the e-Help Desk (exception processing), case "
                 f"{ctx.data.get('case_ref', '')}. The details are below; your online answers are kept."
             )
+        if conv.state == "phone_help":
+            return "A phone case needs your SSN, date of birth, name and filing status to match the records first; what to do is below."
         return "Exception processing isn't open to you; the options that remain are below."
     if conv.flow == "profile":
         return "You're signed in and looking at your profile."

@@ -19,11 +19,27 @@ from domain.policies import format_hours, format_local, help_desk_status
 flow = Flow("exception", "Exception processing", initial="handoff")
 
 
+def identity_core(ctx: Ctx) -> str:
+    """A keyed fingerprint of the SSN, date of birth, name and filing status as typed now: kept
+    when a check found those four matching (only the address differing), so a later change of any
+    of them, by /back or a Change button, is noticed."""
+    d = ctx.data
+    typed = "\x00".join(str(d.get(k, "")) for k in ("ssn_hash", "dob", "first_name", "last_name", "filing_status"))
+    return ctx.vault.digest("identity_core", typed)
+
+
 async def hand_off(ctx: Ctx, resume_state: str) -> None:
     """Leave the online registration for the right kind of help (called from a failing step)."""
     ssn_hash = ctx.data["ssn_hash"]
     resume = {"state": resume_state, "data": {k: v for k, v in ctx.data.items() if not k.startswith("_")}}
     carry = {"_resume": resume, "ssn_hash": ssn_hash, "address": ctx.data.get("address")}
+    if resume_state == "review" and ctx.data.get("identity_core_ok") != identity_core(ctx):
+        # Whether an SSN has an e-Services account is told only to someone whose SSN, date of
+        # birth, name and filing status matched the records (only the address may differ), as
+        # with the address hints: anyone else gets the same guidance, whatever the SSN.
+        await ctx.repo.audit("exception_guidance", chat_id=ctx.chat_id)
+        ctx.go("exception", "phone_help", carry=carry)
+        return
     if await ctx.records.has_e_services(ssn_hash):
         case = await ctx.repo.open_exception_case(ssn_hash, ctx.chat_id, ctx.data.get("email"))
         await ctx.repo.audit("exception_handoff", chat_id=ctx.chat_id)
@@ -149,12 +165,36 @@ async def not_eligible(ctx: Ctx, a: Answer):
     return resume_online(ctx)
 
 
+def _phone_help_text(ctx: Ctx) -> str:
+    return (
+        "Phone help (exception processing) is for people who already have an e-Services account and "
+        "whose Social Security number, date of birth, name and filing status match the tax records, "
+        "with only the address differing. Yours don't all match yet, so I can't open a case.\n\n"
+        "• Check those four items against your last-filed return, fix any that differ, and check again.\n"
+        f"• If you have an e-Services account and still can't get through: {_call_line(ctx)}\n"
+        f"{desk_hours(ctx)}\n"
+        "Paused checks open again on their own; the message that paused them said when."
+    )
+
+
+@flow.step(
+    "phone_help",
+    ask=_phone_help_text,
+    choices=[[("online", "Try online again")]],
+    typed=False,
+    help="A phone case can be opened once your SSN, date of birth, name and filing status match the records.",
+    stage="Help desk",
+)
+async def phone_help(ctx: Ctx, a: Answer):
+    return resume_online(ctx)
+
+
 flow.transitions([])
 
 flow.exits(
     [
         ("sign in", "login", None, ["handoff"]),
-        ("online", "registration", "review", ["handoff", "not_eligible"]),
+        ("online", "registration", "review", ["handoff", "not_eligible", "phone_help"]),
         ("online", "registration", "fin_kind", ["handoff", "not_eligible"]),
         ("online", "registration", "freeze_hold", ["handoff", "not_eligible"]),
     ]

@@ -127,6 +127,7 @@ flow.exits(
     [
         ("help desk", "exception", "handoff", ["review", "fin_digits", "freeze_hold"]),
         ("help desk", "exception", "not_eligible", ["review", "fin_digits", "freeze_hold"]),
+        ("help desk", "exception", "phone_help", ["review"]),
         ("already registered", "home", "registered", ["review"]),
         ("phone changed", "home", "signed_in", ["phone_code"]),
         ("phone changed", "home", "registered", ["phone_code"]),

@@ -12,7 +12,7 @@ from domain.validators import Invalid
 from flows.code_entry import code_entry_step
 from flows.common import CONFIRMATION, listed, send_code, tries_left, when
 from flows.core import Answer, Ctx
-from flows.exception import hand_off
+from flows.exception import hand_off, identity_core
 from flows.hires import record_hire_event
 from flows.limits import IDENTITY, IDENTITY_ALL, IDENTITY_CHAT, IDENTITY_USER, Budget, budget, user_id
 from flows.registration_base import FILING_STATUS_LABELS, HELP_DESK_CHOICE, address, flow
@@ -363,6 +363,7 @@ async def review(ctx: Ctx, a: Answer):
         await ctx.repo.audit("identity_check_failed", chat_id=ctx.chat_id)
         ctx.data["identity_failures"] = ctx.data.get("identity_failures", 0) + 1
         address_off = IDENTITY_MISMATCH not in result.mismatches and bool(result.mismatches & set(ADDRESS_PARTS))
+        ctx.data["identity_core_ok"] = identity_core(ctx) if address_off else None
         ctx.data["variants"] = (
             [
                 {"code": code, "label": label, "address": alt.to_dict()}
