@@ -295,6 +295,7 @@ def letters_export(day: str | None, out: Path | None, pdf: Path | None) -> None:
     from zoneinfo import ZoneInfo
 
     from bot.letters import letters_for_day, to_csv, to_pdf
+    from bot.storage.files import write_private
 
     try:
         wanted = date_.fromisoformat(day) if day else datetime_.now(ZoneInfo("America/New_York")).date()
@@ -304,12 +305,12 @@ def letters_export(day: str | None, out: Path | None, pdf: Path | None) -> None:
     found = _with_services(lambda services: letters_for_day(services, wanted))
     text = to_csv(found)
     if out:
-        out.write_text(text, encoding="utf-8")
+        write_private(out, text)  # names and addresses: readable by the operator only
         click.echo(f"Wrote {len(found)} letter(s) for {wanted} to {out}.", err=True)
     else:
         click.echo(text, nl=False)
     if pdf:
-        pdf.write_bytes(to_pdf(found))
+        write_private(pdf, to_pdf(found))
         click.echo(f"Wrote the printable letters to {pdf}.", err=True)
 
 

@@ -80,7 +80,9 @@ class KeyRing:
 
 
 def write_key_file(path: Path, ring: KeyRing) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from bot.storage.files import private_folder
+
+    private_folder(path.parent)  # the data folder, 0700 when made here
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:

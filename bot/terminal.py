@@ -3,16 +3,24 @@
 Works with a person at a keyboard and with another program feeding it one answer per line
 (when standard input is not a terminal nothing is decorated and every line is read as it comes).
 Emails, texts and letters the bot delivers are printed as they are sent, so codes can be read.
+A QR code is drawn in the terminal and never written to disk (an authenticator's holds its key);
+files for the person to keep (an admin's CSV export) are saved in the data folder, readable by
+their owner only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import sys
 from typing import TextIO
 
+import segno
+
 from bot.engine import Engine
 from bot.services import Services
+from bot.storage.files import write_private
 from flows.replies import Action, DeleteUserMessage, Document, Incoming, Notify, Photo, Reply
 
 
@@ -61,7 +69,7 @@ class TerminalChat:
                     for i, (label, _data) in enumerate(self.buttons, 1):
                         self.write(f"  {i}) {label}")
             elif isinstance(action, Photo):
-                self.write(f"bot: [image saved to {self._save(action, 'images')}] {action.caption}")
+                self._picture(action)
             elif isinstance(action, Document):
                 self.write(f"bot: [file saved to {self._save(action, 'files')}] {action.caption}")
             elif isinstance(action, Notify):
@@ -70,13 +78,32 @@ class TerminalChat:
                 pass  # nothing to delete in a terminal; the bot's note says what it would do
         self.stdout.flush()
 
-    def _save(self, item: Photo | Document, folder_name: str):
-        """Write a picture or file the bot sends into the data folder; where it went."""
-        folder = self.services.settings.data_path / folder_name
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / item.filename
-        path.write_bytes(item.data)
-        return path
+    def _picture(self, photo: Photo) -> None:
+        """A QR code drawn with text characters (most phone cameras read it off the screen); any
+        other picture is only mentioned. Neither is written anywhere."""
+        if not photo.qr:
+            self.write(f"bot: [a picture, not shown in the terminal] {photo.caption}".rstrip())
+            return
+        drawing = io.StringIO()
+        segno.make(photo.qr, error="m").terminal(out=drawing, compact=True)
+        self.write(f"bot: {photo.caption}".rstrip())
+        self.stdout.write(drawing.getvalue())
+
+    def _save(self, item: Document, folder_name: str):
+        """Write a file the bot sends into the data folder, readable by its owner only; where it
+        went."""
+        return write_private(self.services.settings.data_path / folder_name / item.filename, item.data)
+
+    def _remove_kept_pictures(self) -> None:
+        """Pictures an earlier version of the terminal chat kept in the data folder (an
+        authenticator's QR code among them, which holds its key) are removed."""
+        folder = self.services.settings.data_path / "images"
+        if not folder.is_dir():
+            return
+        for picture in folder.glob("*.png"):
+            picture.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
     def to_incoming(self, line: str) -> Incoming:
         text = line.strip()
@@ -102,6 +129,7 @@ class TerminalChat:
             self.write(f"bot: {notice.text}")
 
     async def run(self) -> None:
+        self._remove_kept_pictures()
         await self._skip_old_deliveries()
         if self.interactive:
             self.write("Secure Access registration – terminal chat. Type your answers; for buttons type the "

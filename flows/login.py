@@ -394,7 +394,8 @@ async def _totp_prompt(ctx: Ctx) -> str:
     if not ctx.data.get("totp_shown"):
         uri = authenticator.provisioning_uri(secret, ctx.data.get("login_username") or "account")
         ctx.actions.append(
-            Photo(authenticator.qr_png(uri), caption="Scan this with your authenticator app.", filename="authenticator.png", protect=True)
+            Photo(authenticator.qr_png(uri), caption="Scan this with your authenticator app.", filename="authenticator.png", protect=True,
+                  qr=uri)
         )
         ctx.data["totp_shown"] = True
         return (

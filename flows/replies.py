@@ -9,7 +9,7 @@ terminal, tests) render these their own way; nothing here knows about Telegram.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Union
 
 IncomingKind = Literal["text", "button", "command", "other"]
@@ -69,6 +69,9 @@ class Photo:
     caption: str = ""
     filename: str = "image.png"
     protect: bool = False
+    #: the text a QR code picture encodes, for an adapter that draws the code itself (a terminal)
+    #: instead of keeping the picture anywhere (it may hold a secret, so it is never in the repr)
+    qr: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from bot.storage.files import make_private, private_file
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 #: the session of the conversation step being handled, so adapters backed by this same
@@ -60,6 +62,17 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cur.close()
 
 
+def _sqlite_private(path: str):
+    """SQLite gives the WAL and shared-memory files the database file's mode; files left by an
+    older, looser database are set right here, once a connection has opened them."""
+
+    def on_connect(_dbapi_connection, _record):
+        for suffix in ("-wal", "-shm"):
+            make_private(Path(path + suffix))
+
+    return on_connect
+
+
 def _sqlite_begin(conn):
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -71,15 +84,19 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 def create_engine(url: str, *, echo: bool = False, inline: bool = True) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        if parsed.database and parsed.database != ":memory:" and inline:
+        on_disk = bool(parsed.database) and parsed.database != ":memory:"
+        if on_disk:
+            # created 0600 (in a 0700 folder if it has none) before SQLite ever opens it
+            private_file(Path(parsed.database))
+        if on_disk and inline:
             from bot.storage.inline_sqlite import creator
 
             engine = create_async_engine(url, echo=echo, hide_parameters=True, async_creator=creator(parsed.database))
         else:
             engine = create_async_engine(url, echo=echo, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if on_disk:
+            event.listen(engine.sync_engine, "connect", _sqlite_private(parsed.database))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     # hide_parameters: an SQL error's message never carries the (possibly personal) bound values
