@@ -25,6 +25,7 @@ from bot.storage.db import session_scope
 from bot.storage.direct import connection, run
 from bot.storage.models import RecordAccount, RecordPhone, Taxpayer
 from domain.address_hints import likely_causes
+from domain.address_layouts import TRIED_CAUSES, layouts
 from domain.addresses import Address, differences, plain
 from domain.ports import IDENTITY_MISMATCH, FinancialResult, IdentityClaim, IdentityResult, PhoneStatus
 
@@ -112,13 +113,26 @@ class LocalRecords:
         core &= claim.date_of_birth.isoformat() == rec["date_of_birth"]
         core &= claim.filing_status == rec["filing_status"]
         record_address = Address.from_dict(rec["address"])
-        address_diff = differences(claim.address, record_address)
-        causes = tuple(likely_causes(claim.address, record_address))
+        # The same address in every layout the records use for its country, all compared whatever
+        # the outcome (the work doesn't depend on the record): one check, one try.
+        tried = layouts(claim.address)
+        compared = [(layout, differences(layout.address, record_address)) for layout in tried]
+        matched = next((layout for layout, diff in compared if not diff), None)
+        closest, address_diff = min(compared, key=lambda pair: len(pair[1]))
+        causes = tuple(c for c in likely_causes(closest.address, record_address) if c not in TRIED_CAUSES)
         if not core:
             return IdentityResult(False, frozenset({IDENTITY_MISMATCH}))
-        if address_diff:
-            return IdentityResult(False, frozenset(address_diff), causes=causes)
-        return IdentityResult(True, frozenset(), bool(row.e_services_username_key))
+        if matched is None:
+            return IdentityResult(
+                False, frozenset(address_diff), causes=causes, layout=closest.code, layouts_tried=len(tried)
+            )
+        return IdentityResult(
+            True,
+            frozenset(),
+            bool(row.e_services_username_key),
+            layout=matched.code,
+            layouts_tried=len(tried),
+        )
 
     async def verify_financial(self, ssn_hash, kind, last8, card_network, card_kind) -> FinancialResult:
         async with session_scope(self.sessions) as session:

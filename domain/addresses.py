@@ -12,8 +12,8 @@ as a second opinion (either reading matching is enough); if it refuses the input
 :func:`differences` answers with the categories that differ ("address_line", "city", "state",
 "postal_code", "country"), never with values. The record conventions used for addresses abroad
 (the country's name in the city field, the postal code at the start of line 1, the province at the
-end of the city) are NOT evened out: the user has to type the address the record's way, so those
-are reported as differences. domain.address_hints names which known convention probably explains a
+end of the city) are NOT evened out here: an identity check tries the address in each of them
+(domain.address_layouts), so a comparison says which one matched. domain.address_hints names which known convention probably explains a
 difference (codes only, never the record's values) and proposes ways of rewriting the user's own
 input following those conventions.
 """
@@ -418,8 +418,14 @@ def _subdivisions(country: str) -> dict[str, str]:
 
 def load_tables() -> None:
     """Load the state/province tables now rather than during someone's first address check
-    (pycountry reads the world's subdivisions on first use, ~130 ms)."""
+    (pycountry reads the world's subdivisions on first use, ~130 ms), with the records' layouts
+    and the USPS ZIP code list (~200 ms)."""
     _subdivisions("US")
+    from domain.address_layouts import conventions
+    from domain.places import zip_doubt
+
+    conventions()
+    zip_doubt("20500", "DC")
 
 
 def _state_key(text: str, country: str) -> str:

@@ -313,3 +313,94 @@ def city(text: str) -> str:
     if not any(ch.isalpha() for ch in value):
         raise Invalid("A city name needs letters, not only numbers. Type the city as your return shows it, like Springfield.", "city.no_letters")
     return value
+
+
+# --------------------------------------------------------------------------------------------------
+# ZIP and postal codes that don't belong to the state, city or province typed with them
+#
+# Caught as soon as both are known, before they cost an identity check. Each answer is a sentence
+# naming what the code belongs to (from the USPS list the `zipcodes` package ships, read offline,
+# and the first letters of Canadian postal codes in domain/data/address_layouts.yaml), or None.
+
+
+def _zip_rows(five: str) -> list[dict]:
+    try:
+        import zipcodes
+
+        return zipcodes.matching(five)
+    except Exception:  # noqa: BLE001 - no list, no doubt
+        return []
+
+
+def _state_name(code: str) -> str:
+    state = us.states.lookup(code) if code else None
+    return state.name if state else code
+
+
+def _place_key(text: str) -> str:
+    from domain.addresses import _street_key
+
+    return _street_key(text)
+
+
+def zip_doubt(zip_text: str, state: str, city: str = "") -> str | None:
+    """Why a U.S. ZIP code probably doesn't belong with the state (or, within the state, the
+    city) typed, or None. ZIP codes the list doesn't hold are left alone."""
+    from domain.address_layouts import military
+
+    five = re.sub(r"\D", "", _text(zip_text))[:5]
+    state = _text(state).strip().upper()
+    if len(five) != 5 or not state:
+        return None
+    prefixes = (military().get("zip_prefixes") or {})
+    if state in prefixes:
+        if not any(five.startswith(p) for p in prefixes[state]):
+            return f"{five} isn't a ZIP code of the military state {state}."
+        return None
+    rows = [r for r in _zip_rows(five) if r.get("active", True)] or _zip_rows(five)
+    if not rows:
+        return None
+    states = {r["state"] for r in rows}
+    if state not in states:
+        where = " or ".join(sorted(_state_name(s) for s in states))
+        return f"{five} is a ZIP code in {where}, but the state you typed is {_state_name(state)}."
+    if city:
+        names = {_place_key(r["city"]) for r in rows}
+        names |= {_place_key(c) for r in rows for c in r.get("acceptable_cities") or ()}
+        if _place_key(city) not in names:
+            row = next(r for r in rows if r["state"] == state)
+            return f"{five} is a ZIP code of {row['city']}, {state}, not of {city}."
+    return None
+
+
+def _province_name(country: str, code: str) -> str:
+    try:
+        sub = pycountry.subdivisions.get(code=f"{country}-{code}")
+    except (KeyError, LookupError):
+        sub = None
+    return sub.name if sub is not None else code
+
+
+def postal_doubt(postal: str, province_text: str, country: str) -> str | None:
+    """Why a postal code abroad probably doesn't belong to the province typed (where the layout
+    data says which provinces a first letter belongs to), or None."""
+    from domain.address_layouts import province_of_postal_code
+    from domain.addresses import _province_code
+
+    country = _text(country).strip().upper()
+    postal = _text(postal).strip().upper()
+    if not postal or not _text(province_text).strip() or not country:
+        return None
+    provinces = province_of_postal_code(country, postal)
+    if not provinces:
+        return None
+    typed = _province_code(province_text, country).upper()
+    if len(typed) > 3:  # a name the tables don't know: nothing to compare
+        return None
+    if typed not in {str(p).upper() for p in provinces}:
+        where = " or ".join(_province_name(country, p) for p in provinces)
+        return (
+            f"A postal code starting with {postal[0]} is in {where}, but the province you typed is "
+            f"{_province_name(country, typed)}."
+        )
+    return None

@@ -106,8 +106,18 @@ def _country_zones() -> dict[str, str]:
     return zones
 
 
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
 def zone_for_address(address: dict | None, default: str = "America/New_York") -> str:
-    """A likely time zone for a person from the address they gave (a best guess, never stored)."""
+    """A likely time zone for a person from the address they gave (a best guess, never stored).
+
+    Abroad, the zone follows the province or state where the country has several (from the
+    layout data, domain/data/address_layouts.yaml; a Canadian postal code's first letter stands
+    in for a province left out), then the country's own zone there, then the system's first zone
+    of the country."""
     address = address or {}
     country = (address.get("country") or "").upper()
     try:
@@ -116,6 +126,15 @@ def zone_for_address(address: dict | None, default: str = "America/New_York") ->
             if state and state.time_zones:
                 return state.time_zones[0]
             return default
+        from domain.address_layouts import province_of_postal_code, zone_of_province
+
+        province = str(address.get("state") or "")
+        if not province:
+            provinces = province_of_postal_code(country, str(address.get("postal_code") or "")) or []
+            province = str(provinces[0]) if len(provinces) == 1 else ""
+        zone = zone_of_province(country, province)
+        if zone and zone in _zone_names():
+            return zone
         return _country_zones().get(country, default)
     except Exception:  # noqa: BLE001 - a guess; fall back quietly
         return default

@@ -52,6 +52,11 @@ class IdentityResult:
     e_services: bool = False
     #: for an address difference, the likely kinds of difference (domain.addresses cause codes)
     causes: tuple[str, ...] = ()
+    #: the records' layout the address matched in (a domain.address_layouts code: "as_typed",
+    #: "country_as_city+postal_in_line1"...), or after an address mismatch the one that came closest
+    layout: str = ""
+    #: how many layouts of the same address this one check tried
+    layouts_tried: int = 1
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,11 @@ from flows.registration_base import (  # noqa: F401
     SITE_IMAGES,
     STAGES,
     abroad,
+    address_doubtful,
     editing,
     flow,
     is_card,
+    one_field,
     upgrading,
     via_mail,
 )
@@ -58,6 +60,11 @@ __all__ = [
 # The transitions table: where each answer leads
 # =============================================================================================
 
+#: the steps that read one part of the address, and those a doubtful ZIP or postal code can be
+#: fixed at (it is caught after them and after the country)
+ADDRESS_STEPS = ["line1", "line2", "city", "state", "zip", "province", "postal_code", "country"]
+DOUBT_SOURCES = ["city", "state", "zip", "province", "postal_code"]
+
 flow.transitions(
     [
         # 1. name and email
@@ -68,6 +75,10 @@ flow.transitions(
         ["change_email", "email_code", "email"],
         ["next", "email_code", "ssn"],
         # 2. identity
+        # a ZIP or postal code that doesn't seem to belong: fix it or keep it, before any check
+        {"trigger": "next", "source": [*DOUBT_SOURCES, "country"], "dest": "addr_doubt", "conditions": address_doubtful},
+        # one part of the address changed from the review: straight back to it
+        {"trigger": "next", "source": ADDRESS_STEPS, "dest": "review", "conditions": one_field},
         {"trigger": "next", "source": "ssn", "dest": "review", "conditions": editing},
         ["next", "ssn", "dob"],
         {"trigger": "next", "source": "dob", "dest": "review", "conditions": editing},
@@ -88,7 +99,11 @@ flow.transitions(
         ["edit_ssn", "review", "ssn"],
         ["edit_dob", "review", "dob"],
         ["edit_status", "review", "filing_status"],
-        ["edit_address", "review", "addr_where"],
+        ["edit_address", "review", "addr_field"],
+        ["whole", "addr_field", "addr_where"],
+        *[[f"to_{part}", "addr_field", part] for part in ADDRESS_STEPS],
+        *[[f"to_{part}", "addr_doubt", part] for part in DOUBT_SOURCES],
+        ["next", "addr_doubt", "review"],
         ["verified", "review", "fin_kind"],
         # 3. financial account
         {"trigger": "next", "source": "fin_kind", "dest": "card_network", "conditions": is_card},

@@ -39,7 +39,7 @@ CARD_KINDS = {
     "corporate": "Company card issued in my name",
 }
 SITE_IMAGES = {
-    "lighthouse": "🗼 Lighthouse",
+    "lighthouse": "🗼 Tower",  # the key stays for accounts that chose it; there is no lighthouse emoji
     "owl": "🦉 Owl",
     "sailboat": "⛵ Sailboat",
     "cactus": "🌵 Cactus",
@@ -67,6 +67,16 @@ def via_mail(ctx: Ctx) -> bool:
 
 def editing(ctx: Ctx) -> bool:
     return bool(ctx.data.get("editing"))
+
+
+def one_field(ctx: Ctx) -> bool:
+    """One part of the address is being changed from the review: back to the review after it."""
+    return bool(ctx.data.get("addr_edit"))
+
+
+def address_doubtful(ctx: Ctx) -> bool:
+    """The ZIP or postal code just typed doesn't seem to belong with the state, city or province."""
+    return bool(ctx.data.get("addr_doubt"))
 
 
 def abroad(ctx: Ctx) -> bool:

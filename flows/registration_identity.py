@@ -5,8 +5,11 @@ them all against the records."""
 from __future__ import annotations
 
 from domain import validators as v
-from domain.addresses import EXPLANATIONS, WHY_RECORDS_DIFFER, Address
-from domain.address_hints import variants as address_variants
+from domain.address_layouts import label as layout_label
+from domain.address_layouts import layouts as address_layouts
+from domain.address_layouts import variants_left
+from domain.addresses import EXPLANATIONS, Address, country_name
+from domain.places import postal_doubt, zip_doubt
 from domain.ports import IDENTITY_MISMATCH, IdentityClaim
 from domain.validators import Invalid
 from flows.code_entry import code_entry_step
@@ -136,6 +139,8 @@ async def filing_status(ctx: Ctx, a: Answer):
     stage="Identity",
 )
 async def addr_where(ctx: Ctx, a: Answer):
+    for key in ("addr_edit", "addr_doubt", "addr_doubt_kept"):
+        ctx.data.pop(key, None)
     ctx.data["addr_where"] = a.choice
     ctx.data["address"] = {"country": "US"} if a.choice == "us" else {}
 
@@ -146,6 +151,8 @@ def _address_part(name: str, part: str, read, *, ask: str, help: str, skip: str 
 
     async def check(ctx: Ctx, a: Answer):
         address(ctx)[part] = "" if skip and a.choice == "skip" else read(a.text)
+        if name in DOUBT_FIX:
+            _flag_doubt(ctx, name)
 
     choices = [[("skip", skip)]] if skip else None
     flow.step(name, ask=ask, choices=choices, help=help, stage="Identity")(check)
@@ -226,6 +233,87 @@ async def country(ctx: Ctx, a: Answer):
             addr["postal_code"] = v.postal_code(addr["postal_code"], "CA")
         except Invalid:
             pass
+    _flag_doubt(ctx, "postal_code")
+
+
+# -- a ZIP or postal code that doesn't belong with the rest, caught before it costs a check ------
+
+#: the part to fix when a doubt comes up at a step (button label)
+DOUBT_FIX = {
+    "city": "Fix the city",
+    "state": "Fix the state",
+    "zip": "Fix the ZIP code",
+    "province": "Fix the province",
+    "postal_code": "Fix the postal code",
+}
+
+
+def _flag_doubt(ctx: Ctx, part: str) -> None:
+    """Note a ZIP code that isn't the state's (or city's), or a postal code whose first letter
+    isn't the province's, unless the person already chose to keep this very combination."""
+    addr = address(ctx)
+    if ctx.data.get("addr_where") != "abroad":
+        doubt = zip_doubt(addr.get("postal_code", ""), addr.get("state", ""), addr.get("city", ""))
+    else:
+        doubt = postal_doubt(addr.get("postal_code", ""), addr.get("state", ""), addr.get("country", ""))
+    if doubt and doubt != ctx.data.get("addr_doubt_kept"):
+        ctx.data["addr_doubt"] = {"text": doubt, "part": part}
+    else:
+        ctx.data.pop("addr_doubt", None)
+
+
+@flow.step(
+    "addr_doubt",
+    ask=lambda ctx: (
+        f"{(ctx.data.get('addr_doubt') or {}).get('text', '')} Please check it against your return. "
+        "A typo here would cost an identity check."
+    ),
+    choices=lambda ctx: [
+        [("fix", DOUBT_FIX.get((ctx.data.get("addr_doubt") or {}).get("part", ""), "Fix it"))],
+        [("keep", "Keep it – the return shows it so")],
+    ],
+    typed=False,
+    help="Fix the part if it was a typo. If your return really shows it this way, keep it.",
+    stage="Identity",
+)
+async def addr_doubt(ctx: Ctx, a: Answer):
+    doubt = ctx.data.pop("addr_doubt", None) or {}
+    if a.choice == "keep":
+        ctx.data["addr_doubt_kept"] = doubt.get("text")
+        return "next"
+    part = doubt.get("part") or "zip"
+    ctx.data["addr_edit"] = part
+    return f"to_{part}"
+
+
+# -- changing one part of the address from the review ---------------------------------------------
+
+
+def _field_choices(ctx: Ctx):
+    if ctx.data.get("addr_where") == "abroad":
+        rows = [
+            [("to_line1", "Line 1"), ("to_line2", "Line 2")],
+            [("to_city", "City"), ("to_province", "Province")],
+            [("to_postal_code", "Postal code"), ("to_country", "Country")],
+        ]
+    else:
+        rows = [[("to_line1", "Line 1"), ("to_line2", "Line 2")], [("to_city", "City"), ("to_state", "State")], [("to_zip", "ZIP code")]]
+    return rows + [[("whole", "The whole address")]]
+
+
+@flow.step(
+    "addr_field",
+    ask="Which part of the address do you want to change?",
+    choices=_field_choices,
+    typed=False,
+    help="Pick the one part to retype; you'll come back to the review after it. \"The whole address\" asks for every part again.",
+    stage="Identity",
+)
+async def addr_field(ctx: Ctx, a: Answer):
+    if a.choice == "whole":
+        return "whole"
+    ctx.data["addr_edit"] = a.choice.removeprefix("to_")
+    return a.choice
 
 
 def _review_text(ctx: Ctx) -> str:
@@ -251,8 +339,17 @@ REVIEW_CHOICES = [
 ]
 
 
+def _suggestions(ctx: Ctx) -> list[tuple[str, str, Address]]:
+    """The one-tap rewrites offered after a mismatch, built from the address as it is now."""
+    offered = set(ctx.data.get("variants") or ())
+    if not offered:
+        return []
+    current = Address.from_dict(ctx.data.get("address") or {})
+    return [v for v in variants_left(current) if v[0] in offered]
+
+
 def _review_choices(ctx: Ctx):
-    rows = [[(f"variant:{v['code']}", v["label"])] for v in ctx.data.get("variants") or []]
+    rows = [[(f"variant:{code}", text)] for code, text, _ in _suggestions(ctx)]
     rows += REVIEW_CHOICES
     if ctx.data.get("identity_failures"):
         rows.append([HELP_DESK_CHOICE])
@@ -279,17 +376,47 @@ IDENTITY_MISMATCH_TEXT = (
 )
 
 
-def mismatch_explanation(mismatches: frozenset[str], causes: tuple[str, ...]) -> str:
+def mismatch_explanation(
+    mismatches: frozenset[str],
+    causes: tuple[str, ...],
+    *,
+    layouts_tried: int = 1,
+    closest: str = "",
+    country: str = "",
+) -> str:
     """Say what to check, in order: the person's core details as one, and only once those all
-    match, which part of the address differs and what to try. Never what the records hold."""
+    match, which part of the address differs, which of the records' layouts were tried and what
+    is left. Never what the records hold."""
     address = [ADDRESS_PARTS[c] for c in ADDRESS_PARTS if c in mismatches]
     if IDENTITY_MISMATCH in mismatches or not address:
         return IDENTITY_MISMATCH_TEXT
-    text = f"The address you entered doesn't match in {listed(address)}."
-    hints = [EXPLANATIONS[c] for c in causes if c in EXPLANATIONS][:2]
+    text = f"The address you entered doesn't match in {listed(address)}"
+    if layouts_tried > 1 and country and country != "US":
+        text += (
+            f". I tried it in all {layouts_tried} layouts the records use for {country_name(country) or country} "
+            "(as one try)"
+        )
+        if closest and closest != "as_typed":
+            text += f"; the closest was with the {layout_label(closest)}"
+    elif layouts_tried > 1:
+        text += ", as typed or in the USPS standard form"
+    text += "."
+    hints = [EXPLANATIONS[c] for c in causes if c in EXPLANATIONS and c != "unknown"][:1]
     if hints:
-        text += " " + " ".join(hints)
-    return text + "\n\n" + WHY_RECORDS_DIFFER
+        text += " " + hints[0]
+    return text
+
+
+def _keep_layout(ctx: Ctx, code: str) -> None:
+    """Keep the records' layout the address matched in, and the address written in it: letters
+    go to the authority's layout. Say which layout it was when it isn't the one typed."""
+    code = code or "as_typed"
+    ctx.data["address_layout"] = code
+    entered = Address.from_dict(ctx.data.get("address") or {})
+    laid_out = next((layout.address for layout in address_layouts(entered) if layout.code == code), entered)
+    ctx.data["address_for_letters"] = laid_out.to_dict()
+    if code != "as_typed":
+        ctx.say(f"Matched with the records' layout: {layout_label(code)}.")
 
 
 def _identity_budget_text(ctx: Ctx, checks: Budget, retry_at) -> str:
@@ -318,15 +445,19 @@ def _identity_budget_text(ctx: Ctx, checks: Budget, retry_at) -> str:
 )
 async def review(ctx: Ctx, a: Answer):
     ctx.data["editing"] = False
+    for key in ("addr_edit", "addr_doubt"):
+        ctx.data.pop(key, None)
     if a.choice == "helpdesk":
         await hand_off(ctx, "review")
         return None
     if a.choice and a.choice.startswith("variant:"):
-        chosen = next((v for v in ctx.data.get("variants") or [] if f"variant:{v['code']}" == a.choice), None)
+        # built from the answers as they are now, never from those of the mismatch (after /back)
+        chosen = next((v for v in _suggestions(ctx) if f"variant:{v[0]}" == a.choice), None)
         if chosen is None:
-            raise Invalid("That suggestion no longer applies. Please choose again.", "identity.variant")
-        ctx.data["address"] = chosen["address"]
-        ctx.say(f"Trying the address with this change: {chosen['label'].lower()}.")
+            ctx.data.pop("variants", None)
+            raise Invalid("That suggestion no longer applies to the address as it is now.", "identity.variant")
+        ctx.data["address"] = chosen[2].to_dict()
+        ctx.say(f"Trying the address with this change: {chosen[1].lower()}.")
     elif a.choice != "check":
         ctx.data["editing"] = True
         ctx.data.pop("variants", None)
@@ -364,24 +495,34 @@ async def review(ctx: Ctx, a: Answer):
         ctx.data["identity_failures"] = ctx.data.get("identity_failures", 0) + 1
         address_off = IDENTITY_MISMATCH not in result.mismatches and bool(result.mismatches & set(ADDRESS_PARTS))
         ctx.data["identity_core_ok"] = identity_core(ctx) if address_off else None
-        ctx.data["variants"] = (
-            [
-                {"code": code, "label": label, "address": alt.to_dict()}
-                for code, label, alt in address_variants(Address.from_dict(ctx.data["address"]))
-            ]
-            if address_off
-            else []
-        )
+        entered = Address.from_dict(ctx.data["address"])
+        left = variants_left(entered) if address_off else []
+        ctx.data["variants"] = [code for code, _, _ in left]
         await record_hire_event(ctx, "identity_mismatch")
-        offer = "Tap one of the suggestions to try your address written another way, or" if ctx.data["variants"] else "You can"
+        if left:
+            offer = "Tap a suggestion to try it written another way, or fix an item with its Change button."
+        elif address_off:
+            offer = (
+                "If every line is as on your last-filed return, the records hold it in a way I can't try "
+                f"online: tap \"{HELP_DESK_CHOICE[1]}\" and the e-Help Desk can check it with you."
+            )
+        else:
+            offer = "You can fix an item with its Change button and check again."
         raise Invalid(
-            mismatch_explanation(result.mismatches, result.causes if address_off else ())
-            + f"\n\n{offer} fix an item with its Change button and check again.{tries_left(checks.remaining - 1)}",
+            mismatch_explanation(
+                result.mismatches,
+                result.causes if address_off else (),
+                layouts_tried=result.layouts_tried if address_off else 1,
+                closest=result.layout if address_off else "",
+                country=entered.country,
+            )
+            + f"\n\n{offer}{tries_left(checks.remaining - 1)}",
             "identity.mismatch",
         )
     ctx.data["identity_ok"] = True
     ctx.data["e_services"] = result.e_services
     ctx.data.pop("variants", None)
+    _keep_layout(ctx, result.layout)
     if not reregister and await ctx.repo.ssn_registered(ctx.data["ssn_hash"]):
         ctx.say(
             "You already have a Secure Access account. Sign in with /login. To change its phone number, "
