@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from flows.replies import Action, Incoming, Reply
+from flows.replies import SCREEN_CHARS, Action, Incoming, Reply
 
 #: the Telegram edge logs under one name, whichever of its modules speaks
 log = logging.getLogger("bot.telegram_adapter")
@@ -278,14 +278,14 @@ def fold_replies(actions: Sequence[Action]) -> list[Action]:
 
     Only a reply without buttons is folded into the next one, only when both are protected or
     neither is (a protected secret stays in a message of its own), and only while the result
-    fits one Telegram message."""
+    fits one phone screen (``SCREEN_CHARS``)."""
     out: list[Action] = []
     for action in actions:
         if isinstance(action, Reply) and out and isinstance(out[-1], Reply):
             before = out[-1]
             if not before.buttons and before.protect == action.protect and before.text.strip() and action.text.strip():
                 text = f"{before.text}\n\n{action.text}"
-                if _utf16_len(text) <= MAX_MESSAGE_LENGTH:
+                if _utf16_len(text) <= SCREEN_CHARS:
                     out[-1] = Reply(text, action.buttons, protect=action.protect)
                     continue
         out.append(action)

@@ -49,6 +49,9 @@ def code_entry_step(
         return subject(ctx) if subject else None
 
     async def prompt(ctx: Ctx) -> str:
+        if ctx.turn.get("code_dead"):
+            # the code just typed can't work any more: one thing to do, said once
+            return f"Tap \"{resend_choice[1]}\", then type the new code."
         lead = await code_status_note(ctx, kind, subject_key=key(ctx)) if note else ""
         return f"{lead}{ask(ctx)}"
 
@@ -61,8 +64,10 @@ def code_entry_step(
         if guard is not None:
             await guard(ctx)
         try:
-            await check_code(ctx, kind, a, subject_key=key(ctx))
+            await check_code(ctx, kind, a, subject_key=key(ctx), tap=False)
         except Invalid as problem:
+            if problem.code in ("code.expired", "code.locked", "code.none"):
+                ctx.turn["code_dead"] = True
             if on_failure is not None and problem.code in ("code.wrong", "code.locked"):
                 await on_failure(ctx)
             raise

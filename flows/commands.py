@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from flows import admin, hires, registration
-from flows.core import Ctx, Exit, Exits, Flow, buttons, history
+from flows.core import MORE, Ctx, Exit, Exits, Flow, buttons, history
 from flows.replies import Action, Incoming, Reply
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,34 +31,51 @@ BUSY = ("registration", "login", "profile", "exception")
 ADMIN_RETURNS = ("welcome", "registered", "awaiting_letter", "signed_in")
 
 
+def _days(n: float) -> str:
+    return f"{n:g} day{'' if n == 1 else 's'}"
+
+
 def privacy_text(ctx: Ctx) -> str:
-    """What is kept, for how long and who sees it: the numbers come from config.yaml (privacy:)."""
+    """/privacy in short; the buttons under it (:data:`PRIVACY_MORE`) say the rest."""
     keep = ctx.services.settings.privacy
-    days = lambda n: f"{n:g} day{'' if n == 1 else 's'}"  # noqa: E731
     return (
-        "What I keep and why, for how long, and who sees it:\n"
-        "• While you register: your answers so far (name, email, date of birth, filing status, address, "
-        f"phone), encrypted, so you can carry on later. If you don't come back for {days(keep.abandoned_after_days)}, "
-        "they're erased.\n"
-        "• Your SSN and every code: only as a keyed fingerprint that can't be turned back into the number. "
-        f"Codes are deleted {days(keep.codes_retention_days)} after they stop working.\n"
-        "• Financial account digits: never kept. They're checked once against the records and dropped.\n"
-        "• Once you're registered, your account, for as long as it exists: your username, your password "
-        "only as a one-way hash (argon2), and, encrypted, your name, email, date of birth, filing status, "
-        "address, phone, site phrase and authenticator key.\n"
-        f"• Emails and texts I send you: an encrypted copy for {days(keep.outbox_retention_days)}. Letters with "
-        f"a mailed code: until {days(keep.letters_retention_days)} after the code expires.\n"
-        "• Security events (sign-ins, wrong codes, lockouts, changes to your password or devices): their "
-        f"kind and time only, no personal data, for {days(keep.audit_retention_days)}. Counters behind "
-        f"attempt limits: {days(keep.attempts_retention_days)}.\n\n"
-        "Who sees it: only the operators of this service, with its own tools. Nobody can read your "
-        "password or SSN back. The tax records you're checked against belong to the tax authority, not "
-        "to this bot.\n\n"
-        "Chats with bots aren't end-to-end encrypted, so I ask only for what each step needs, and I delete "
-        "your messages that carry an SSN, date of birth, account digits, a password or a code as soon as "
-        "I've read them. /cancel stops a registration and erases its answers; /delete_my_data erases "
-        "what I keep about you."
+        "Privacy in short: I ask only for what each step needs and keep it encrypted. Your SSN and "
+        "codes are kept only as fingerprints that can't be turned back, account digits never, and I "
+        "delete your messages that carry them as soon as I've read them. Unfinished answers are erased "
+        f"after {_days(keep.abandoned_after_days)}. Only this service's operators see your data.\n\n"
+        "/cancel erases a registration's answers; /delete_my_data erases what I keep about you. The "
+        "buttons below say more."
     )
+
+
+def privacy_kept(ctx: Ctx) -> str:
+    """What is kept, and for how long: the numbers come from config.yaml (privacy:)."""
+    keep = ctx.services.settings.privacy
+    return (
+        "What I keep, and for how long:\n"
+        "• While you register: your answers so far (name, email, date of birth, filing status, address, "
+        f"phone), encrypted, so you can carry on later; erased if you don't come back for {_days(keep.abandoned_after_days)}.\n"
+        "• Your SSN and every code: only as a keyed fingerprint. Codes are deleted "
+        f"{_days(keep.codes_retention_days)} after they stop working.\n"
+        "• Financial account digits: never. They're checked once against the records and dropped.\n"
+        "• Once you're registered, your account for as long as it exists: your username, your password "
+        "only as a one-way hash (argon2) and, encrypted, your name, email, date of birth, filing status, "
+        "address, phone, site phrase and authenticator key.\n"
+        f"• Emails and texts I send you: an encrypted copy for {_days(keep.outbox_retention_days)}; letters "
+        f"with a mailed code until {_days(keep.letters_retention_days)} after the code expires.\n"
+        f"• Security events: their kind and time only, for {_days(keep.audit_retention_days)}; counters "
+        f"behind attempt limits, {_days(keep.attempts_retention_days)}."
+    )
+
+
+PRIVACY_WHO = (
+    "Who sees it: only the operators of this service, with its own tools. Nobody can read your "
+    "password or SSN back. The tax records you're checked against belong to the tax authority, not "
+    "to this bot.\n\n"
+    "Chats with bots aren't end-to-end encrypted, so I ask only for what each step needs, and I delete "
+    "your messages that carry an SSN, date of birth, account digits, a password or a code as soon as "
+    "I've read them."
+)
 
 
 DELETE_KEPT = (
@@ -69,6 +86,17 @@ DELETE_KEPT = (
     "invited you, the name and email its admin typed, no longer linked to you. This chat's "
     "history is on Telegram: you can clear it in your Telegram app."
 )
+
+
+PRIVACY_ERASING = (
+    "Erasing: /cancel stops a registration and erases its answers. /delete_my_data erases what I keep "
+    "about you, and your account too if you're signed in.\n\n" + DELETE_KEPT
+)
+
+MORE.update({"privacy_kept": privacy_kept, "privacy_who": PRIVACY_WHO, "privacy_erasing": PRIVACY_ERASING, "commands": COMMANDS_HELP})
+
+#: the buttons under /privacy
+PRIVACY_MORE = [("privacy_kept", "What is kept"), ("privacy_who", "Who sees it"), ("privacy_erasing", "Erasing")]
 
 
 def status_text(conv: "ConversationState", ctx: Ctx) -> str:
@@ -136,9 +164,11 @@ class Turn:
         """``text``, then the current question again."""
         return [Reply(text)] + await self.prompt()
 
-    async def move(self, flow: str, state: str | None = None, out: list[Action] | None = None) -> list[Action]:
+    async def move(
+        self, flow: str, state: str | None = None, out: list[Action] | None = None, carry: dict | None = None
+    ) -> list[Action]:
         """``out``, then the flow ``flow`` (checked against the command's exits)."""
-        self.ctx.go(flow, state)
+        self.ctx.go(flow, state, carry)
         return await self.follow(list(out or []))
 
 
@@ -197,10 +227,12 @@ async def _start(t: Turn) -> list[Action]:
 
 async def _help(t: Turn) -> list[Action]:
     step = t.flow.steps[t.conv.state]
-    return await t.reply(f"{await step.help_text(t.ctx)}\n\n{COMMANDS_HELP}".strip())
+    t.ctx.more.append(("commands", "All commands"))
+    return await t.reply((await step.help_text(t.ctx)).strip() or "Answer the question below, or tap \"All commands\".")
 
 
 async def _privacy(t: Turn) -> list[Action]:
+    t.ctx.more.extend(PRIVACY_MORE)
     return [Reply(privacy_text(t.ctx))] + await admin.privacy_extra(t.ctx) + await t.prompt()
 
 
@@ -272,7 +304,7 @@ async def _login(t: Turn) -> list[Action]:
         return await t.reply("You're already signed in.")
     if t.conv.flow == "login":
         return await t.prompt()
-    return await t.move("login")
+    return await t.move("login", carry={"login_from": t.conv.state} if t.conv.flow == "home" else None)
 
 
 async def _logout(t: Turn) -> list[Action]:
@@ -324,6 +356,10 @@ async def confirm_cancel(t: Turn, answer: str) -> list[Action]:
     if ctx.data.get("session"):
         return await t.move("home", "signed_in", [Reply("Cancelled. You're still signed in.")])
     what = "registration" if t.conv.flow == "registration" else "sign-in"
+    back = ctx.data.get("login_from") if t.conv.flow == "login" else None
+    if back in ("registered", "awaiting_letter"):
+        # a registered chat goes back to its own screen, not the first-time welcome
+        return await t.move("home", back, [Reply("The sign-in is cancelled.")])
     if t.conv.flow == "registration":
         await hires.record_hire_event(ctx, "cancelled")
     out = [Reply(f"The {what} is cancelled and what you entered has been erased. You can start again any time.")]
@@ -331,7 +367,8 @@ async def confirm_cancel(t: Turn, answer: str) -> list[Action]:
 
 
 async def unknown(t: Turn) -> list[Action]:
-    return await t.reply(f"I don't know the command /{t.incoming.command}. {COMMANDS_HELP}")
+    t.ctx.more.append(("commands", "All commands"))
+    return await t.reply(f"I don't know the command /{t.incoming.command}. Tap \"All commands\" for the ones I know.")
 
 
 # -- the table --------------------------------------------------------------------------------------
@@ -344,6 +381,8 @@ _cancel_row = Command(
     exits=_exits("cancel", [
         ("cancelled", "home", "signed_in", BUSY),
         ("cancelled", "home", "welcome", BUSY),
+        ("sign-in cancelled", "home", "registered", ["login"]),
+        ("sign-in cancelled", "home", "awaiting_letter", ["login"]),
     ]),
 )
 

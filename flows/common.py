@@ -38,6 +38,21 @@ def with_article(words: str) -> str:
     return f"{'an' if words[:1] in 'aei' or words.startswith('8') else 'a'} {words}"
 
 
+def plural(count: float, unit: str) -> str:
+    """A count with its unit, singular for one: "1 minute", "15 minutes", "2 days"."""
+    return f"{count:g} {unit}" + ("" if count == 1 else "s")
+
+
+def lower_first(label: str) -> str:
+    """A button's label inside a sentence: its first letter in lower case, unless the first word
+    is an abbreviation ("USPS short forms" stays, "Home equity line of credit (HELOC)" becomes
+    "home equity line of credit (HELOC)")."""
+    first = label.split(" ", 1)[0]
+    if len(first) > 1 and first[:2].isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
 def listed(items: list[str]) -> str:
     """Items as prose lists them: "a, b and c"."""
     if not items:
@@ -120,7 +135,7 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
         ) from None
     await sends.hit(ctx)
     ctx.fresh_codes.add((key, kind.purpose))
-    minutes = int(policy.lifetime_minutes)
+    minutes = plural(int(policy.lifetime_minutes), "minute")
     if kind.channel == "email":
         await deliver_code(
             ctx,
@@ -130,14 +145,14 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
             subject="Your confirmation code",
             body=(
                 f"Your confirmation code is {issued.code}.\n\n"
-                f"Type it in the chat within {minutes} minutes to confirm this email address. "
+                f"Type it in the chat within {minutes} to confirm this email address. "
                 "If you did not start a Secure Access registration, ignore this email."
             ),
         )
-        ctx.say(f"I've emailed a {kind.name} to {to}. It works for {minutes} minutes.")
+        ctx.say(f"I've emailed a {kind.name} to {to}. It works for {minutes}.")
     else:
-        await deliver_code(ctx, kind, "sms", to, body=f"Your {kind.name} is {issued.code}. It expires in {minutes} minutes.")
-        ctx.say(f"I've texted {with_article(kind.digits(ctx))} {kind.name} to your phone. It works for {minutes} minutes.")
+        await deliver_code(ctx, kind, "sms", to, body=f"Your {kind.name} is {issued.code}. It expires in {minutes}.")
+        ctx.say(f"I've texted {with_article(kind.digits(ctx))} {kind.name} to your phone. It works for {minutes}.")
 
 
 async def deliver_code(ctx: Ctx, kind: CodeKind, channel: str, to: str, body: str, subject: str | None = None) -> None:
@@ -182,8 +197,9 @@ def undelivered(ctx: Ctx, kind: CodeKind, refused: DeliveryRefused) -> str:
     )
 
 
-async def check_code(ctx: Ctx, kind: CodeKind, answer: Answer, *, subject_key: str | None = None) -> None:
-    """Check a typed code; returns when it is right, raises Invalid with what to do otherwise."""
+async def check_code(ctx: Ctx, kind: CodeKind, answer: Answer, *, subject_key: str | None = None, tap: bool = True) -> None:
+    """Check a typed code; returns when it is right, raises Invalid with what to do otherwise
+    (``tap`` off: without the button to tap, when the prompt after it says so)."""
     policy = kind.policy(ctx)
     typed = one_time_code(answer.text, digits=policy.digits)
     result = await ctx.repo.check_code(subject_key or subject(ctx), kind.purpose, typed, policy)
@@ -193,14 +209,14 @@ async def check_code(ctx: Ctx, kind: CodeKind, answer: Answer, *, subject_key: s
     if result.result == "wrong":
         raise Invalid(f"That {kind.name} isn't right. Check the digits and type it again.{tries_left(result.remaining)}", "code.wrong")
     if result.result == "expired":
-        raise Invalid(f"That {kind.name} has expired. Tap \"{kind.resend_label}\" and use the new one.", "code.expired")
+        raise Invalid(f"That {kind.name} has expired." + (f" Tap \"{kind.resend_label}\" and use the new one." if tap else ""), "code.expired")
     if result.result == "locked":
         raise Invalid(
-            f"That {kind.name} was entered wrongly too many times, so it no longer works. "
-            f"Tap \"{kind.resend_label}\" for a fresh one.",
+            f"That {kind.name} was entered wrongly too many times, so it no longer works."
+            + (f" Tap \"{kind.resend_label}\" for a fresh one." if tap else ""),
             "code.locked",
         )
-    raise Invalid(f"There is no {kind.name} waiting for you. Tap \"{kind.resend_label}\" to get one.", "code.none")
+    raise Invalid(f"There is no {kind.name} waiting for you." + (f" Tap \"{kind.resend_label}\" to get one." if tap else ""), "code.none")
 
 
 async def code_status_note(ctx: Ctx, kind: CodeKind, *, subject_key: str | None = None) -> str:

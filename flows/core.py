@@ -140,6 +140,11 @@ class Ctx:
         #: (subject, purpose) of the codes issued during this step: their prompt needn't ask
         #: the database whether they are still valid
         self.fresh_codes: set[tuple[str, str]] = set()
+        #: buttons for more (key, label), added under this turn's last question: "Why?" after an
+        #: explanation given in one line, the parts of /privacy
+        self.more: list[tuple[str, str]] = []
+        #: what this turn has learnt that its prompt may use (not kept after the turn)
+        self.turn: dict[str, Any] = {}
 
     # services, for readability inside steps
     @property
@@ -173,6 +178,41 @@ class Ctx:
 
     async def deliver(self, channel: str, to: str, body: str, subject: str | None = None) -> None:
         await self.services.deliver(self.repo.session, channel=channel, to=to, body=body, subject=subject)
+
+
+#: the texts a "more" button shows (``_more:<key>``), by key: a string or built from the conversation
+MORE: dict[str, Dynamic] = {}
+
+#: where the conversation remembers which explanations it has given in full
+EXPLAINED = "_explained"
+
+
+def explain(ctx: Ctx, key: str, full: str, short: str, label: str = "Why?") -> str:
+    """``full`` the first time this conversation needs the explanation ``key``; afterwards
+    ``short`` (one line), with a button under the question that shows the full text again."""
+    MORE.setdefault(key, full)
+    given = ctx.data.setdefault(EXPLAINED, [])
+    if key not in given:
+        given.append(key)
+        return full
+    if (key, label) not in ctx.more:
+        ctx.more.append((key, label))
+    return short
+
+
+def more_buttons(actions: list[Action], more: list[tuple[str, str]]) -> list[Action]:
+    """``actions`` with the buttons ``more`` added under the last reply (below its own, which keep
+    their places)."""
+    if not more:
+        return actions
+    for i in range(len(actions) - 1, -1, -1):
+        reply = actions[i]
+        if isinstance(reply, Reply):
+            rows = tuple((Button(label, f"_more:{key}"),) for key, label in more)
+            out = list(actions)
+            out[i] = Reply(reply.text, tuple(reply.buttons) + rows, reply.protect)
+            return out
+    return actions
 
 
 def buttons(state: str, choices: Choices) -> tuple[tuple[Button, ...], ...]:
@@ -362,12 +402,19 @@ class Flow:
 # -- running a step ----------------------------------------------------------------------------
 
 
-def delete_secret(incoming: Incoming, what: str) -> list[Action]:
+WHY_DELETED = (
+    "Chats with bots aren't end-to-end encrypted, and a message stays on every device signed in to "
+    "your Telegram account. So I delete each message that carries an SSN, a date of birth, account "
+    "digits, a password or a code as soon as I've read it."
+)
+MORE["deleted"] = WHY_DELETED
+
+
+def delete_secret(incoming: Incoming, what: str, ctx: Ctx | None = None) -> list[Action]:
     """Delete the user's message because it held ``what`` ("your SSN"), and say so."""
-    return [
-        DeleteUserMessage(incoming.message_id),
-        Reply(f"(I deleted your message because it held {what}, so it doesn't stay in this chat.)"),
-    ]
+    full = f"(I deleted your message because it held {what}, so it doesn't stay in this chat.)"
+    del ctx  # the note is one line already; it stays whole each time
+    return [DeleteUserMessage(incoming.message_id), Reply(full)]
 
 
 def history(ctx: Ctx) -> list[str]:
@@ -381,7 +428,7 @@ async def run_answer(flow: Flow, state: str, ctx: Ctx, incoming: Incoming) -> tu
     if incoming.kind == "text" and incoming.message_id is not None:
         held = step.secret or personal_data(incoming.text)
         if held:
-            out.extend(delete_secret(incoming, held))
+            out.extend(delete_secret(incoming, held, ctx))
 
     values = await step.choice_values(ctx)
     choice: str | None = None

@@ -80,8 +80,8 @@ async def _handoff_text(ctx: Ctx) -> str:
     if status == "approved":
         return (
             "Good news: the help desk has set up your Secure Access account. Sign in with your e-Services "
-            "username and the temporary password the assistor gave you; you'll choose a new password, then "
-            "type the activation code from the letter that is on its way to your address of record."
+            "username and the temporary password the assistor gave you; you'll choose a new password, a site "
+            "phrase and a site image, then type the activation code from the letter that is on its way to your address of record."
         )
     if status == "tac_referred":
         return (
@@ -97,8 +97,8 @@ async def _handoff_text(ctx: Ctx) -> str:
         "The online checks couldn't confirm you, so the next step is exception processing by phone, which "
         "is open to you because you already have an e-Services account.\n\n"
         f"{_call_line(ctx)}\n{desk_hours(ctx)}\n\n"
-        "Have these at hand: access to your email, your current and prior year tax returns, and the "
-        "information returns (such as W-2s and 1099s) and schedules that went with them.\n\n"
+        "Have at hand your email, your current and prior year tax returns, and the information returns "
+        "(W-2s, 1099s) and schedules that went with them.\n\n"
         f"Give the assistor your case reference: {ref}.\n\n"
         "If you answer their questions, they create your account, give you a temporary password and mail "
         "you an activation code; then come back here and sign in. If not, they'll explain how to be "

@@ -82,8 +82,9 @@ async def approve(repo: Repository, services: Services, reference: str) -> Appro
             "email": email,
             "address": person["address"],
         },
+        # the person chooses both at their first sign-in
         site_phrase="",
-        site_image="owl",
+        site_image="",
         status="pending_letter",
         must_change_password=True,
         chat_id=case.chat_id,

@@ -43,7 +43,7 @@ async def welcome(ctx: Ctx, a: Answer):
     help="Tap \"Sign in\" (or send /login) to sign in with your username, password and a security code.",
 )
 async def registered(ctx: Ctx, a: Answer):
-    ctx.go("login")
+    ctx.go("login", carry={"login_from": "registered"})
 
 
 @flow.step(
@@ -57,7 +57,7 @@ async def registered(ctx: Ctx, a: Answer):
     help="Sign in with your username and password once the letter has come, then type its code.",
 )
 async def awaiting_letter(ctx: Ctx, a: Answer):
-    ctx.go("login")
+    ctx.go("login", carry={"login_from": "awaiting_letter"})
 
 
 def _signed_in_text(ctx: Ctx) -> str:

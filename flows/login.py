@@ -42,6 +42,7 @@ from flows.limits import (
     user_id,
 )
 from flows.registration import SITE_IMAGES
+from flows.core import Choices
 from flows.replies import Photo
 
 flow = Flow("login", "Sign-in", initial="login_username")
@@ -113,7 +114,7 @@ async def login_username(ctx: Ctx, a: Answer):
         raise Invalid("Please type your username.", "login.username")
     if not v.could_be_username(name):
         # not a username at all: most likely the password, typed a step early
-        ctx.actions.extend(delete_secret(a.incoming, "something that may be your password"))
+        ctx.actions.extend(delete_secret(a.incoming, "something that may be your password", ctx))
         raise Invalid(
             "That can't be a username: usernames start with a letter and use only letters, digits, "
             "periods, underscores and hyphens, with no spaces. Please type your username.",
@@ -219,7 +220,8 @@ async def login_password(ctx: Ctx, a: Answer):
     await PASSWORD_STREAK.clear(ctx, account)
     _signing_in(ctx, account)
     phrase = ctx.vault.decrypt(account.site_phrase_enc, context="account.site_phrase")
-    if phrase:
+    ctx.data["needs_site"] = not phrase or account.site_image not in SITE_IMAGES
+    if phrase and account.site_image in SITE_IMAGES:
         ctx.say(
             f"Your site image is {SITE_IMAGES.get(account.site_image, account.site_image)} and your site phrase "
             f"is \"{phrase}\". If those aren't the ones you chose, stop here and send /cancel.",
@@ -285,6 +287,54 @@ async def new_password(ctx: Ctx, a: Answer):
     )
     ctx.data["must_change"] = False
     ctx.say("Your new password is set.")
+    if needs_site_details(ctx):
+        return "site"
+    if account.status == "active":
+        await _security_code_for_account(ctx, account)
+
+
+def needs_site_details(ctx: Ctx) -> bool:
+    """An account set up by the e-Help Desk: no site phrase or image chosen yet."""
+    return bool(ctx.data.get("needs_site"))
+
+
+@flow.step(
+    "set_site_phrase",
+    ask=(
+        "Pick a site phrase: a few words that I'll show you when you sign in, so you know it's "
+        "really us. Don't use your password."
+    ),
+    help="Any short phrase you'll recognise, 4 to 40 characters.",
+)
+async def set_site_phrase(ctx: Ctx, a: Answer):
+    phrase = v.site_phrase(a.text)
+    account = await current_account(ctx)
+    if await ctx.vault.verify_password(account.password_hash, phrase):
+        if a.incoming.message_id is not None:
+            ctx.actions.extend(delete_secret(a.incoming, "your password", ctx))
+        raise Invalid(
+            "That's your password. The site phrase is shown openly each time you sign in, so pick "
+            "different words.",
+            "phrase.is_password",
+        )
+    await ctx.repo.update_account(account, site_phrase_enc=ctx.vault.encrypt(phrase, context="account.site_phrase"))
+
+
+SITE_IMAGE_CHOICES: Choices = [[(k, label)] for k, label in SITE_IMAGES.items()]
+
+
+@flow.step(
+    "set_site_image",
+    ask="Now choose a site image. It appears with your site phrase when you sign in.",
+    choices=SITE_IMAGE_CHOICES,
+    typed=False,
+    help="Pick the picture you'll remember.",
+)
+async def set_site_image(ctx: Ctx, a: Answer):
+    account = await current_account(ctx)
+    await ctx.repo.update_account(account, site_image=a.choice)
+    ctx.data["needs_site"] = False
+    ctx.say(f"Your site phrase and image are set: {SITE_IMAGES[a.choice]}.")
     if account.status == "active":
         await _security_code_for_account(ctx, account)
 
@@ -554,10 +604,12 @@ flow.transitions(
         ["next", "login_username", "login_password"],
         ["restart", "login_password", "login_username"],
         {"trigger": "next", "source": "login_password", "dest": "new_password", "conditions": must_change},
-        {"trigger": "next", "source": ["login_password", "new_password"], "dest": "letter_code", "conditions": waiting_for_letter},
-        {"trigger": "next", "source": ["login_password", "new_password"], "dest": "pick_factor", "conditions": both_factors},
-        {"trigger": "next", "source": ["login_password", "new_password"], "dest": "login_totp", "conditions": has_app},
-        {"trigger": "next", "source": ["login_password", "new_password"], "dest": "login_code"},
+        ["site", "new_password", "set_site_phrase"],
+        ["next", "set_site_phrase", "set_site_image"],
+        {"trigger": "next", "source": ["login_password", "new_password", "set_site_image"], "dest": "letter_code", "conditions": waiting_for_letter},
+        {"trigger": "next", "source": ["login_password", "new_password", "set_site_image"], "dest": "pick_factor", "conditions": both_factors},
+        {"trigger": "next", "source": ["login_password", "new_password", "set_site_image"], "dest": "login_totp", "conditions": has_app},
+        {"trigger": "next", "source": ["login_password", "new_password", "set_site_image"], "dest": "login_code"},
         ["next", "letter_code", "choose_factor"],
         {"trigger": "next", "source": "choose_factor", "dest": "totp_setup", "conditions": wants_app},
         ["next", "choose_factor", "add_phone"],

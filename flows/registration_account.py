@@ -8,7 +8,7 @@ from domain import validators as v
 from domain.addresses import plain
 from domain.authenticator import STEP_SECONDS
 from domain.validators import Invalid
-from flows.common import new_password, password_rule
+from flows.common import new_password, password_rule, plural
 from flows.core import Answer, Ctx, delete_secret
 from flows.hires import record_hire_event
 from flows.letters import arrival_window, send_letter
@@ -73,7 +73,7 @@ async def site_phrase(ctx: Ctx, a: Answer):
     if ctx.data.get("password_hash") and await ctx.vault.verify_password(ctx.data["password_hash"], phrase):
         # a password typed here is as secret as at the password step: it leaves the chat too
         if a.incoming.message_id is not None:
-            ctx.actions.extend(delete_secret(a.incoming, "your password"))
+            ctx.actions.extend(delete_secret(a.incoming, "your password", ctx))
         raise Invalid(
             "That's your password. The site phrase is shown openly each time you sign in, so pick "
             "different words.",
@@ -84,7 +84,9 @@ async def site_phrase(ctx: Ctx, a: Answer):
 
 @flow.step(
     "site_image",
-    ask="Last step: choose a site image. It appears with your site phrase when you sign in.",
+    ask=lambda ctx: (
+        ("Now" if via_mail(ctx) else "Last step:") + " choose a site image. It appears with your site phrase when you sign in."
+    ),
     choices=[[(k, label)] for k, label in SITE_IMAGES.items()],
     typed=False,
     help="Pick the picture you'll remember.",
@@ -228,11 +230,15 @@ def mail_summary(ctx: Ctx) -> str:
         "Your account is set up and your activation code is in the mail. ✉️\n\n"
         f"Username: {d['username']} (permanent)\n"
         f"The letter should arrive {arrival_window(ctx)} (business days, weekends and federal holidays "
-        f"not counted). Its code works for {letters.code_lifetime_days} days.\n\n"
+        f"not counted). Its code works for {plural(letters.code_lifetime_days, 'day')}.\n\n"
         "When it arrives, send /login, sign in with your username and password, and type the code. "
         "Then add any phone that can receive texts, or an authenticator app, for the security code "
         "you'll need at every sign-in."
     )
+
+
+def _minutes(policy) -> str:
+    return plural(int(policy.lifetime_minutes), "minute")
 
 
 def summary(ctx: Ctx) -> str:
@@ -244,9 +250,9 @@ def summary(ctx: Ctx) -> str:
         + "Mobile phone: confirmed\n"
         f"Site image: {SITE_IMAGES.get(d['site_image'])}\n\n"
         "Three kinds of code, so they don't get mixed up:\n"
-        f"• Confirmation code – emailed when you register; works {int(ctx.policy.codes.confirmation.lifetime_minutes)} minutes.\n"
-        f"• Activation code – proves your phone once: by text ({int(ctx.policy.codes.activation_text.lifetime_minutes)} minutes) or by mail ({ctx.policy.letters.code_lifetime_days} days).\n"
-        f"• Security code – needed at every sign-in: by text ({int(ctx.policy.codes.security_text.lifetime_minutes)} minutes) or from an authenticator app (each lasts {STEP_SECONDS} seconds).\n\n"
+        f"• Confirmation code – emailed when you register; works {_minutes(ctx.policy.codes.confirmation)}.\n"
+        f"• Activation code – proves your phone once: by text ({_minutes(ctx.policy.codes.activation_text)}) or by mail ({plural(ctx.policy.letters.code_lifetime_days, 'day')}).\n"
+        f"• Security code – needed at every sign-in: by text ({_minutes(ctx.policy.codes.security_text)}) or from an authenticator app (each lasts {plural(STEP_SECONDS, 'second')}).\n\n"
         "Sign in any time with /login."
     )
 

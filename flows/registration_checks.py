@@ -7,8 +7,8 @@ from __future__ import annotations
 from domain import validators as v
 from domain.validators import Invalid
 from flows.code_entry import code_entry_step
-from flows.common import ACTIVATION_TEXT, send_code, tries_left, when, with_article
-from flows.core import Answer, Ctx
+from flows.common import ACTIVATION_TEXT, lower_first, send_code, tries_left, when, with_article
+from flows.core import Answer, Ctx, explain
 from flows.exception import hand_off
 from flows.hires import record_hire_event
 from flows.limits import FINANCIAL
@@ -82,7 +82,7 @@ async def card_kind(ctx: Ctx, a: Answer):
 
 
 def _digits_prompt(ctx: Ctx) -> str:
-    what = ACCOUNT_LABELS.get(ctx.data.get("fin_kind"), "account").lower()
+    what = lower_first(ACCOUNT_LABELS.get(ctx.data.get("fin_kind"), "account"))
     hint = " (the long number on the front of the card)" if is_card(ctx) else " (from a statement)"
     return (
         f"Type the last eight digits of your {what} account number{hint}. "
@@ -147,13 +147,23 @@ async def fin_digits(ctx: Ctx, a: Answer):
     return "verified"
 
 
+FREEZE_TEXT = (
+    "Your credit file at Experian has a security freeze, so the financial check can't read it. "
+    "Ask Experian to lift the freeze for a while (online or by phone), then come back and tap "
+    "the button below. Everything you've done so far is saved."
+)
+
+
+def _freeze_prompt(ctx: Ctx) -> str:
+    return explain(
+        ctx, "credit_freeze", FREEZE_TEXT,
+        "The credit freeze at Experian still blocks the check. Tap the button below once it's lifted.",
+    )
+
+
 @flow.step(
     "freeze_hold",
-    ask=(
-        "Your credit file at Experian has a security freeze, so the financial check can't read it. "
-        "Ask Experian to lift the freeze for a while (online or by phone), then come back and tap "
-        "the button below. Everything you've done so far is saved."
-    ),
+    ask=_freeze_prompt,
     choices=[[("retry", "The freeze is lifted – try again")], [("other", "Use a different account")], [HELP_DESK_CHOICE]],
     typed=False,
     help="A credit freeze blocks the financial check. Lift it temporarily with Experian, then try again.",

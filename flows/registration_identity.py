@@ -13,7 +13,7 @@ from domain.places import postal_doubt, zip_doubt
 from domain.ports import IDENTITY_MISMATCH, IdentityClaim
 from domain.validators import Invalid
 from flows.code_entry import code_entry_step
-from flows.common import CONFIRMATION, listed, send_code, tries_left, when
+from flows.common import CONFIRMATION, listed, lower_first, send_code, tries_left, when
 from flows.core import Answer, Ctx
 from flows.exception import hand_off, identity_core
 from flows.hires import record_hire_event
@@ -319,7 +319,10 @@ async def addr_field(ctx: Ctx, a: Answer):
 def _review_text(ctx: Ctx) -> str:
     d = ctx.data
     addr = Address.from_dict(d.get("address") or {})
-    lines = "\n".join("   " + line for line in addr.lines())
+    shown = addr.lines()
+    if not addr.domestic and shown:
+        shown[-1] = country_name(addr.country) or addr.country  # "Canada", never "CA" (California?)
+    lines = "\n".join("   " + line for line in shown)
     return (
         "Please check these details against your last-filed return:\n\n"
         f"Name: {d.get('first_name')} {d.get('last_name')}\n"
@@ -349,8 +352,9 @@ def _suggestions(ctx: Ctx) -> list[tuple[str, str, Address]]:
 
 
 def _review_choices(ctx: Ctx):
-    rows = [[(f"variant:{code}", text)] for code, text, _ in _suggestions(ctx)]
-    rows += REVIEW_CHOICES
+    # the suggestions go below the fixed buttons, which keep their places after a mismatch
+    rows = list(REVIEW_CHOICES)
+    rows += [[(f"variant:{code}", text)] for code, text, _ in _suggestions(ctx)]
     if ctx.data.get("identity_failures"):
         rows.append([HELP_DESK_CHOICE])
     return rows
@@ -457,7 +461,7 @@ async def review(ctx: Ctx, a: Answer):
             ctx.data.pop("variants", None)
             raise Invalid("That suggestion no longer applies to the address as it is now.", "identity.variant")
         ctx.data["address"] = chosen[2].to_dict()
-        ctx.say(f"Trying the address with this change: {chosen[1].lower()}.")
+        ctx.say(f"Trying the address with this change: {lower_first(chosen[1])}.")
     elif a.choice != "check":
         ctx.data["editing"] = True
         ctx.data.pop("variants", None)

@@ -14,6 +14,10 @@ from typing import Literal, Union
 
 IncomingKind = Literal["text", "button", "command", "other"]
 
+#: the most characters one message may hold so that it fits on a phone screen: a turn's replies
+#: are joined into one message only up to this length, and no single reply is longer
+SCREEN_CHARS = 900
+
 
 @dataclass(frozen=True)
 class Incoming:

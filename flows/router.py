@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 
 from flows import admin, commands, exception, hires, home, login, profile, registration
 from flows.commands import Turn
-from flows.core import Ctx, Exits, Flow, enter, personal_data, run_answer
+from flows.core import MORE, Ctx, Exits, Flow, enter, more_buttons, personal_data, run_answer
 from flows.replies import Action, DeleteUserMessage, Incoming, Reply
+from domain.validators import yes_no
 
 FLOWS: dict[str, Flow] = {
     f.name: f for f in (home.flow, registration.flow, login.flow, profile.flow, exception.flow, admin.flow)
@@ -62,7 +63,7 @@ class ConversationState:
 
 
 #: answers dropped whenever a flow ends, so nothing personal lingers in the conversation
-KEEP_ACROSS_FLOWS = ("session", "_update_ids", "_hire")
+KEEP_ACROSS_FLOWS = ("session", "_update_ids", "_hire", "_explained")
 
 
 async def _current_prompt(conv: ConversationState, ctx: Ctx) -> list[Action]:
@@ -129,6 +130,31 @@ async def _follow(conv: ConversationState, ctx: Ctx, out: list[Action]) -> list[
 
 async def dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> list[Action]:
     """Handle one event; ``conv`` and ``ctx.data`` are updated in place."""
+    return more_buttons(await _dispatch(conv, ctx, incoming), ctx.more)
+
+
+def _confirmation(incoming: Incoming, prefix: str) -> str | None:
+    """"yes" or "no" for a confirmation's question: its button, or the word typed."""
+    if incoming.kind == "button" and incoming.data in (f"{prefix}:yes", f"{prefix}:no"):
+        return incoming.data.partition(":")[2]
+    if incoming.kind == "text":
+        said = yes_no(incoming.text)
+        if said is not None:
+            return "yes" if said else "no"
+    return None
+
+
+async def _more(conv: ConversationState, ctx: Ctx, key: str) -> list[Action]:
+    """A "more" button: its text, then the question again."""
+    text = MORE.get(key)
+    if text is None:
+        return [Reply("That button belongs to an earlier message, so I've ignored it. Here is where we are now:")] + await _current_prompt(conv, ctx)
+    if callable(text):
+        text = text(ctx)
+    return [Reply(text)] + await _current_prompt(conv, ctx)
+
+
+async def _dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> list[Action]:
     out: list[Action] = []
 
     expired = _session_expired(ctx, ctx.now())
@@ -140,15 +166,24 @@ async def dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> lis
             ctx.go("home", "registered")
             return await _follow(conv, ctx, out)
 
+    if incoming.kind == "button" and incoming.data.startswith("_more:"):
+        for pending in ("_pending_delete", "_pending_cancel"):
+            ctx.data.pop(pending, None)
+        return out + await _more(conv, ctx, incoming.data.partition(":")[2])
+
     if ctx.data.pop("_pending_delete", False):
-        if incoming.kind == "button" and incoming.data in ("_delete:yes", "_delete:no"):
-            answer = incoming.data.partition(":")[2]
+        answer = _confirmation(incoming, "_delete")
+        if answer is not None:
             return out + await commands.confirm_delete(_turn(conv, ctx, incoming), answer)
+        if incoming.kind == "text":
+            out.append(Reply("(Nothing was erased: I've read that as your answer to the question.)"))
 
     if ctx.data.pop("_pending_cancel", False):
-        if incoming.kind == "button" and incoming.data in ("_cancel:yes", "_cancel:no"):
-            answer = incoming.data.partition(":")[2]
+        answer = _confirmation(incoming, "_cancel")
+        if answer is not None:
             return out + await commands.confirm_cancel(_turn(conv, ctx, incoming), answer)
+        if incoming.kind == "text":
+            out.append(Reply("(Nothing was cancelled: I've read that as your answer to the question.)"))
 
     if incoming.kind == "command":
         return out + await _command(conv, ctx, incoming)

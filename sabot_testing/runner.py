@@ -260,6 +260,8 @@ class Run:
             trace = "\n".join(reply.internal_errors)
         if reply is not None and reply.error and not _expects_error(step):
             problems.append(f"the operator action was refused: {reply.error}")
+        if reply is not None:
+            problems.extend(too_long(reply))
         try:
             if step.expect is not None:
                 problems.extend(await self.check(step, self.last))
@@ -575,6 +577,18 @@ class Run:
             if to is None or message.to == to or (channel == "mail" and to in message.to):
                 return message
         return None
+
+
+def too_long(reply: Reply) -> list[str]:
+    """Every message of the reply must fit on a phone screen (``flows.replies.SCREEN_CHARS``),
+    as the person receives it: after the adapter has joined a turn's replies."""
+    from flows.replies import SCREEN_CHARS
+
+    return [
+        f"a message of {len(m.text)} characters, over the {SCREEN_CHARS} that fit on a phone screen:\n{_indent(m.text[:200])} ..."
+        for m in reply.messages
+        if len(m.text or "") > SCREEN_CHARS
+    ]
 
 
 def _is_source_list(value: list) -> bool:

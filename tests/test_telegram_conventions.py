@@ -12,7 +12,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
 from telegram import Update
 from telegram.ext import AIORateLimiter
 
