@@ -1,17 +1,8 @@
-"""initial schema
-
-Revision ID: 0001
-Revises: 
-Create Date: 2026-11-28 01:16:44.590575
-"""
-from alembic import op
+"""Migration 0001 (2026-11-28): initial schema."""
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0001'
-down_revision = None
-branch_labels = None
-depends_on = None
+revision, down_revision = '0001', None
 
 
 def upgrade() -> None:

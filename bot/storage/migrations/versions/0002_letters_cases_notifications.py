@@ -1,17 +1,8 @@
-"""exception cases, letters, notifications, second factors
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-28 01:27:18.669558
-"""
-from alembic import op
+"""Migration 0002, after 0001 (2026-11-28): exception cases, letters, notifications, second factors."""
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0002'
-down_revision = '0001'
-branch_labels = None
-depends_on = None
+revision, down_revision = '0002', '0001'
 
 
 def upgrade() -> None:

@@ -1,17 +1,8 @@
-"""audit events
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-28 01:31:38.938590
-"""
-from alembic import op
+"""Migration 0003, after 0002 (2026-11-28): audit events."""
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0003'
-down_revision = '0002'
-branch_labels = None
-depends_on = None
+revision, down_revision = '0003', '0002'
 
 
 def upgrade() -> None:

@@ -1,17 +1,8 @@
-"""firms
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-28 01:45:11.628329
-"""
-from alembic import op
+"""Migration 0004, after 0003 (2026-11-28): firms."""
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0004'
-down_revision = '0003'
-branch_labels = None
-depends_on = None
+revision, down_revision = '0004', '0003'
 
 
 def upgrade() -> None:

@@ -1,17 +1,8 @@
-"""pending replies: the transactional outbox of Telegram messages
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-02 10:00:00
-"""
-from alembic import op
+"""Migration 0005, after 0004 (2026-12-02): pending replies: the transactional outbox of Telegram messages."""
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0005'
-down_revision = '0004'
-branch_labels = None
-depends_on = None
+revision, down_revision = '0005', '0004'
 
 
 def upgrade() -> None:

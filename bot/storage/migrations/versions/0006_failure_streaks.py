@@ -1,17 +1,8 @@
-"""failure streaks: consecutive failed sign-in secrets per account, across every window
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-03 10:00:00
-"""
-from alembic import op
+"""Migration 0006, after 0005 (2026-12-03): failure streaks: consecutive failed sign-in secrets per account, across every window."""
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0006'
-down_revision = '0005'
-branch_labels = None
-depends_on = None
+revision, down_revision = '0006', '0005'
 
 
 def upgrade() -> None:
