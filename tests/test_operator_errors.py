@@ -12,8 +12,7 @@ import subprocess
 import pytest
 
 from bot.logs import REDACTED, clean, redact_secrets, register_secret
-from sabot_testing.botapi_server import BotAPIServer
-from tests.test_sabot_run_loopback import _sabot, bot_env
+from tests.test_sabot_run_loopback import _sabot, bot_env, start_api
 from tests.test_webhook import free_port
 
 TOKEN = "1234567890:AAHfake-token_for-tests0123456789abcd"
@@ -21,11 +20,7 @@ TOKEN = "1234567890:AAHfake-token_for-tests0123456789abcd"
 
 @pytest.fixture
 def refusing_api():
-    server = BotAPIServer(token="42:the-only-token-it-accepts")
-    try:
-        server.start()
-    except OSError as exc:
-        pytest.skip(f"cannot bind a loopback HTTP server on 127.0.0.1: {exc}")
+    server = start_api(token="42:the-only-token-it-accepts")
     yield server
     server.stop()
 

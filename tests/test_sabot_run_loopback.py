@@ -143,9 +143,10 @@ def _code(env: dict[str, str], cwd: Path, channel: str, to: str) -> str:
         time.sleep(0.2)
 
 
-def start_api() -> BotAPIServer:
-    """A Bot API server on loopback, or the test skips saying why."""
-    api = BotAPIServer()
+def start_api(**options) -> BotAPIServer:
+    """A Bot API server on loopback (``options`` as for :class:`BotAPIServer`), or the test skips
+    saying why."""
+    api = BotAPIServer(**options)
     try:
         api.start()
     except OSError as exc:

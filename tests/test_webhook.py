@@ -19,7 +19,7 @@ import pytest
 
 from sabot_testing.botapi_server import BotAPIServer
 from sabot_testing.postgres import PostgresForTests
-from tests.test_sabot_run_loopback import _code, _sabot
+from tests.test_sabot_run_loopback import _code, _sabot, start_api
 
 SECRET = "loopback-secret_42"
 
@@ -86,11 +86,7 @@ def stop(proc: subprocess.Popen) -> int:
 
 @pytest.fixture
 def api():
-    server = BotAPIServer()
-    try:
-        server.start()
-    except OSError as exc:
-        pytest.skip(f"cannot bind a loopback HTTP server on 127.0.0.1: {exc}")
+    server = start_api()
     yield server
     server.stop()
 
