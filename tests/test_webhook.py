@@ -144,7 +144,7 @@ def records_yaml(people: list[dict]) -> str:
     last_name: {p['last_name']}
     date_of_birth: "{p['dob']}"
     filing_status: single
-    address: {{line1: "1 Main St", line2: "", city: Albany, state: NY, postal_code: "{p['zip']}", country: US}}
+    address: {{line1: "1 Main St", line2: "", city: New York, state: NY, postal_code: "{p['zip']}", country: US}}
     financial_accounts:
       - {{type: mortgage, number: "{p['last8']}"}}
     phones:
@@ -176,7 +176,7 @@ def drive(api: BotAPIServer, env: dict, cwd: Path, chat: int, p: dict, errors: l
         step(lambda: api.user_presses(chat, "A U.S. address"), "line 1")
         step(lambda: api.user_sends(chat, "1 Main Street"), "line 2")
         step(lambda: api.user_presses(chat, "Skip – there is no line 2"), "City")
-        step(lambda: api.user_sends(chat, "Albany"), "State")
+        step(lambda: api.user_sends(chat, "New York"), "State")
         step(lambda: api.user_sends(chat, "NY"), "ZIP")
         step(lambda: api.user_sends(chat, p["zip"]), "check these details")
         step(lambda: api.user_presses(chat, "Everything matches – check it"), "Which kind of account")
