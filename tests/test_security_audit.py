@@ -75,6 +75,7 @@ async def test_identity_and_financial_lockouts_are_recorded(harness):
 
     h.clock.advance(hours=7)
     await user.press("Change address")
+    await user.press("The whole address")
     await user.press("A U.S. address")
     for answer in ("1234 Elm St", "Apt 5B", "Springfield", "IL", "62704"):
         await user.send(answer)
