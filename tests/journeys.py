@@ -26,12 +26,63 @@ JORDAN = {
 }
 
 
-async def to_email_code(h, user, p=JORDAN):
+async def start_registration(user):
     await user.command("start")
-    await user.press("Begin registration")
+    return await user.press("Begin registration")
+
+
+async def name_and_email(user, p=JORDAN):
+    """Answer the name and email questions; the replies to the email are returned."""
     await user.send(p["first_name"])
     await user.send(p["last_name"])
-    await user.send(p["email"])
+    return await user.send(p["email"])
+
+
+async def identity_and_address(user, p=JORDAN):
+    """Answer from the SSN to the address's last part; ``p["abroad"]`` picks the address abroad."""
+    await user.send(p["ssn"])
+    await user.send(p["dob"])
+    await user.press(p["filing_status"])
+    await user.press("An address outside the U.S." if p.get("abroad") else "A U.S. address")
+    await user.send(p["line1"])
+    if p.get("line2"):
+        await user.send(p["line2"])
+    else:
+        await user.press("Skip – there is no line 2")
+    await user.send(p["city"])
+    parts = ("province", "postal_code", "country") if p.get("abroad") else ("state", "zip")
+    for part in parts:
+        await user.send(p[part])
+
+
+async def financial_account(user, p=JORDAN):
+    await user.press(p["account_kind"])
+    if p["account_kind"] == "Credit card":
+        await user.press(p["network"])
+        await user.press(p["card_kind"])
+    return await user.send(p["last8"])
+
+
+async def sign_in_details(user, p=JORDAN):
+    await user.send(p["username"])
+    await user.send(p["password"])
+    await user.send(p["phrase"])
+    return await user.press(p["image"])
+
+
+async def finish_by_mail(user, p=JORDAN):
+    """From the phone step's way out: the code by mail, sign-in details and two secret questions."""
+    await user.press("Send me the code by mail")
+    await sign_in_details(user, p)
+    await user.press("What was the name of your first pet?")
+    await user.send("Biscuit")
+    await user.press("Where was your first job?")
+    return await user.send("the corner bakery")
+
+
+async def to_email_code(h, user, p=JORDAN):
+    await start_registration(user)
+    return await name_and_email(user, p)
 
 
 async def to_identity(h, user, p=JORDAN):
@@ -41,18 +92,7 @@ async def to_identity(h, user, p=JORDAN):
 
 async def to_review(h, user, p=JORDAN):
     await to_identity(h, user, p)
-    await user.send(p["ssn"])
-    await user.send(p["dob"])
-    await user.press(p["filing_status"])
-    await user.press("A U.S. address")
-    await user.send(p["line1"])
-    if p.get("line2"):
-        await user.send(p["line2"])
-    else:
-        await user.press("Skip – there is no line 2")
-    await user.send(p["city"])
-    await user.send(p["state"])
-    await user.send(p["zip"])
+    await identity_and_address(user, p)
 
 
 async def to_financial(h, user, p=JORDAN):
@@ -62,11 +102,7 @@ async def to_financial(h, user, p=JORDAN):
 
 async def to_phone(h, user, p=JORDAN):
     await to_financial(h, user, p)
-    await user.press(p["account_kind"])
-    if p["account_kind"] == "Credit card":
-        await user.press(p["network"])
-        await user.press(p["card_kind"])
-    await user.send(p["last8"])
+    await financial_account(user, p)
 
 
 async def to_username(h, user, p=JORDAN):
@@ -77,7 +113,4 @@ async def to_username(h, user, p=JORDAN):
 
 async def register(h, user, p=JORDAN):
     await to_username(h, user, p)
-    await user.send(p["username"])
-    await user.send(p["password"])
-    await user.send(p["phrase"])
-    return await user.press(p["image"])
+    return await sign_in_details(user, p)

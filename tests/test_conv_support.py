@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.journeys import JORDAN
+from tests.test_mail_path import LEE as MAIL_PATH_LEE
 
 # What each question starts with (or contains), to check that the same question is asked again.
 PROMPTS = {
@@ -109,23 +110,13 @@ SAM = {
     "image": "🌵 Cactus",
 }
 
+# Lee of the mail path, with a phone the demo records list in Lee's name
 LEE = {
-    "first_name": "Lee",
-    "last_name": "Chen",
-    "email": "lee.chen@example.com",
-    "ssn": "404-55-6677",
+    **MAIL_PATH_LEE,
     "dob": "01/09/1972",
-    "filing_status": "Married filing separately",
     "line1": "500 Market St",
-    "line2": "Unit 12",
-    "city": "San Francisco",
-    "state": "CA",
-    "zip": "94105",
-    "account_kind": "Home equity line of credit (HELOC)",
-    "last8": "77665544",
     "phone": "(415) 555-0142",
     "phone_e164": "+14155550142",
-    "username": "leechen72",
     "password": "saffron glacier whistle nine",
     "phrase": "fog over the bay",
     "image": "🎸 Guitar",
@@ -191,6 +182,23 @@ async def where(h, user):
     return await h.engine.where(user.chat_id)
 
 
+# The steps answered by typing, and by pressing, one of the person's values: step -> key of ``p``
+TYPED = {
+    **{key: key for key in ("first_name", "last_name", "email", "ssn", "dob", "line1", "city", "state",
+                            "zip", "username", "password", "province", "postal_code", "country",
+                            "phone")},
+    "fin_digits": "last8",
+    "site_phrase": "phrase",
+}
+PRESSED = {
+    "filing_status": "filing_status",
+    "fin_kind": "account_kind",
+    "card_network": "network",
+    "card_kind": "card_kind",
+    "site_image": "image",
+}
+
+
 async def answer_current(h, user, p) -> None:
     """Answer the question the bot is asking now, as person ``p`` would on the happy path."""
     place = await where(h, user)
@@ -202,13 +210,12 @@ async def answer_current(h, user, p) -> None:
         await user.press("Begin registration")
         return
     assert flow == "registration", f"not registering: {place}"
-    if state in ("first_name", "last_name", "email", "ssn", "dob", "line1", "city", "state", "zip",
-                 "username", "password"):
-        await user.send(p[state])
+    if state in TYPED:
+        await user.send(p[TYPED[state]])
+    elif state in PRESSED:
+        await user.press(p[PRESSED[state]])
     elif state == "email_code":
         await user.send(await h.last_code("email", p["email"]))
-    elif state == "filing_status":
-        await user.press(p["filing_status"])
     elif state == "addr_where":
         await user.press("An address outside the U.S." if p.get("abroad") else "A U.S. address")
     elif state == "line2":
@@ -216,30 +223,10 @@ async def answer_current(h, user, p) -> None:
             await user.send(p["line2"])
         else:
             await user.press("Skip – there is no line 2")
-    elif state == "province":
-        await user.send(p["province"])
-    elif state == "postal_code":
-        await user.send(p["postal_code"])
-    elif state == "country":
-        await user.send(p["country"])
     elif state == "review":
         await user.press("Everything matches – check it")
-    elif state == "fin_kind":
-        await user.press(p["account_kind"])
-    elif state == "card_network":
-        await user.press(p["network"])
-    elif state == "card_kind":
-        await user.press(p["card_kind"])
-    elif state == "fin_digits":
-        await user.send(p["last8"])
-    elif state == "phone":
-        await user.send(p["phone"])
     elif state == "phone_code":
         await user.send(await h.last_code("sms", p["phone_e164"]))
-    elif state == "site_phrase":
-        await user.send(p["phrase"])
-    elif state == "site_image":
-        await user.press(p["image"])
     else:  # pragma: no cover - a step this helper doesn't know
         raise AssertionError(f"walk_to can't answer {state!r}")
 

@@ -221,11 +221,7 @@ async def test_the_refusal_sentence(tmp_path, smtp_server):
     h = await harness_with(tmp_path, smtp_settings(controller, cert_file), mailbox)
     try:
         user = await h.user(6104)
-        await user.command("start")
-        await user.press("Begin registration")
-        await user.send(JORDAN["first_name"])
-        await user.send(JORDAN["last_name"])
-        text = joined(await user.send(JORDAN["email"]))
+        text = joined(await to_email_code(h, user))
     finally:
         await h.close()
     assert "The mail server for that address refused the email, so the confirmation code couldn't be sent." in text
@@ -247,11 +243,7 @@ async def test_a_server_that_cannot_be_used_asks_to_try_later_and_tells_the_oper
     h = await harness_with(tmp_path, delivery)
     try:
         user = await h.user(6105)
-        await user.command("start")
-        await user.press("Begin registration")
-        await user.send(JORDAN["first_name"])
-        await user.send(JORDAN["last_name"])
-        text = joined(await user.send(JORDAN["email"]))
+        text = joined(await to_email_code(h, user))
         assert await h.engine.where(6105) == ("registration", "email")
         assert "delivery_refused:email_unavailable" in await audit_events(h)
     finally:

@@ -12,7 +12,7 @@ import pypdf
 
 from bot.letters import FONTS, PrintedLetter, envelope_lines, letters_for_day, to_csv, to_pdf
 from domain.addresses import Address
-from tests.journeys import JORDAN
+from tests.journeys import JORDAN, finish_by_mail, to_phone
 
 AN = {
     **JORDAN,
@@ -22,6 +22,13 @@ AN = {
     "ssn": "409-11-2233",
     "dob": "04/21/1981",
     "filing_status": "Single",
+    "abroad": True,
+    "line1": "100 King St W",
+    "line2": "Apt 1203",
+    "city": "Toronto",
+    "province": "ON",
+    "postal_code": "M5V 2T6",
+    "country": "Canada",
     "last8": "99998888",
     "phone": "(202) 555-0177",
     "username": "annguyen81",
@@ -59,37 +66,9 @@ def embedded_fonts(data: bytes) -> set[str]:
 
 
 async def register_abroad_by_mail(h, user, p=AN):
-    await user.command("start")
-    await user.press("Begin registration")
-    await user.send(p["first_name"])
-    await user.send(p["last_name"])
-    await user.send(p["email"])
-    await user.send(await h.last_code("email", p["email"]))
-    await user.send(p["ssn"])
-    await user.send(p["dob"])
-    await user.press(p["filing_status"])
-    await user.press("An address outside the U.S.")
-    await user.send("100 King St W")
-    await user.send("Apt 1203")
-    await user.send("Toronto")
-    await user.send("ON")
-    await user.send("M5V 2T6")
-    await user.send("Canada")
-    await user.press("Everything matches – check it")
-    await user.press("Credit card")
-    await user.press("Visa")
-    await user.press("Personal credit card")
-    await user.send(p["last8"])
+    await to_phone(h, user, p)
     await user.send(p["phone"])
-    await user.press("Send me the code by mail")
-    await user.send(p["username"])
-    await user.send(p["password"])
-    await user.send(p["phrase"])
-    await user.press(p["image"])
-    await user.press("What was the name of your first pet?")
-    await user.send("Biscuit")
-    await user.press("Where was your first job?")
-    return await user.send("the corner bakery")
+    return await finish_by_mail(user, p)
 
 
 async def test_a_letter_to_canada_ends_with_canada_and_prints_nguyen(harness, tmp_path):

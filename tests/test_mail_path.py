@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from tests.journeys import JORDAN, to_phone
+from tests.journeys import JORDAN, finish_by_mail, to_phone
 
 LEE = {
     **JORDAN,
@@ -33,15 +33,7 @@ async def register_by_mail(h, user, p=LEE):
     await to_phone(h, user, p)
     replies = await user.send(p["phone"])
     assert any("isn't listed in your name" in m.text for m in replies)
-    await user.press("Send me the code by mail")
-    await user.send(p["username"])
-    await user.send(p["password"])
-    await user.send(p["phrase"])
-    await user.press(p["image"])
-    await user.press("What was the name of your first pet?")
-    await user.send("Biscuit")
-    await user.press("Where was your first job?")
-    return await user.send("the corner bakery")
+    return await finish_by_mail(user, p)
 
 
 async def letter_code(h) -> str:

@@ -14,7 +14,15 @@ from bot.storage.models import AuditEvent
 from domain import authenticator
 from tests.conftest import make_harness
 from tests.conftest import test_settings as settings_for
-from tests.journeys import JORDAN, register, to_email_code, to_review
+from tests.journeys import (
+    JORDAN,
+    financial_account,
+    identity_and_address,
+    name_and_email,
+    register,
+    to_email_code,
+    to_review,
+)
 from tests.privacy_helpers import find_plaintext, personal_values, sign_in_with_text
 
 EVENT_NAME = re.compile(r"^[a-z_]+(:[a-z_]+)?$")
@@ -172,21 +180,11 @@ async def test_the_person_is_told_when_the_password_or_a_factor_changes(harness)
     # a phone change is a re-registration, ending with the new number confirmed
     await user.press("Change phone number")
     await user.press("Start re-registering")
-    await user.send(JORDAN["first_name"])
-    await user.send(JORDAN["last_name"])
-    await user.send(JORDAN["email"])
+    await name_and_email(user)
     await user.send(await h.last_code("email", JORDAN["email"]))
-    await user.send(JORDAN["ssn"])
-    await user.send(JORDAN["dob"])
-    await user.press(JORDAN["filing_status"])
-    await user.press("A U.S. address")
-    for answer in (JORDAN["line1"], JORDAN["line2"], JORDAN["city"], JORDAN["state"], JORDAN["zip"]):
-        await user.send(answer)
+    await identity_and_address(user)
     await user.press("Everything matches – check it")
-    await user.press(JORDAN["account_kind"])
-    await user.press(JORDAN["network"])
-    await user.press(JORDAN["card_kind"])
-    await user.send(JORDAN["last8"])
+    await financial_account(user)
     await user.send(JORDAN["phone"])
     replies = await user.send(await h.last_code("sms", "+12175550123"))
     assert "Your account now uses the new phone number" in joined(replies)

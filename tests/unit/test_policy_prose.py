@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import make_harness
 from tests.conftest import test_settings as settings_for
-from tests.journeys import JORDAN
+from tests.journeys import JORDAN, financial_account, identity_and_address, to_email_code
 
 EIGHT = re.compile(r"\b(\d{8})\b")
 
@@ -46,28 +46,16 @@ def said(replies) -> str:
 async def test_the_prompts_state_the_configured_numbers(bot):
     p = JORDAN
     user = await bot.user(9301)
-    await user.command("start")
-    await user.press("Begin registration")
-    await user.send(p["first_name"])
-    await user.send(p["last_name"])
-    replies = await user.send(p["email"])
+    replies = await to_email_code(bot, user, p)
     assert "Type the eight-digit confirmation code" in said(replies)
     assert "six-digit" not in said(replies)
 
     await user.send(await last_code(bot, "email"))
-    await user.send(p["ssn"])
-    await user.send(p["dob"])
-    await user.press(p["filing_status"])
-    await user.press("A U.S. address")
-    for answer in (p["line1"], p["line2"], p["city"], p["state"], p["zip"]):
-        await user.send(answer)
+    await identity_and_address(user, p)
     await user.press("Everything matches – check it")
     assert "American Express, Discover and debit cards can't be used." in said(await user.command("help"))
 
-    await user.press(p["account_kind"])
-    await user.press(p["network"])
-    await user.press(p["card_kind"])
-    await user.send(p["last8"])
+    await financial_account(user, p)
 
     replies = await user.press("I don't have a mobile phone in my name")
     assert "it takes 3 to 7 business days" in said(replies)
@@ -86,9 +74,5 @@ async def test_the_prompts_state_the_configured_numbers(bot):
 
 async def test_the_default_config_still_reads_six_digits(harness):
     user = await harness.user(9302)
-    await user.command("start")
-    await user.press("Begin registration")
-    await user.send(JORDAN["first_name"])
-    await user.send(JORDAN["last_name"])
-    replies = await user.send(JORDAN["email"])
+    replies = await to_email_code(harness, user)
     assert "Type the six-digit confirmation code" in said(replies)
