@@ -200,16 +200,8 @@ def _variants(entered: Address) -> list[tuple[str, str, Address]]:
     digits = re.sub(r"\D", "", e.postal_code)
     if len(digits) == 9 and digits.isascii():
         add("zip_plus4", "Five-digit ZIP code only", replace(e, postal_code=digits[:5]))
-    try:
-        rec = normalize_address_record(
-            {
-                "address_line_1": e.line1,
-                "address_line_2": e.line2 or None,
-                "city": e.city,
-                "state": e.state,
-                "postal_code": e.postal_code,
-            }
-        )
+    rec = usps_record(e)
+    if rec is not None:
         usps = replace(
             e,
             line1=_s(rec.get("address_line_1")),
@@ -218,9 +210,24 @@ def _variants(entered: Address) -> list[tuple[str, str, Address]]:
         )
         if usps.line1:
             add("abbreviation", "USPS short forms (St, Apt)", usps)
-    except Exception:  # noqa: BLE001 - scourgify refuses what it can't parse: no such variant
-        pass
     return out
+
+
+def usps_record(e: Address) -> dict | None:
+    """The address's parts in the USPS standard form (Pub. 28 short forms, upper case), or None if
+    the parser refuses it."""
+    try:
+        return normalize_address_record(
+            {
+                "address_line_1": e.line1,
+                "address_line_2": e.line2 or None,
+                "city": e.city,
+                "state": e.state,
+                "postal_code": e.postal_code,
+            }
+        )
+    except Exception:  # noqa: BLE001 - the parser refuses what it can't read: no such form
+        return None
 
 
 def variants(entered: Address) -> list[tuple[str, str, Address]]:

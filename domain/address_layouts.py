@@ -109,19 +109,10 @@ def _abroad_layouts(e: Address, code: str) -> list[tuple[list[str], Address]]:
 def _usps_form(e: Address) -> Address | None:
     """The address in the USPS standard form (Pub. 28 short forms, upper case), or None if the
     parser refuses it."""
-    from scourgify import normalize_address_record
+    from domain.address_hints import usps_record
 
-    try:
-        rec = normalize_address_record(
-            {
-                "address_line_1": e.line1,
-                "address_line_2": e.line2 or None,
-                "city": e.city,
-                "state": e.state,
-                "postal_code": e.postal_code,
-            }
-        )
-    except Exception:  # noqa: BLE001 - the parser refuses what it can't read: no such form
+    rec = usps_record(e)
+    if rec is None:
         return None
     line1 = _s(rec.get("address_line_1"))
     if not line1:

@@ -154,6 +154,14 @@ async def _more(conv: ConversationState, ctx: Ctx, key: str) -> list[Action]:
     return [Reply(text)] + await _current_prompt(conv, ctx)
 
 
+# The questions awaiting a yes: the flag that marks one, its buttons' prefix, what a yes does, and
+# what a typed answer leaves undone
+_PENDING = (
+    ("_pending_delete", "_delete", commands.confirm_delete, "erased"),
+    ("_pending_cancel", "_cancel", commands.confirm_cancel, "cancelled"),
+)
+
+
 async def _dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> list[Action]:
     out: list[Action] = []
 
@@ -167,23 +175,17 @@ async def _dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> li
             return await _follow(conv, ctx, out)
 
     if incoming.kind == "button" and incoming.data.startswith("_more:"):
-        for pending in ("_pending_delete", "_pending_cancel"):
+        for pending, *_ in _PENDING:
             ctx.data.pop(pending, None)
         return out + await _more(conv, ctx, incoming.data.partition(":")[2])
 
-    if ctx.data.pop("_pending_delete", False):
-        answer = _confirmation(incoming, "_delete")
-        if answer is not None:
-            return out + await commands.confirm_delete(_turn(conv, ctx, incoming), answer)
-        if incoming.kind == "text":
-            out.append(Reply("(Nothing was erased: I've read that as your answer to the question.)"))
-
-    if ctx.data.pop("_pending_cancel", False):
-        answer = _confirmation(incoming, "_cancel")
-        if answer is not None:
-            return out + await commands.confirm_cancel(_turn(conv, ctx, incoming), answer)
-        if incoming.kind == "text":
-            out.append(Reply("(Nothing was cancelled: I've read that as your answer to the question.)"))
+    for pending, buttons, confirm, not_done in _PENDING:
+        if ctx.data.pop(pending, False):
+            answer = _confirmation(incoming, buttons)
+            if answer is not None:
+                return out + await confirm(_turn(conv, ctx, incoming), answer)
+            if incoming.kind == "text":
+                out.append(Reply(f"(Nothing was {not_done}: I've read that as your answer to the question.)"))
 
     if incoming.kind == "command":
         return out + await _command(conv, ctx, incoming)

@@ -69,6 +69,31 @@ _MAX_POLL_SECONDS = 60.0
 _MAX_BODY = 20 * 1024 * 1024
 
 
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+
+
+def edited(message: dict[str, Any], changes: dict[str, Any], markup: Any) -> dict[str, Any] | None:
+    """The message as an edit leaves it (a None in ``changes`` removes that field), or None when
+    the edit would change nothing."""
+    new = dict(message)
+    for key, value in changes.items():
+        if value is None:
+            new.pop(key, None)
+        else:
+            new[key] = value
+    if markup:
+        new["reply_markup"] = markup
+    else:
+        new.pop("reply_markup", None)
+    if new == message:
+        return None
+    new["edit_date"] = int(time.time())
+    return new
+
+
 class BotAPIError(Exception):
     """An error answer (``{"ok": false, "error_code": ..., "description": ...}``)."""
 
@@ -769,21 +794,9 @@ class BotAPIServer:
             return True
         message = self._bot_message(params, "edit")
         markup = self._markup(params)
-        new = dict(message)
-        for key, value in changes.items():
-            if value is None:
-                new.pop(key, None)
-            else:
-                new[key] = value
-        if markup:
-            new["reply_markup"] = markup
-        else:
-            new.pop("reply_markup", None)
-        if new == message:
-            raise BotAPIError(400, "Bad Request: message is not modified: specified new message "
-                                   "content and reply markup are exactly the same as a current "
-                                   "content and reply markup of the message")
-        new["edit_date"] = int(time.time())
+        new = edited(message, changes, markup)
+        if new is None:
+            raise BotAPIError(400, NOT_MODIFIED)
         message.clear()
         message.update(new)
         return copy.deepcopy(message)

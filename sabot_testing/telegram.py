@@ -31,7 +31,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.ext import Application, ContextTypes
 from telegram.request import BaseRequest, RequestData
 
-from sabot_testing.botapi_server import Buttons
+from sabot_testing.botapi_server import NOT_MODIFIED, Buttons, edited
 
 __all__ = [
     "FAKE_TOKEN",
@@ -408,24 +408,9 @@ class FakeBotAPI(BaseRequest):
             return True
         message = self._find_bot_message(params, "edit")
         markup = self._check_markup(params.get("reply_markup"))
-        new = dict(message)
-        for key, value in changes.items():
-            if value is None:
-                new.pop(key, None)
-            else:
-                new[key] = value
-        if markup:
-            new["reply_markup"] = markup
-        else:
-            new.pop("reply_markup", None)
-        if new == message:
-            raise _APIError(
-                400,
-                "Bad Request: message is not modified: specified new message content and "
-                "reply markup are exactly the same as a current content and reply markup of the "
-                "message",
-            )
-        new["edit_date"] = int(time.time())
+        new = edited(message, changes, markup)
+        if new is None:
+            raise _APIError(400, NOT_MODIFIED)
         message.clear()
         message.update(new)
         return dict(message)

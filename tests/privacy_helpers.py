@@ -196,6 +196,16 @@ async def sign_in_with_text(h, user, p) -> list:
     return await user.send(await h.last_code("sms", "+1" + digits))
 
 
+async def signed_in_on_two_chats(h, phone_id: int, laptop_id: int, p=JORDAN):
+    """A person registered from one chat (a phone) and signed in there and in another (a laptop)."""
+    phone = await h.user(phone_id)
+    await register(h, phone, p)
+    await sign_in_with_text(h, phone, p)
+    laptop = await h.user(laptop_id)
+    await sign_in_with_text(h, laptop, p)
+    return phone, laptop
+
+
 async def fill_with_registrations(h) -> list[dict]:
     """Jordan by text, Lee by mail (then activated with a phone), Priya stopped at the review."""
     jordan = await h.user(4101)

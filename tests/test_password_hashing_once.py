@@ -30,16 +30,21 @@ class CountingHasher:
         return getattr(self.hasher, name)
 
 
+async def counted_at_password(h, chat_id):
+    """The vault's hasher counted, and a person registering who is asked for a password."""
+    counting = CountingHasher(h.services.vault.passwords)
+    h.services.vault.passwords = counting
+    user = await h.user(chat_id)
+    await to_username(h, user)
+    await user.send(JORDAN["username"])
+    return counting, user
+
+
 @pytest.mark.parametrize("group_commit", [True, False])
 async def test_a_password_answer_is_hashed_once(tmp_path, group_commit):
     h = await make_harness(settings_for(tmp_path, database={"group_commit": group_commit}))
     try:
-        vault = h.services.vault
-        counting = CountingHasher(vault.passwords)
-        vault.passwords = counting
-        user = await h.user(8601)
-        await to_username(h, user)
-        await user.send(JORDAN["username"])
+        counting, user = await counted_at_password(h, 8601)
         assert (counting.hashes, counting.verifies) == (0, 0)
         await user.send(JORDAN["password"])
         assert await h.engine.where(8601) == ("registration", "site_phrase")
@@ -58,12 +63,7 @@ async def test_the_replay_of_a_password_step_reuses_its_hash(tmp_path, monkeypat
 
     h = await make_harness(settings_for(tmp_path))
     try:
-        vault = h.services.vault
-        counting = CountingHasher(vault.passwords)
-        vault.passwords = counting
-        user = await h.user(8602)
-        await to_username(h, user)
-        await user.send(JORDAN["username"])
+        counting, user = await counted_at_password(h, 8602)
         runs = []
         step = registration.flow.steps["password"]
         original = step.check

@@ -17,7 +17,7 @@ from flows.router import FLOWS
 from tests.conftest import make_harness
 from tests.conftest import test_settings as settings_for
 from tests.journeys import JORDAN, register
-from tests.privacy_helpers import find_plaintext, sign_in_with_text, sqlite_files
+from tests.privacy_helpers import find_plaintext, sign_in_with_text, signed_in_on_two_chats, sqlite_files
 
 POLICY = CodePolicy(digits=6, lifetime_minutes=10, max_attempts=10, resend_limit=1000, resend_window_minutes=60)
 
@@ -143,11 +143,7 @@ def test_no_password_hint_is_ever_asked():
 
 async def test_changing_the_password_signs_out_every_other_chat(harness):
     h = harness
-    phone = await h.user(9003)
-    await register(h, phone)
-    await sign_in_with_text(h, phone, JORDAN)
-    laptop = await h.user(9004)
-    await sign_in_with_text(h, laptop, JORDAN)
+    phone, laptop = await signed_in_on_two_chats(h, 9003, 9004)
     assert await h.engine.where(9004) == ("home", "signed_in")
     await phone.command("profile")
     await phone.press("Change password")

@@ -5,8 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from tests.conftest import make_harness
 from tests.journeys import JORDAN, to_financial
+
+
+@pytest.fixture
+async def workers(settings):
+    """Two engines (as two worker processes would be) on one database and one clock."""
+    one = await make_harness(settings)
+    two = await make_harness(settings, one.clock)
+    yield one, two
+    await two.close()
+    await one.close()
 
 
 async def test_double_tap_on_a_button_advances_once(harness):
@@ -28,23 +40,18 @@ async def test_double_tap_on_a_button_advances_once(harness):
     assert await harness.engine.where(8001) == ("registration", "addr_where")
 
 
-async def test_two_workers_receiving_the_same_tap(settings):
+async def test_two_workers_receiving_the_same_tap(workers):
     """Two engines (as two worker processes would) on one database, the same tap to both."""
-    one = await make_harness(settings)
-    two = await make_harness(settings, one.clock)
-    try:
-        user_one = await one.user(8002)
-        await to_financial(one, user_one)
-        button = next(m for m in reversed(user_one.history) if "Credit card" in m.labels)
-        data = button.data_for("Credit card")
-        user_two = await two.user(8002)
-        await asyncio.gather(user_one.press_data(data), user_two.press_data(data))
-        stale = [m for m in user_one.history + user_two.history if "earlier question" in m.text]
-        assert len(stale) == 1  # one worker advanced, the other saw the tap as out of date
-        assert await one.engine.where(8002) == ("registration", "card_network")
-    finally:
-        await two.close()
-        await one.close()
+    one, two = workers
+    user_one = await one.user(8002)
+    await to_financial(one, user_one)
+    button = next(m for m in reversed(user_one.history) if "Credit card" in m.labels)
+    data = button.data_for("Credit card")
+    user_two = await two.user(8002)
+    await asyncio.gather(user_one.press_data(data), user_two.press_data(data))
+    stale = [m for m in user_one.history + user_two.history if "earlier question" in m.text]
+    assert len(stale) == 1  # one worker advanced, the other saw the tap as out of date
+    assert await one.engine.where(8002) == ("registration", "card_network")
 
 
 async def test_many_chats_at_once_stay_consistent(harness):
@@ -69,15 +76,10 @@ async def test_a_step_signing_out_another_chat_of_its_own_group_wins(harness, mo
     the other chat's step must not write back the signed-in state it read: the engine notices
     and runs that group again a step at a time."""
     from bot.group_commit import GroupCommit
-    from tests.privacy_helpers import sign_in_with_text
-    from tests.journeys import register
+    from tests.privacy_helpers import signed_in_on_two_chats
 
     h = harness
-    phone = await h.user(8101)
-    await register(h, phone)
-    await sign_in_with_text(h, phone, JORDAN)
-    laptop = await h.user(8102)
-    await sign_in_with_text(h, laptop, JORDAN)
+    phone, laptop = await signed_in_on_two_chats(h, 8101, 8102)
     await phone.command("profile")
     await phone.press("Change password")
     await phone.send(JORDAN["password"])
@@ -114,26 +116,21 @@ async def test_a_step_signing_out_another_chat_of_its_own_group_wins(harness, mo
     assert await h.engine.where(8101) == ("profile", "overview")
 
 
-async def test_answers_alternating_between_two_workers_never_use_a_stale_state(settings):
+async def test_answers_alternating_between_two_workers_never_use_a_stale_state(workers):
     """Each worker remembers the states it committed; the other worker's newer one wins."""
-    one = await make_harness(settings)
-    two = await make_harness(settings, one.clock)
-    try:
-        user_one = await one.user(8003)
-        user_two = await two.user(8003)
-        await user_one.command("start")
-        await user_one.press("Begin registration")
-        await user_one.send("Jordan")  # worker one remembers: at the last name
-        await user_two.send("Rivera")  # worker two moves the chat on to the email
-        assert await one.engine.where(8003) == ("registration", "email")
-        await user_one.send(JORDAN["email"])  # worker one must read worker two's state
-        assert "code" in user_one.last_text.lower()
-        assert await two.engine.where(8003) == ("registration", "email_code")
-        # and the answer worker two saved is still there
-        assert "Rivera" in json.dumps(await _stored_state(two, 8003))
-    finally:
-        await two.close()
-        await one.close()
+    one, two = workers
+    user_one = await one.user(8003)
+    user_two = await two.user(8003)
+    await user_one.command("start")
+    await user_one.press("Begin registration")
+    await user_one.send("Jordan")  # worker one remembers: at the last name
+    await user_two.send("Rivera")  # worker two moves the chat on to the email
+    assert await one.engine.where(8003) == ("registration", "email")
+    await user_one.send(JORDAN["email"])  # worker one must read worker two's state
+    assert "code" in user_one.last_text.lower()
+    assert await two.engine.where(8003) == ("registration", "email_code")
+    # and the answer worker two saved is still there
+    assert "Rivera" in json.dumps(await _stored_state(two, 8003))
 
 
 async def test_remembered_states_skip_decryption_and_stay_bounded(tmp_path, monkeypatch):

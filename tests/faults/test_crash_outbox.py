@@ -87,6 +87,15 @@ def _crash_on_the_code(api, env, cwd, arm: Path, after_crash) -> None:
     assert code not in history and CASEY["ssn"] not in history
 
 
+def _polling(bots: list[Bot], env, tmp_path, name: str, api) -> Bot:
+    """A bot started in polling mode (kept in ``bots`` to be killed at the end), once it polls."""
+    bot = Bot(env, tmp_path, name)
+    bots.append(bot)
+    bot.start()
+    bot.wait_polling(api)
+    return bot
+
+
 @pytest.mark.parametrize("point", POINTS)
 def test_kill_9_in_polling_mode(tmp_path, point):
     api = start_api()
@@ -96,17 +105,11 @@ def test_kill_9_in_polling_mode(tmp_path, point):
     bots: list[Bot] = []
     try:
         _import(env, tmp_path)
-        first = Bot(crashing, tmp_path, "first")
-        bots.append(first)
-        first.start()
-        first.wait_polling(api)
+        first = _polling(bots, crashing, tmp_path, "first", api)
 
         def restart():
             assert first.proc.wait(WAIT) == -9  # it killed itself, no clean-up at all
-            second = Bot(env, tmp_path, "second")
-            bots.append(second)
-            second.start()
-            second.wait_polling(api)
+            second = _polling(bots, env, tmp_path, "second", api)
 
         _crash_on_the_code(api, env, tmp_path, arm, restart)
         assert bots[-1].terminate() == 0
@@ -128,10 +131,7 @@ def test_kill_9_while_a_password_is_hashed(tmp_path):
     p = CASEY
     try:
         _import(env, tmp_path)
-        first = Bot(crashing, tmp_path, "first")
-        bots.append(first)
-        first.start()
-        first.wait_polling(api)
+        first = _polling(bots, crashing, tmp_path, "first", api)
         chat = Chat(api)
         code = _to_the_code(chat, env, tmp_path)
         chat.send(code, "Social Security number")
@@ -158,10 +158,7 @@ def test_kill_9_while_a_password_is_hashed(tmp_path):
         assert first.proc.wait(WAIT) == -9
         assert not arm.exists()
 
-        second = Bot(env, tmp_path, "second")
-        bots.append(second)
-        second.start()
-        second.wait_polling(api)
+        second = _polling(bots, env, tmp_path, "second", api)
         after = chat.wait("site phrase")  # the step completes
         assert "Now a password" not in _texts(after)  # not asked again
         api.wait_until(lambda: password_message in api.deleted(CHAT), WAIT, "the password's message to be deleted")
