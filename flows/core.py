@@ -411,10 +411,17 @@ MORE["deleted"] = WHY_DELETED
 
 
 def delete_secret(incoming: Incoming, what: str, ctx: Ctx | None = None) -> list[Action]:
-    """Delete the user's message because it held ``what`` ("your SSN"), and say so."""
-    full = f"(I deleted your message because it held {what}, so it doesn't stay in this chat.)"
-    del ctx  # the note is one line already; it stays whole each time
-    return [DeleteUserMessage(incoming.message_id), Reply(full)]
+    """Delete the user's message because it held ``what`` ("your SSN"), and say so: in full the
+    first time in the conversation, then in short. The short note has no "Why?" button: it comes
+    before a question whose own buttons stay as they are (/privacy says why, too)."""
+    note = f"(I deleted your message because it held {what}, so it doesn't stay in this chat.)"
+    if ctx is not None:
+        given = ctx.data.setdefault(EXPLAINED, [])
+        if "deleted" in given:
+            note = f"(Deleted: it held {what}.)"
+        else:
+            given.append("deleted")
+    return [DeleteUserMessage(incoming.message_id), Reply(note)]
 
 
 def history(ctx: Ctx) -> list[str]:
