@@ -153,18 +153,6 @@ def _not_eligible_text(ctx: Ctx) -> str:
     )
 
 
-@flow.step(
-    "not_eligible",
-    ask=_not_eligible_text,
-    choices=[[("online", "Try online again")]],
-    typed=False,
-    help="Only existing e-Services users can be helped by phone; everyone else completes registration online.",
-    stage="Help desk",
-)
-async def not_eligible(ctx: Ctx, a: Answer):
-    return resume_online(ctx)
-
-
 def _phone_help_text(ctx: Ctx) -> str:
     return (
         "Phone help (exception processing) is for people who already have an e-Services account and "
@@ -177,16 +165,26 @@ def _phone_help_text(ctx: Ctx) -> str:
     )
 
 
-@flow.step(
-    "phone_help",
-    ask=_phone_help_text,
-    choices=[[("online", "Try online again")]],
-    typed=False,
-    help="A phone case can be opened once your SSN, date of birth, name and filing status match the records.",
-    stage="Help desk",
-)
-async def phone_help(ctx: Ctx, a: Answer):
+async def _back_online(ctx: Ctx, a: Answer):
     return resume_online(ctx)
+
+
+# The steps saying why the phone route is closed; their one button goes back to registering online
+for _name, _text, _why in (
+    (
+        "not_eligible",
+        _not_eligible_text,
+        "Only existing e-Services users can be helped by phone; everyone else completes registration online.",
+    ),
+    (
+        "phone_help",
+        _phone_help_text,
+        "A phone case can be opened once your SSN, date of birth, name and filing status match the records.",
+    ),
+):
+    flow.step(
+        _name, ask=_text, choices=[[("online", "Try online again")]], typed=False, help=_why, stage="Help desk"
+    )(_back_online)
 
 
 flow.transitions([])

@@ -69,6 +69,19 @@ _MAX_POLL_SECONDS = 60.0
 _MAX_BODY = 20 * 1024 * 1024
 
 
+def bot_user(bot_id: int, username: str, first_name: str) -> dict[str, Any]:
+    """The bot's own ``User`` object, as ``getMe`` returns it."""
+    return {
+        "id": bot_id,
+        "is_bot": True,
+        "first_name": first_name,
+        "username": username,
+        "can_join_groups": False,
+        "can_read_all_group_messages": False,
+        "supports_inline_queries": False,
+    }
+
+
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
@@ -319,15 +332,7 @@ class BotAPIServer:
         self.host = host
         self.requested_port = port
         self.token = token
-        self.bot_user: dict[str, Any] = {
-            "id": bot_id,
-            "is_bot": True,
-            "first_name": bot_first_name,
-            "username": bot_username,
-            "can_join_groups": False,
-            "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
-        }
+        self.bot_user = bot_user(bot_id, bot_username, bot_first_name)
         self._cond = threading.Condition(threading.RLock())
         self._chats: dict[int, _Chat] = {}
         self._updates: list[dict[str, Any]] = []  # queued, not yet confirmed

@@ -31,7 +31,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.ext import Application, ContextTypes
 from telegram.request import BaseRequest, RequestData
 
-from sabot_testing.botapi_server import NOT_MODIFIED, Buttons, edited
+from sabot_testing.botapi_server import NOT_MODIFIED, Buttons, bot_user, edited
 
 __all__ = [
     "FAKE_TOKEN",
@@ -105,15 +105,7 @@ class FakeBotAPI(BaseRequest):
         bot_username: str = "sabot_test_bot",
         bot_first_name: str = "Sabot Test",
     ) -> None:
-        self.bot_user: dict[str, Any] = {
-            "id": bot_id,
-            "is_bot": True,
-            "first_name": bot_first_name,
-            "username": bot_username,
-            "can_join_groups": False,
-            "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
-        }
+        self.bot_user = bot_user(bot_id, bot_username, bot_first_name)
         self.calls: list[dict[str, Any]] = []
         self.messages: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
         self.user_messages: dict[int, set[int]] = defaultdict(set)

@@ -851,30 +851,49 @@ def _call(func, text, *args, **kwargs):
         return exc
 
 
+def _two_upper_letters(result: str) -> bool:
+    return len(result) == 2 and result.isupper()
+
+
+#: validators given any text, and what holds of an answer they accept (None: only that they accept
+#: or refuse it properly)
+ACCEPTED = {
+    "person_name": lambda result: 1 <= len(result) <= 40,
+    "email_address": None,
+    "us_state": _two_upper_letters,
+    "zip_code": None,
+    "country": _two_upper_letters,
+    "province": lambda result: len(result) <= 40,
+    "address_line": lambda result: 1 <= len(result) <= 60 and result.isprintable(),
+    "city": lambda result: 1 <= len(result) <= 40 and result.isprintable(),
+    "us_mobile_number": lambda result: result.startswith("+1") and len(result) == 12,
+    "username": None,
+    "site_phrase": None,
+    "one_time_code": lambda result: len(result) == 6 and result.isdigit(),
+}
+
+
+@pytest.mark.parametrize("name", ACCEPTED)
 @FUZZ
-@given(ANY_TEXT)
-def test_fuzz_person_name(text):
-    result = _call(v.person_name, text)
-    if isinstance(result, str):
-        assert 1 <= len(result) <= 40
+@given(text=ANY_TEXT)
+def test_fuzz_validator(name, text):
+    result = _call(getattr(v, name), text)
+    holds = ACCEPTED[name]
+    if isinstance(result, str) and holds is not None:
+        assert holds(result), result
 
 
+@pytest.mark.parametrize("name, length, echoed_below", [("ssn", 9, 4), ("last_eight_digits", 8, 3)])
 @FUZZ
-@given(ANY_TEXT)
-def test_fuzz_email_address(text):
-    _call(v.email_address, text)
-
-
-@FUZZ
-@given(ANY_TEXT)
-def test_fuzz_ssn(text):
-    result = _call(v.ssn, text)
+@given(text=ANY_TEXT)
+def test_fuzz_digits_are_not_repeated_back(name, length, echoed_below, text):
+    result = _call(getattr(v, name), text)
     if isinstance(result, Invalid):
         digits = "".join(ch for ch in text if "0" <= ch <= "9")
-        if len(digits) >= 4:
+        if len(digits) >= echoed_below:
             assert digits not in result.message
     else:
-        assert len(result) == 9 and result.isdigit()
+        assert len(result) == length and result.isdigit()
 
 
 @FUZZ
@@ -894,63 +913,9 @@ def test_fuzz_date_of_birth_roundtrip(born):
 
 
 @FUZZ
-@given(ANY_TEXT)
-def test_fuzz_us_state(text):
-    result = _call(v.us_state, text)
-    if isinstance(result, str):
-        assert len(result) == 2 and result.isupper()
-
-
-@FUZZ
-@given(ANY_TEXT)
-def test_fuzz_zip_code(text):
-    _call(v.zip_code, text)
-
-
-@FUZZ
-@given(ANY_TEXT)
-def test_fuzz_country(text):
-    result = _call(v.country, text)
-    if isinstance(result, str):
-        assert len(result) == 2 and result.isupper()
-
-
-@FUZZ
 @given(ANY_TEXT, st.sampled_from(["US", "CA", "GB", "FR", "", "zz"]))
 def test_fuzz_postal_code(text, country_code):
     _call(v.postal_code, text, country_code)
-
-
-@FUZZ
-@given(ANY_TEXT)
-def test_fuzz_province(text):
-    result = _call(v.province, text)
-    if isinstance(result, str):
-        assert len(result) <= 40
-
-
-@FUZZ
-@given(ANY_TEXT)
-def test_fuzz_address_line(text):
-    result = _call(v.address_line, text)
-    if isinstance(result, str):
-        assert 1 <= len(result) <= 60 and result.isprintable()
-
-
-@FUZZ
-@given(ANY_TEXT)
-def test_fuzz_city(text):
-    result = _call(v.city, text)
-    if isinstance(result, str):
-        assert 1 <= len(result) <= 40 and result.isprintable()
-
-
-@FUZZ
-@given(ANY_TEXT)
-def test_fuzz_us_mobile_number(text):
-    result = _call(v.us_mobile_number, text)
-    if isinstance(result, str):
-        assert result.startswith("+1") and len(result) == 12
 
 
 @FUZZ
@@ -962,38 +927,6 @@ def test_fuzz_password(text, user, words):
             assert text not in result.message
     else:
         assert 8 <= len(result) <= 128
-
-
-@FUZZ
-@given(ANY_TEXT)
-def test_fuzz_username(text):
-    _call(v.username, text)
-
-
-@FUZZ
-@given(ANY_TEXT)
-def test_fuzz_site_phrase(text):
-    _call(v.site_phrase, text)
-
-
-@FUZZ
-@given(ANY_TEXT)
-def test_fuzz_one_time_code(text):
-    result = _call(v.one_time_code, text)
-    if isinstance(result, str):
-        assert len(result) == 6 and result.isdigit()
-
-
-@FUZZ
-@given(ANY_TEXT)
-def test_fuzz_last_eight_digits(text):
-    result = _call(v.last_eight_digits, text)
-    if isinstance(result, Invalid):
-        digits = "".join(ch for ch in text if "0" <= ch <= "9")
-        if len(digits) >= 3:
-            assert digits not in result.message
-    else:
-        assert len(result) == 8 and result.isdigit()
 
 
 @FUZZ
