@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import re
 from pathlib import Path
 
@@ -89,6 +91,25 @@ async def make_harness(settings, clock: ManualClock | None = None) -> BotHarness
         token=FAKE_TOKEN, engine=engine, request=api, retry_policy=RetryPolicy(sleep=_no_sleep)
     )
     return BotHarness(services, engine, api, app, clock)
+
+
+def run_on_harness(settings, scene):
+    """Run ``await scene(h)`` on a harness over ``settings`` (outside any event loop, as before a
+    CLI command is tried on what it left), close the harness and return what the scene returned."""
+
+    async def run():
+        h = await make_harness(settings)
+        try:
+            return await scene(h)
+        finally:
+            await h.close()
+
+    return asyncio.run(run())
+
+
+def cli_env(settings, **extra: str) -> dict[str, str]:
+    """The environment pointing a ``sabot`` command at the harness's data and database."""
+    return {"SABOT_DATA_DIR": settings.data_dir, "SABOT_DATABASE__URL": settings.database.url, **extra}
 
 
 async def _no_sleep(_seconds: float) -> None:

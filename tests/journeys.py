@@ -64,9 +64,8 @@ async def financial_account(user, p=JORDAN):
 
 
 async def sign_in_details(user, p=JORDAN):
-    await user.send(p["username"])
-    await user.send(p["password"])
-    await user.send(p["phrase"])
+    for typed in ("username", "password", "phrase"):
+        await user.send(p[typed])
     return await user.press(p["image"])
 
 

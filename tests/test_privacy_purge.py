@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from click.testing import CliRunner
@@ -11,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.privacy import purge_abandoned
 from bot.storage.models import Account, Attempt, AuditEvent, Conversation, Delivery, ExceptionCase, Letter, OneTimeCode
-from tests.conftest import make_harness
+from tests.conftest import cli_env, make_harness, run_on_harness
 from tests.conftest import test_settings as settings_for
 from tests.journeys import JORDAN, register, to_email_code, to_identity
 from tests.test_mail_path import register_by_mail
@@ -120,20 +119,15 @@ def test_sabot_purge_command(tmp_path):
 
     settings = settings_for(tmp_path)
 
-    async def populate():
-        h = await make_harness(settings)
-        try:
-            user = await h.user(6101)
-            await to_email_code(h, user)
-            async with h.services.sessions() as session, session.begin():
-                row = await session.get(Conversation, 6101)
-                row.updated_at = h.clock.now() - timedelta(days=400)
-        finally:
-            await h.close()
+    async def populate(h):
+        user = await h.user(6101)
+        await to_email_code(h, user)
+        async with h.services.sessions() as session, session.begin():
+            row = await session.get(Conversation, 6101)
+            row.updated_at = h.clock.now() - timedelta(days=400)
 
-    asyncio.run(populate())
-    env = {"SABOT_DATA_DIR": settings.data_dir, "SABOT_DATABASE__URL": settings.database.url}
-    result = CliRunner().invoke(main, ["purge"], env=env, catch_exceptions=False)
+    run_on_harness(settings, populate)
+    result = CliRunner().invoke(main, ["purge"], env=cli_env(settings), catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "conversations: 1 deleted" in result.output and "codes:" in result.output
 

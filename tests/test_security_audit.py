@@ -4,7 +4,6 @@ a password or a factor changes."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from click.testing import CliRunner
@@ -12,7 +11,7 @@ from sqlalchemy import select
 
 from bot.storage.models import AuditEvent
 from domain import authenticator
-from tests.conftest import make_harness
+from tests.conftest import cli_env, run_on_harness
 from tests.conftest import test_settings as settings_for
 from tests.journeys import (
     JORDAN,
@@ -202,23 +201,19 @@ def test_sabot_audit_lists_events_since_a_day(tmp_path):
 
     settings = settings_for(tmp_path)
 
-    async def populate():
-        h = await make_harness(settings)
-        try:
-            user = await h.user(7101)
-            await register(h, user)
-            await user.command("login")
-            await user.send(JORDAN["username"])
-            await user.send("wrong once")
-            h.clock.advance(days=3)
-            await user.send(JORDAN["password"])
-            await user.send(await h.last_code("sms"))
-            return h.clock.now()
-        finally:
-            await h.close()
+    async def populate(h):
+        user = await h.user(7101)
+        await register(h, user)
+        await user.command("login")
+        await user.send(JORDAN["username"])
+        await user.send("wrong once")
+        h.clock.advance(days=3)
+        await user.send(JORDAN["password"])
+        await user.send(await h.last_code("sms"))
+        return h.clock.now()
 
-    later = asyncio.run(populate())
-    env = {"SABOT_DATA_DIR": settings.data_dir, "SABOT_DATABASE__URL": settings.database.url}
+    later = run_on_harness(settings, populate)
+    env = cli_env(settings)
     runner = CliRunner()
     everything = runner.invoke(main, ["audit"], env=env, catch_exceptions=False)
     assert everything.exit_code == 0

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from bot.crypto import KeyRing, Vault, load_key_ring, make_vault
 from bot.keys import ENCRYPTED_COLUMNS, RotationError, add_key_to_file, drop_old_keys, key_usage, reencrypt_all
 from bot.storage.models import Base
-from tests.conftest import make_harness
+from tests.conftest import cli_env, make_harness, run_on_harness
 from tests.conftest import test_settings as settings_for
 from tests.journeys import JORDAN, to_email_code
 from tests.privacy_helpers import PRIYA, encrypted_values, fill_with_registrations, sign_in_with_text
@@ -209,22 +209,14 @@ def test_sabot_keys_rotate_command(tmp_path, monkeypatch):
 
     settings = settings_for(tmp_path)
 
-    async def populate():
-        h = await make_harness(settings)
-        try:
-            await fill_with_registrations(h)
-        finally:
-            await h.close()
-
-    asyncio.run(populate())
+    run_on_harness(settings, fill_with_registrations)
     old = json.loads(settings.key_file_path.read_text())["active"]
-    env = {
-        "SABOT_DATA_DIR": settings.data_dir,
-        "SABOT_DATABASE__URL": settings.database.url,
-        "SABOT_SECURITY__ARGON2_TIME_COST": "1",
-        "SABOT_SECURITY__ARGON2_MEMORY_KIB": "8192",
-        "SABOT_SECURITY__ARGON2_PARALLELISM": "1",
-    }
+    env = cli_env(
+        settings,
+        SABOT_SECURITY__ARGON2_TIME_COST="1",
+        SABOT_SECURITY__ARGON2_MEMORY_KIB="8192",
+        SABOT_SECURITY__ARGON2_PARALLELISM="1",
+    )
     runner = CliRunner()
     result = runner.invoke(main, ["keys", "rotate", "--batch-size", "2"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
