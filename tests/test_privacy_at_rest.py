@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import make_harness
+from tests.conftest import make_harness, run_on_harness
 from tests.conftest import test_settings as settings_for
 from tests.privacy_helpers import (
     find_plaintext,
@@ -63,7 +63,6 @@ async def test_database_file_holds_no_personal_value_in_plain_text(tmp_path: Pat
 
 def test_postgresql_dump_holds_no_personal_value_in_plain_text(tmp_path: Path, postgres):
     """The same check on a pg_dump of a PostgreSQL database filled the same way."""
-    import asyncio
     import shutil
     import subprocess
 
@@ -80,14 +79,7 @@ def test_postgresql_dump_holds_no_personal_value_in_plain_text(tmp_path: Path, p
     postgres.empty()
     settings = settings_for(tmp_path, database={"url": postgres.url})
 
-    async def fill():
-        h = await make_harness(settings)
-        try:
-            return await fill_with_registrations(h)
-        finally:
-            await h.close()
-
-    people = asyncio.run(fill())
+    people = run_on_harness(settings, fill_with_registrations)
     values = {**personal_values(people), **OTHER_TYPED}
     url = make_url(postgres.url)
     dump = subprocess.run(
