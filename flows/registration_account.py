@@ -23,7 +23,7 @@ from flows.registration_base import SITE_IMAGES, flow, upgrading, via_mail
 @flow.step(
     "username",
     ask=lambda ctx: (
-        "Choose a username. Note that it can never be changed later. Use "
+        "Choose a username; it can never be changed. "
         f"{ctx.policy.username.min_length} to {ctx.policy.username.max_length} letters, digits, "
         "dots, dashes or underscores, starting with a letter."
     ),
@@ -44,9 +44,9 @@ async def username(ctx: Ctx, a: Answer):
 @flow.step(
     "password",
     ask=lambda ctx: (
-        f"Now a password: {password_rule(ctx)}, and long is good. Any characters work, spaces "
-        "included; a few unrelated words make a strong one. Common or leaked passwords, and ones "
-        "containing your username or name, are refused."
+        f"Now a password: {password_rule(ctx)}, any characters, spaces too. A few unrelated words "
+        "make a strong one. Common or leaked passwords, and ones containing your username or name, "
+        "are refused."
     ),
     secret="your password",
     help="No special character rules: length and unpredictability matter. Avoid anything others could guess.",
@@ -61,8 +61,8 @@ async def password(ctx: Ctx, a: Answer):
 @flow.step(
     "site_phrase",
     ask=(
-        "Pick a site phrase: a few words that I'll show you when you sign in, so you know it's "
-        "really us. Don't use your password."
+        "Pick a site phrase: a few words I'll show when you sign in, so you know it's really us. "
+        "Not your password."
     ),
     help="Any short phrase you'll recognise, 4 to 40 characters.",
     stage="Sign-in details",
@@ -85,7 +85,7 @@ async def site_phrase(ctx: Ctx, a: Answer):
 @flow.step(
     "site_image",
     ask=lambda ctx: (
-        ("Now" if via_mail(ctx) else "Last step:") + " choose a site image. It appears with your site phrase when you sign in."
+        ("Now" if via_mail(ctx) else "Last step:") + " choose a site image, shown with your site phrase when you sign in."
     ),
     choices=[[(k, label)] for k, label in SITE_IMAGES.items()],
     typed=False,
@@ -249,7 +249,7 @@ def summary(ctx: Ctx) -> str:
         + (f"Email: {d['email']}\n" if d.get("email") else "")
         + "Mobile phone: confirmed\n"
         f"Site image: {SITE_IMAGES.get(d['site_image'])}\n\n"
-        "Three kinds of code, so they don't get mixed up:\n"
+        "Three kinds of code:\n"
         f"• Confirmation code – emailed when you register; works {_minutes(ctx.policy.codes.confirmation)}.\n"
         f"• Activation code – proves your phone once: by text ({_minutes(ctx.policy.codes.activation_text)}) or by mail ({plural(ctx.policy.letters.code_lifetime_days, 'day')}).\n"
         f"• Security code – needed at every sign-in: by text ({_minutes(ctx.policy.codes.security_text)}) or from an authenticator app (each lasts {plural(STEP_SECONDS, 'second')}).\n\n"

@@ -27,9 +27,9 @@ def _kind_choices(ctx: Ctx):
 @flow.step(
     "fin_kind",
     ask=(
-        "Now a quick check against your financial records. Which kind of account will you use? "
-        "Its account number is used once for this check and never kept. The check may show on your "
-        "credit report as a \"soft inquiry\", which doesn't affect your credit score."
+        "Which kind of account will you use for the financial check? Its number is used once and never "
+        "kept. The check may show on your credit report as a \"soft inquiry\", which doesn't affect "
+        "your score."
     ),
     choices=_kind_choices,
     typed=False,
@@ -83,11 +83,8 @@ async def card_kind(ctx: Ctx, a: Answer):
 
 def _digits_prompt(ctx: Ctx) -> str:
     what = lower_first(ACCOUNT_LABELS.get(ctx.data.get("fin_kind"), "account"))
-    hint = " (the long number on the front of the card)" if is_card(ctx) else " (from a statement)"
-    return (
-        f"Type the last eight digits of your {what} account number{hint}. "
-        "I check them once and don't keep them."
-    )
+    hint = " (the long number on the front)" if is_card(ctx) else " (from a statement)"
+    return f"Type the last eight digits of your {what} number{hint}."
 
 
 def _digits_choices(ctx: Ctx):
@@ -184,8 +181,7 @@ async def freeze_hold(ctx: Ctx, a: Answer):
 @flow.step(
     "phone",
     ask=(
-        "What is your mobile phone number? It must be a U.S. number that can receive texts and is "
-        "registered in your name."
+        "What is your mobile phone number? A U.S. number in your name that can receive texts."
     ),
     choices=[[("no_phone", "I don't have a mobile phone in my name")]],
     secret="your phone number",
@@ -279,7 +275,11 @@ code_entry_step(
     flow,
     "phone_code",
     ACTIVATION_TEXT,
-    ask=lambda ctx: f"Type the {ACTIVATION_TEXT.digits(ctx)} activation code I texted to your phone.",
+    ask=lambda ctx: (
+        f"Type the {ACTIVATION_TEXT.digits(ctx)} activation code I texted."
+        if any(sent == ACTIVATION_TEXT.purpose for _, sent in ctx.fresh_codes)
+        else f"Type the {ACTIVATION_TEXT.digits(ctx)} activation code I texted to your phone."
+    ),
     resend=_send_phone_code,
     change=("change", "Use a different number", "change_phone"),
     on_success=_phone_confirmed,

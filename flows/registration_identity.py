@@ -14,7 +14,7 @@ from domain.ports import IDENTITY_MISMATCH, IdentityClaim
 from domain.validators import Invalid
 from flows.code_entry import code_entry_step
 from flows.common import CONFIRMATION, listed, lower_first, send_code, tries_left, when
-from flows.core import Answer, Ctx
+from flows.core import Answer, Ctx, explain
 from flows.exception import hand_off, identity_core
 from flows.hires import record_hire_event
 from flows.limits import IDENTITY, IDENTITY_ALL, IDENTITY_CHAT, IDENTITY_USER, Budget, budget, user_id
@@ -38,7 +38,7 @@ async def first_name(ctx: Ctx, a: Answer):
 
 @flow.step(
     "last_name",
-    ask="And your last name, as on that return? (Include a suffix such as Jr. only if the return shows it.)",
+    ask="And your last name? Add a suffix such as Jr. only if the return has one.",
     help="Type your family name as your last-filed return shows it, including any hyphen.",
     stage="Name and email",
 )
@@ -48,7 +48,7 @@ async def last_name(ctx: Ctx, a: Answer):
 
 @flow.step(
     "email",
-    ask="What email address can you open right now? I'll send a confirmation code to it.",
+    ask="What email address can you open right now? I'll send a code to it.",
     help="You'll need to read a code from this mailbox in the next few minutes, so use one you can open now.",
     stage="Name and email",
 )
@@ -64,6 +64,11 @@ async def _email_confirmed(ctx: Ctx) -> None:
     ctx.say("Thanks, your email address is confirmed.")
 
 
+def _just_sent(ctx: Ctx, purpose: str) -> bool:
+    """A code of ``purpose`` went out in this very turn: the note above the prompt said where."""
+    return any(sent == purpose for _, sent in ctx.fresh_codes)
+
+
 async def _send_email_code(ctx: Ctx) -> None:
     await send_code(ctx, CONFIRMATION, ctx.data["email"])
 
@@ -73,7 +78,9 @@ code_entry_step(
     "email_code",
     CONFIRMATION,
     ask=lambda ctx: (
-        f"Type the {CONFIRMATION.digits(ctx)} confirmation code from the email I sent to {ctx.data.get('email')}."
+        f"Type the {CONFIRMATION.digits(ctx)} confirmation code from that email."
+        if _just_sent(ctx, CONFIRMATION.purpose)
+        else f"Type the {CONFIRMATION.digits(ctx)} confirmation code from the email I sent to {ctx.data.get('email')}."
     ),
     resend=_send_email_code,
     change=("change", "Use a different email", "change_email"),
@@ -323,15 +330,25 @@ def _review_text(ctx: Ctx) -> str:
     if not addr.domestic and shown:
         shown[-1] = country_name(addr.country) or addr.country  # "Canada", never "CA" (California?)
     lines = "\n".join("   " + line for line in shown)
-    return (
-        "Please check these details against your last-filed return:\n\n"
+    details = (
         f"Name: {d.get('first_name')} {d.get('last_name')}\n"
         "SSN: provided (hidden)\n"
         "Date of birth: provided (hidden)\n"
         f"Filing status: {FILING_STATUS_LABELS.get(d.get('filing_status'), '-')}\n"
-        f"Address:\n{lines}\n\n"
-        "When everything matches the return, I'll check it against the records."
+        f"Address:\n{lines}"
     )
+    text = f"Please check these details against your last-filed return:\n\n{details}"
+    # what happens next in full the first time; afterwards a "Why?" button under the review
+    if explain(ctx, "review", REVIEW_WHY, "") == REVIEW_WHY:
+        text += "\n\nWhen everything matches the return, I'll check it against the records."
+    return text
+
+
+REVIEW_WHY = (
+    "The records are matched against your last-filed return, so each detail must be as that return "
+    "shows it. When everything matches the return, tap \"Everything matches – check it\" and I'll "
+    "check it against the records."
+)
 
 
 REVIEW_CHOICES = [
@@ -507,8 +524,8 @@ async def review(ctx: Ctx, a: Answer):
             offer = "Tap a suggestion to try it written another way, or fix an item with its Change button."
         elif address_off:
             offer = (
-                "If every line is as on your last-filed return, the records hold it in a way I can't try "
-                f"online: tap \"{HELP_DESK_CHOICE[1]}\" and the e-Help Desk can check it with you."
+                "If every line is as on your return, the records hold it in a way I can't try online; "
+                f"tap \"{HELP_DESK_CHOICE[1]}\" and the e-Help Desk can check it with you."
             )
         else:
             offer = "You can fix an item with its Change button and check again."
