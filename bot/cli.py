@@ -29,6 +29,15 @@ def _run(coro):
         return None
 
 
+def _listing(load, empty: str, line) -> None:
+    """Print one line per row ``load(services)`` returns, or ``empty`` when there are none."""
+    rows = _with_services(load)
+    if not rows:
+        click.echo(empty)
+    for row in rows:
+        click.echo(line(row))
+
+
 def _with_services(work, settings=None):
     """Run ``work(services)`` with the bot's services, closed afterwards."""
     from bot.services import build_services
@@ -246,11 +255,10 @@ def exception_list() -> None:
     """Cases handed to the help desk (reference, status, dates; no personal data)."""
     from bot.helpdesk import list_cases
 
-    cases = _with_services(list_cases)
-    if not cases:
-        click.echo("No cases.")
-    for case in cases:
-        click.echo(f"{case.reference}  {case.status:<13} opened {case.created_at:%Y-%m-%d %H:%M} UTC, updated {case.updated_at:%Y-%m-%d %H:%M} UTC")
+    _listing(list_cases, "No cases.", lambda case: (
+        f"{case.reference}  {case.status:<13} opened {case.created_at:%Y-%m-%d %H:%M} UTC, "
+        f"updated {case.updated_at:%Y-%m-%d %H:%M} UTC"
+    ))
 
 
 @exception.command("approve")
@@ -610,12 +618,10 @@ def firm_list() -> None:
     """Every firm: its admins and how many hires it has (no hire's details)."""
     from bot.firms import list_firms
 
-    firms = _with_services(list_firms)
-    if not firms:
-        click.echo("No firms yet. Create one with `sabot firm create NAME --admin TELEGRAM_USER_ID`.")
-    for f in firms:
-        admins = ", ".join(str(a) for a in f.admins) or "none"
-        click.echo(f"{f.id}  {f.name}  admins: {admins}  hires: {f.hires} ({f.done} done)  created {f.created_at:%Y-%m-%d}")
+    _listing(list_firms, "No firms yet. Create one with `sabot firm create NAME --admin TELEGRAM_USER_ID`.", lambda f: (
+        f"{f.id}  {f.name}  admins: {', '.join(str(a) for a in f.admins) or 'none'}  "
+        f"hires: {f.hires} ({f.done} done)  created {f.created_at:%Y-%m-%d}"
+    ))
 
 
 if __name__ == "__main__":  # pragma: no cover
