@@ -487,112 +487,6 @@ def audit(since: str | None, account_id: int | None, as_json: bool) -> None:
         click.echo(f"{e.at:%Y-%m-%d %H:%M:%S} UTC  {e.event:<32} {account}{chat}")
 
 
-# -- scripted conversations and diagrams --------------------------------------------------------
-
-
-def _tool(module: str):
-    """Import an optional tool: the scripted-test kit (``sabot[testing]``) or the benchmark, which
-    lives in the source checkout's ``tools/`` and is not part of the installed bot."""
-    import importlib
-
-    if module.startswith("sabot_bench"):
-        tools = Path(__file__).resolve().parents[1] / "tools"
-        if tools.is_dir() and str(tools) not in sys.path:
-            sys.path.insert(0, str(tools))
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if module.startswith("sabot_bench") and exc.name and exc.name.startswith("sabot_bench"):
-            raise click.ClickException("The benchmark runs from a source checkout of sabot (tools/sabot_bench); it is not part of the installed bot.") from None
-        raise click.ClickException(f"This needs the scripted-test kit: pip install 'sabot[testing]' ({exc.name} is missing).") from None
-
-
-@main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write JUnit XML to this file.")
-@click.option("--coverage", is_flag=True, help="Report every state and transition of every flow and which transcripts reach them.")
-@click.option("--coverage-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the coverage report to this file (.json for the machine-readable form).")
-@click.option("-k", "keyword", default=None, help="Only transcripts whose file, name or row contains this text.")
-@click.option("-x", "--fail-fast", is_flag=True, help="Stop at the first failure.")
-@click.option("--record", "record_to", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Talk to the bot here and write the conversation as a transcript to this file.")
-@click.option("--chat-id", default=1001, show_default=True, help="With --record: the chat to play.")
-def script(paths, junit, coverage, coverage_out, keyword, fail_fast, record_to, chat_id) -> None:
-    """Run scripted conversations (*.convo.yaml files or folders; default tests/transcripts)."""
-    if record_to is not None:
-        record = _tool("sabot_testing.recorder").record
-        written = _run(record(record_to, chat_id=chat_id))
-        click.echo(f"Transcript written to {written or record_to}. Run it with: sabot script {record_to}")
-        return
-    run_paths = _tool("sabot_testing.command").run_paths
-    code = run_paths(
-        list(paths), echo=click.echo, junit=junit, coverage=coverage, coverage_out=coverage_out,
-        keyword=keyword, fail_fast=fail_fast, color=sys.stdout.isatty(),
-    )
-    sys.exit(code)
-
-
-@main.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"), show_default=True,
-              help="Folder for flows/<flow>.md.")
-@click.option("--readme", type=click.Path(dir_okay=False, path_type=Path), default=Path("README.md"), show_default=True,
-              help="Markdown file whose <!-- diagram:FLOW --> blocks are regenerated.")
-@click.option("--check", is_flag=True, help="Change nothing; exit 1 if a diagram is out of date.")
-def diagram(out: Path, readme: Path, check: bool) -> None:
-    """Draw every flow from its state machine (Mermaid) into docs/flows/ and the README."""
-    draw = _tool("sabot_testing.command").draw
-    sys.exit(draw(out, readme, check=check, echo=click.echo))
-
-
-# -- benchmark ----------------------------------------------------------------------------------
-
-
-@main.command()
-@click.option("--users", default=1000, show_default=True, type=click.IntRange(1), help="Users completing the registration per run.")
-@click.option("--window", default=256, show_default=True, type=click.IntRange(1), help="Updates in flight at most.")
-@click.option("--latency-window", default=32, show_default=True, type=click.IntRange(1),
-              help="A second window, for the p99 target.")
-@click.option("--database", "database", type=click.Choice(["sqlite", "postgresql", "both"]), default="both", show_default=True)
-@click.option("--prefill", default=0, show_default=True, type=click.IntRange(0),
-              help="Also run with this many accounts already stored (e.g. 100000).")
-@click.option("--idle", default=10_000, show_default=True, type=click.IntRange(0),
-              help="Idle conversations for the memory check (0: skip it).")
-@click.option("--password-users", default=50, show_default=True, type=click.IntRange(0),
-              help="Users setting passwords at once at the real argon2 cost (0: only hashes/s).")
-@click.option("--hash-others", default=200, show_default=True, type=click.IntRange(1),
-              help="Other users whose p99 is measured while those passwords are hashed.")
-@click.option("--postgres-url", default=None, help="Admin URL of the PostgreSQL server (a throwaway database is created and dropped).")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path(".sabot/bench"), show_default=True,
-              help="Where the SQLite files go (use a real disk: fsync is what is measured).")
-@click.option("--profile", "profile", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also profile one run (cProfile) into this file and print its top costs.")
-@click.option("--rate", default=0.0, show_default=True, type=click.FloatRange(0),
-              help="Also run paced (open loop) at this many updates/s offered, with the latency window (0: don't).")
-@click.option("--per-step", default=100, show_default=True, type=click.IntRange(0),
-              help="Users for the table of each update's cost alone, one in flight (0: skip it).")
-@click.option("--rounds", default=3, show_default=True, type=click.IntRange(1),
-              help="Rounds of (baseline, sabot) runs for the ratio; the median round's is reported.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write the figures as JSON.")
-def bench(users, window, latency_window, database, prefill, idle, password_users, hash_others, postgres_url, workdir, profile,
-          rate, per_step, rounds, json_out) -> None:
-    """Measure throughput, latency and memory against plain python-telegram-bot (see BENCHMARKS.md)."""
-    sabot_bench = _tool("sabot_bench")
-    DEFAULT_POSTGRES_ADMIN_URL, BenchError = sabot_bench.DEFAULT_POSTGRES_ADMIN_URL, sabot_bench.BenchError
-    BenchOptions, run_bench = sabot_bench.BenchOptions, sabot_bench.run_bench
-    options = BenchOptions(
-        users=users, window=window, latency_window=latency_window,
-        databases=("sqlite", "postgresql") if database == "both" else (database,),
-        prefill=prefill, idle=idle, password_users=password_users, hash_others=hash_others,
-        postgres_admin_url=postgres_url or DEFAULT_POSTGRES_ADMIN_URL, workdir=workdir, profile=profile, rate=rate,
-        per_step=per_step, rounds=rounds, json_out=json_out,
-    )
-    try:
-        _run(run_bench(options, echo=click.echo))
-    except BenchError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
 # -- firms ------------------------------------------------------------------------------------
 
 
@@ -622,6 +516,19 @@ def firm_list() -> None:
         f"{f.id}  {f.name}  admins: {', '.join(str(a) for a in f.admins) or 'none'}  "
         f"hires: {f.hires} ({f.done} done)  created {f.created_at:%Y-%m-%d}"
     ))
+
+
+
+
+
+def _add_tool_commands() -> None:
+    from bot.cli_tools import bench, diagram, script
+
+    for command in (script, diagram, bench):
+        main.add_command(command)
+
+
+_add_tool_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover
