@@ -6,12 +6,18 @@ They load the scripted-test kit (``sabot[testing]``) or the benchmark (a source 
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
 import click
 
-from bot.cli import _run
+
+def _run(coro):
+    try:
+        return asyncio.run(coro)
+    except KeyboardInterrupt:
+        return None
 
 
 # -- scripted conversations and diagrams --------------------------------------------------------

@@ -11,7 +11,6 @@ financial check and a phone or the mail path (see flows.registration).
 from __future__ import annotations
 
 from domain import authenticator
-from domain.policies import format_hours
 from domain import validators as v
 from domain.validators import Invalid
 from flows.code_entry import code_entry_step
@@ -22,7 +21,6 @@ from flows.common import (
     new_password as checked_password,
     password_rule,
     send_code,
-    spelled,
     tries_left,
     when,
     with_article,
@@ -34,23 +32,22 @@ from flows.limits import (
     AUTHENTICATOR_STREAK,
     PASSWORD_STREAK,
     SECURITY_TEXT_STREAK,
-    SIGN_IN,
-    SIGN_IN_ACCOUNT,
     STREAKS,
-    Streak,
-    budget,
     user_id,
 )
 from flows.registration import SITE_IMAGES
 from flows.core import Choices
-from flows.replies import Photo
+from flows.sign_in_support import (
+    APP_CODE,
+    APP_CODE_DIGITS,
+    _totp_prompt,
+    enroll_authenticator,
+    locked_text,
+    password_tries,
+    refuse_if_locked,
+)
 
 flow = Flow("login", "Sign-in", initial="login_username")
-
-#: authenticator apps show codes of this many digits (the TOTP standard's usual length)
-APP_CODE_DIGITS = 6
-APP_CODE = f"{spelled(APP_CODE_DIGITS)}-digit"
-
 
 def account_subject(ctx: Ctx) -> str:
     return f"account:{ctx.data['login_account_id']}"
@@ -121,40 +118,6 @@ async def login_username(ctx: Ctx, a: Answer):
             "login.not_username",
         )
     ctx.data["login_username"] = name
-
-
-def account_key(ctx: Ctx, username: str) -> str:
-    """The key an account's sign-in attempts are counted under: a keyed hash of its username,
-    so nothing a person typed is stored in the clear."""
-    return ctx.vault.digest("username", username.lower())
-
-
-async def password_tries(ctx: Ctx, username: str, account):
-    """Wrong passwords allowed now for ``username``: per Telegram user, and (except in the chat the
-    account was registered in) for everyone together."""
-    key = account_key(ctx, username)
-    limits = [(SIGN_IN, f"{key}:{user_id(ctx)}")]
-    if account is None or Streak.side(ctx, account) != "owner":
-        limits.append((SIGN_IN_ACCOUNT, key))
-    return await budget(ctx, *limits)
-
-
-def locked_text(ctx: Ctx) -> str:
-    """What to do about an account locked after too many failures in a row."""
-    desk = ctx.policy.help_desk
-    return (
-        "This account is locked because of too many failed sign-in attempts in a row. If it's your "
-        "account, sign in from the chat you registered it in (that still works and unlocks it), or "
-        f"call the e-Help Desk at {desk.phone} ({format_hours(desk)}): {desk.menu}. The assistor "
-        "confirms who you are and sets up your access again."
-    )
-
-
-async def refuse_if_locked(ctx: Ctx, account, *streaks: Streak) -> None:
-    for streak in streaks:
-        if await streak.locked(ctx, account):
-            await ctx.repo.audit(f"locked_account_refused:{streak.factor}", account.id, ctx.chat_id)
-            raise Invalid(locked_text(ctx), "login.account_locked")
 
 
 def _signing_in(ctx: Ctx, account) -> None:
@@ -433,53 +396,6 @@ code_entry_step(
     note=False,
     help=lambda ctx: f"The text holds {with_article(ACTIVATION_TEXT.digits(ctx))} code valid for a few minutes.",
 )
-
-
-async def _totp_prompt(ctx: Ctx) -> str:
-    secret = ctx.data.get("totp_pending")
-    if not secret:
-        secret = authenticator.new_secret()
-        ctx.data["totp_pending"] = secret
-        ctx.data.pop("totp_shown", None)
-    if not ctx.data.get("totp_shown"):
-        uri = authenticator.provisioning_uri(secret, ctx.data.get("login_username") or "account")
-        ctx.actions.append(
-            Photo(authenticator.qr_png(uri), caption="Scan this with your authenticator app.", filename="authenticator.png", protect=True,
-                  qr=uri)
-        )
-        ctx.data["totp_shown"] = True
-        return (
-            "Open your authenticator app, add an account and scan the picture above, or type this key "
-            f"by hand: {authenticator.grouped(secret)}\n\n"
-            f"Make sure the device's clock is right. Then type the {APP_CODE} code the app shows."
-        )
-    return f"Type the {APP_CODE} code your authenticator app shows now."
-
-
-def forget_pending_key(ctx: Ctx) -> None:
-    ctx.data.pop("totp_pending", None)
-    ctx.data.pop("totp_shown", None)
-
-
-async def enroll_authenticator(ctx: Ctx, account, typed: str, *, wrong: str, **fields) -> None:
-    """Prove the key being set up with a code from the app, then attach it to ``account``
-    (replacing any earlier device only now, once the new one works)."""
-    code = v.one_time_code(typed, digits=APP_CODE_DIGITS)
-    secret = ctx.data["totp_pending"]
-    step = authenticator.matching_step(secret, code, ctx.now(), None)
-    if step is None:
-        raise Invalid(wrong, "totp.wrong")
-    device = ctx.vault.digest("totp_device", secret)
-    if await ctx.repo.totp_device_taken(device, account.id):
-        raise Invalid("That authenticator is already linked to another account.", "totp.taken")
-    await ctx.repo.update_account(
-        account,
-        totp_secret_enc=ctx.vault.encrypt(secret, context="account.totp"),
-        totp_last_step=step,
-        totp_device_hash=device,
-        **fields,
-    )
-    forget_pending_key(ctx)
 
 
 @flow.step(

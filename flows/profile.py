@@ -7,7 +7,7 @@ from domain.validators import Invalid
 from flows.common import account_profile, new_password, password_rule, tries_left, when
 from flows.core import Answer, Ctx, Flow
 from flows.limits import SIGN_IN, user_id
-from flows.login import _totp_prompt, account_key, enroll_authenticator, forget_pending_key
+from flows.sign_in_support import _totp_prompt, account_key, enroll_authenticator, forget_pending_key
 from flows.registration import SITE_IMAGES
 
 flow = Flow("profile", "Profile", initial="overview")
