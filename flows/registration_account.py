@@ -23,7 +23,7 @@ from flows.registration_base import SITE_IMAGES, flow, upgrading, via_mail
 @flow.step(
     "username",
     ask=lambda ctx: (
-        "Choose a username; it can never be changed. "
+        "Choose a username; it can never be changed. Use "
         f"{ctx.policy.username.min_length} to {ctx.policy.username.max_length} letters, digits, "
         "dots, dashes or underscores, starting with a letter."
     ),

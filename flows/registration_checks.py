@@ -275,11 +275,7 @@ code_entry_step(
     flow,
     "phone_code",
     ACTIVATION_TEXT,
-    ask=lambda ctx: (
-        f"Type the {ACTIVATION_TEXT.digits(ctx)} activation code I texted."
-        if any(sent == ACTIVATION_TEXT.purpose for _, sent in ctx.fresh_codes)
-        else f"Type the {ACTIVATION_TEXT.digits(ctx)} activation code I texted to your phone."
-    ),
+    ask=lambda ctx: f"Type the {ACTIVATION_TEXT.digits(ctx)} activation code I texted to your phone.",
     resend=_send_phone_code,
     change=("change", "Use a different number", "change_phone"),
     on_success=_phone_confirmed,
