@@ -397,6 +397,9 @@ IDENTITY_MISMATCH_TEXT = (
 )
 
 
+IDENTITY_MISMATCH_AGAIN = "Your name, SSN, date of birth or filing status still doesn't match the tax records."
+
+
 def mismatch_explanation(
     mismatches: frozenset[str],
     causes: tuple[str, ...],
@@ -529,17 +532,16 @@ async def review(ctx: Ctx, a: Answer):
             )
         else:
             offer = "You can fix an item with its Change button and check again."
-        raise Invalid(
-            mismatch_explanation(
-                result.mismatches,
-                result.causes if address_off else (),
-                layouts_tried=result.layouts_tried if address_off else 1,
-                closest=result.layout if address_off else "",
-                country=entered.country,
-            )
-            + f"\n\n{offer}{tries_left(checks.remaining - 1)}",
-            "identity.mismatch",
+        explanation = mismatch_explanation(
+            result.mismatches,
+            result.causes if address_off else (),
+            layouts_tried=result.layouts_tried if address_off else 1,
+            closest=result.layout if address_off else "",
+            country=entered.country,
         )
+        if explanation == IDENTITY_MISMATCH_TEXT:  # what to check, in full once per conversation
+            explanation = explain(ctx, "identity_mismatch", IDENTITY_MISMATCH_TEXT, IDENTITY_MISMATCH_AGAIN, "What to check")
+        raise Invalid(f"{explanation}\n\n{offer}{tries_left(checks.remaining - 1)}", "identity.mismatch")
     ctx.data["identity_ok"] = True
     ctx.data["e_services"] = result.e_services
     ctx.data.pop("variants", None)
