@@ -7,7 +7,7 @@ from typing import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flows.core import Answer, Ctx
+from flows.core import Answer, Ctx, delete_secret
 from flows.limits import Limiter, budget, code_sends, destination_sends, user_id
 from domain.policies import zone_for_address
 from domain.ports import DeliveryRefused, TooManyCodes
@@ -250,4 +250,18 @@ def new_password(ctx: Ctx, typed: str, *, username: str, profile: dict) -> str:
         personal_words=[profile.get("first_name", ""), profile.get("last_name", "")],
         min_length=policy.min_length,
         max_length=policy.max_length,
+    )
+
+
+async def refuse_password_as_phrase(ctx: Ctx, a: Answer, phrase: str, password_hash: str | None) -> None:
+    """The site phrase is shown openly at every sign-in, so it must never be the password; a
+    password typed here is as secret as at the password step, so it leaves the chat too."""
+    if not password_hash or not await ctx.vault.verify_password(password_hash, phrase):
+        return
+    if a.incoming.message_id is not None:
+        ctx.actions.extend(delete_secret(a.incoming, "your password", ctx))
+    raise Invalid(
+        "That's your password. The site phrase is shown openly each time you sign in, so pick "
+        "different words.",
+        "phrase.is_password",
     )

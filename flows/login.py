@@ -20,6 +20,7 @@ from flows.common import (
     account_profile,
     new_password as checked_password,
     password_rule,
+    refuse_password_as_phrase,
     send_code,
     tries_left,
     when,
@@ -272,14 +273,7 @@ def needs_site_details(ctx: Ctx) -> bool:
 async def set_site_phrase(ctx: Ctx, a: Answer):
     phrase = v.site_phrase(a.text)
     account = await current_account(ctx)
-    if await ctx.vault.verify_password(account.password_hash, phrase):
-        if a.incoming.message_id is not None:
-            ctx.actions.extend(delete_secret(a.incoming, "your password", ctx))
-        raise Invalid(
-            "That's your password. The site phrase is shown openly each time you sign in, so pick "
-            "different words.",
-            "phrase.is_password",
-        )
+    await refuse_password_as_phrase(ctx, a, phrase, account.password_hash)
     await ctx.repo.update_account(account, site_phrase_enc=ctx.vault.encrypt(phrase, context="account.site_phrase"))
 
 

@@ -8,8 +8,8 @@ from domain import validators as v
 from domain.addresses import plain
 from domain.authenticator import STEP_SECONDS
 from domain.validators import Invalid
-from flows.common import new_password, password_rule, plural
-from flows.core import Answer, Ctx, delete_secret
+from flows.common import new_password, password_rule, plural, refuse_password_as_phrase
+from flows.core import Answer, Ctx
 from flows.hires import record_hire_event
 from flows.letters import arrival_window, send_letter
 from flows.registration_base import SITE_IMAGES, flow, upgrading, via_mail
@@ -69,16 +69,7 @@ async def password(ctx: Ctx, a: Answer):
 )
 async def site_phrase(ctx: Ctx, a: Answer):
     phrase = v.site_phrase(a.text)
-    # the phrase is shown in the chat at every sign-in, so it must never be the password
-    if ctx.data.get("password_hash") and await ctx.vault.verify_password(ctx.data["password_hash"], phrase):
-        # a password typed here is as secret as at the password step: it leaves the chat too
-        if a.incoming.message_id is not None:
-            ctx.actions.extend(delete_secret(a.incoming, "your password", ctx))
-        raise Invalid(
-            "That's your password. The site phrase is shown openly each time you sign in, so pick "
-            "different words.",
-            "phrase.is_password",
-        )
+    await refuse_password_as_phrase(ctx, a, phrase, ctx.data.get("password_hash"))
     ctx.data["site_phrase"] = phrase
 
 
