@@ -189,6 +189,11 @@ class UsernamePolicy(BaseModel):
     max_length: int = 32
 
 
+class LengthPolicy(BaseModel):
+    min_length: int
+    max_length: int
+
+
 class ConsecutiveFailures(BaseModel):
     password: int = 100
     security_text: int = 100
@@ -240,6 +245,9 @@ class Policy(BaseModel):
     financial: FinancialPolicy = FinancialPolicy()
     password: PasswordPolicy = PasswordPolicy()
     username: UsernamePolicy = UsernamePolicy()
+    #: the site phrase shown at every sign-in, and the answers to secret questions
+    site_phrase: LengthPolicy = LengthPolicy(min_length=4, max_length=40)
+    secret_answer: LengthPolicy = LengthPolicy(min_length=2, max_length=60)
     sign_in: SignInPolicy = SignInPolicy()
     session: SessionPolicy = SessionPolicy()
     help_desk: HelpDeskPolicy = HelpDeskPolicy()

@@ -215,16 +215,20 @@ def could_be_username(text: str) -> bool:
     return bool(value) and bool(_USERNAME_CHARS.fullmatch(value)) and ("A" <= value[0] <= "Z" or "a" <= value[0] <= "z")
 
 
-def site_phrase(text: str) -> str:
-    """The site phrase shown back at sign-in: 4-40 printable characters, trimmed."""
+def site_phrase(text: str, *, min_length: int = 4, max_length: int = 40) -> str:
+    """The site phrase shown back at sign-in: ``min_length`` to ``max_length`` printable
+    characters, trimmed."""
     value = _nfc(_text(text).strip())
-    how = "Please type a short phrase of 4 to 40 characters that you'll recognise, like Blue canoe at dawn."
+    how = (
+        f"Please type a short phrase of {min_length} to {max_length} characters that you'll recognise, "
+        "like Blue canoe at dawn."
+    )
     if not value:
         raise Invalid(f"I didn't get a site phrase. {how}", "phrase.empty")
-    if len(value) > 40:
-        raise Invalid(f"That phrase is longer than 40 characters. {how}", "phrase.too_long")
-    if len(value) < 4:
-        raise Invalid(f"That phrase is shorter than 4 characters. {how}", "phrase.too_short")
+    if len(value) > max_length:
+        raise Invalid(f"That phrase is longer than {max_length} characters. {how}", "phrase.too_long")
+    if len(value) < min_length:
+        raise Invalid(f"That phrase is shorter than {min_length} characters. {how}", "phrase.too_short")
     if _has_unprintable(value):
         raise Invalid(
             f"That phrase contains a line break or another invisible character. {how}", "phrase.characters"

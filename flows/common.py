@@ -265,3 +265,14 @@ async def refuse_password_as_phrase(ctx: Ctx, a: Answer, phrase: str, password_h
         "different words.",
         "phrase.is_password",
     )
+
+
+def site_phrase_of(ctx: Ctx, a: Answer) -> str:
+    """The typed site phrase, checked against the lengths in config (policy.site_phrase)."""
+    rule = ctx.policy.site_phrase
+    return v.site_phrase(a.text, min_length=rule.min_length, max_length=rule.max_length)
+
+
+def site_phrase_help(ctx: Ctx) -> str:
+    rule = ctx.policy.site_phrase
+    return f"Any short phrase you'll recognise, {rule.min_length} to {rule.max_length} characters."

@@ -22,6 +22,8 @@ from flows.common import (
     password_rule,
     refuse_password_as_phrase,
     send_code,
+    site_phrase_help,
+    site_phrase_of,
     tries_left,
     when,
     with_article,
@@ -268,10 +270,10 @@ def needs_site_details(ctx: Ctx) -> bool:
         "Pick a site phrase: a few words that I'll show you when you sign in, so you know it's "
         "really us. Don't use your password."
     ),
-    help="Any short phrase you'll recognise, 4 to 40 characters.",
+    help=site_phrase_help,
 )
 async def set_site_phrase(ctx: Ctx, a: Answer):
-    phrase = v.site_phrase(a.text)
+    phrase = site_phrase_of(ctx, a)
     account = await current_account(ctx)
     await refuse_password_as_phrase(ctx, a, phrase, account.password_hash)
     await ctx.repo.update_account(account, site_phrase_enc=ctx.vault.encrypt(phrase, context="account.site_phrase"))

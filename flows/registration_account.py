@@ -8,7 +8,7 @@ from domain import validators as v
 from domain.addresses import plain
 from domain.authenticator import STEP_SECONDS
 from domain.validators import Invalid
-from flows.common import new_password, password_rule, plural, refuse_password_as_phrase
+from flows.common import new_password, password_rule, plural, refuse_password_as_phrase, site_phrase_help, site_phrase_of
 from flows.core import Answer, Ctx
 from flows.hires import record_hire_event
 from flows.letters import arrival_window, send_letter
@@ -64,11 +64,11 @@ async def password(ctx: Ctx, a: Answer):
         "Pick a site phrase: a few words I'll show when you sign in, so you know it's really us. "
         "Not your password."
     ),
-    help="Any short phrase you'll recognise, 4 to 40 characters.",
+    help=site_phrase_help,
     stage="Sign-in details",
 )
 async def site_phrase(ctx: Ctx, a: Answer):
-    phrase = v.site_phrase(a.text)
+    phrase = site_phrase_of(ctx, a)
     await refuse_password_as_phrase(ctx, a, phrase, ctx.data.get("password_hash"))
     ctx.data["site_phrase"] = phrase
 
@@ -160,8 +160,9 @@ def normalise_answer(text: str) -> str:
 )
 async def secret_answer(ctx: Ctx, a: Answer):
     answer = normalise_answer(a.text)
-    if len(answer) < 2 or len(answer) > 60:
-        raise Invalid("Please type an answer of 2 to 60 characters.", "secret_answer.length")
+    rule = ctx.policy.secret_answer
+    if not rule.min_length <= len(answer) <= rule.max_length:
+        raise Invalid(f"Please type an answer of {rule.min_length} to {rule.max_length} characters.", "secret_answer.length")
     answers = ctx.data.setdefault("secret_answers", {})
     answers[ctx.data.pop("pending_question")] = ctx.vault.digest("secret_answer", answer)
     if len(answers) < ctx.policy.letters.secret_questions:

@@ -49,3 +49,21 @@ async def test_the_welcome_checklist_names_the_refused_cards(tmp_path):
         await h.close()
     text = "\n".join(m.text for m in replies)
     assert "(American Express, Discover and debit cards can't be used)" in text
+
+
+async def test_site_phrase_and_secret_answer_lengths_follow_the_policy(tmp_path):
+    from tests.journeys import JORDAN, to_username
+
+    h = await make_harness(settings_for(tmp_path, policy={"site_phrase": {"min_length": 10, "max_length": 20}}))
+    try:
+        user = await h.user(9402)
+        await to_username(h, user)
+        await user.send(JORDAN["username"])
+        await user.send(JORDAN["password"])
+        replies = await user.command("help")
+        assert "10 to 20 characters" in "\n".join(m.text for m in replies)
+        replies = await user.send("blue sky")
+        assert "shorter than 10 characters" in "\n".join(m.text for m in replies)
+        assert await h.engine.where(9402) == ("registration", "site_phrase")
+    finally:
+        await h.close()
