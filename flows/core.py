@@ -187,10 +187,17 @@ MORE: dict[str, Dynamic] = {}
 EXPLAINED = "_explained"
 
 
+def explanation(key: str, full: str) -> str:
+    """Declare the explanation ``key`` (at import, so its button works in every worker, also one
+    that has not given it since it started); returns ``full``."""
+    MORE[key] = full
+    return full
+
+
 def explain(ctx: Ctx, key: str, full: str, short: str, label: str = "Why?") -> str:
-    """``full`` the first time this conversation needs the explanation ``key``; afterwards
-    ``short`` (one line), with a button under the question that shows the full text again."""
-    MORE.setdefault(key, full)
+    """``full`` the first time this conversation needs the explanation ``key`` (declared with
+    :func:`explanation`); afterwards ``short`` (one line), with a button under the question that
+    shows the full text again."""
     given = ctx.data.setdefault(EXPLAINED, [])
     if key not in given:
         given.append(key)

@@ -11,6 +11,7 @@ financial check and a phone or the mail path (see flows.registration).
 from __future__ import annotations
 
 from domain import authenticator
+from domain.authenticator import STEP_SECONDS
 from domain import validators as v
 from domain.validators import Invalid
 from flows.code_entry import code_entry_step
@@ -399,7 +400,7 @@ code_entry_step(
     ask=_totp_prompt,
     choices=[[("show", "Show the key again")]],
     secret="a code",
-    help="Any standard authenticator app works. The code changes every 30 seconds, so type the current one.",
+    help=f"Any standard authenticator app works. The code changes every {STEP_SECONDS} seconds, so type the current one.",
     protect=True,
 )
 async def totp_setup(ctx: Ctx, a: Answer):
@@ -478,7 +479,7 @@ code_entry_step(
     "login_totp",
     ask=f"Type the {APP_CODE} security code your authenticator app shows now.",
     secret="a code",
-    help="The app shows a new code every 30 seconds; the device's clock must be right.",
+    help=f"The app shows a new code every {STEP_SECONDS} seconds; the device's clock must be right.",
 )
 async def login_totp(ctx: Ctx, a: Answer):
     code = v.one_time_code(a.text, digits=APP_CODE_DIGITS)

@@ -8,7 +8,7 @@ from domain import validators as v
 from domain.validators import Invalid
 from flows.code_entry import code_entry_step
 from flows.common import ACTIVATION_TEXT, lower_first, send_code, tries_left, when, with_article
-from flows.core import Answer, Ctx, explain
+from flows.core import Answer, Ctx, explain, explanation
 from flows.exception import hand_off
 from flows.hires import record_hire_event
 from flows.limits import FINANCIAL
@@ -144,7 +144,8 @@ async def fin_digits(ctx: Ctx, a: Answer):
     return "verified"
 
 
-FREEZE_TEXT = (
+FREEZE_TEXT = explanation(
+    "credit_freeze",
     "Your credit file at Experian has a security freeze, so the financial check can't read it. "
     "Ask Experian to lift the freeze for a while (online or by phone), then come back and tap "
     "the button below. Everything you've done so far is saved."

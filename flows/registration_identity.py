@@ -14,7 +14,7 @@ from domain.ports import IDENTITY_MISMATCH, IdentityClaim
 from domain.validators import Invalid
 from flows.code_entry import code_entry_step
 from flows.common import CONFIRMATION, listed, lower_first, send_code, tries_left, when
-from flows.core import Answer, Ctx, explain
+from flows.core import Answer, Ctx, explain, explanation
 from flows.exception import hand_off, identity_core
 from flows.hires import record_hire_event
 from flows.limits import IDENTITY, IDENTITY_ALL, IDENTITY_CHAT, IDENTITY_USER, Budget, budget, user_id
@@ -344,7 +344,8 @@ def _review_text(ctx: Ctx) -> str:
     return text
 
 
-REVIEW_WHY = (
+REVIEW_WHY = explanation(
+    "review",
     "The records are matched against your last-filed return, so each detail must be as that return "
     "shows it. When everything matches the return, tap \"Everything matches – check it\" and I'll "
     "check it against the records."
@@ -389,7 +390,8 @@ ADDRESS_PARTS = {
 #: the one answer to a mismatch in the SSN, date of birth, name or filing status (or an SSN the
 #: records don't hold): which of them differs is never told, so the answer can't be used to learn
 #: whether an SSN exists or which detail of a known person is right
-IDENTITY_MISMATCH_TEXT = (
+IDENTITY_MISMATCH_TEXT = explanation(
+    "identity_mismatch",
     "Your name, SSN, date of birth or filing status doesn't match the tax records. Check each against "
     "your last-filed return: the name exactly as printed there (same spelling and hyphens, a suffix "
     "such as Jr. only if the return has one), the SSN digit by digit, the date of birth (month first), "

@@ -30,3 +30,19 @@ def test_no_site_image_is_named_for_something_it_does_not_show():
 def test_a_country_is_shown_by_its_name():
     assert country_name("CA") == "Canada"
     assert country_name("GB") in ("United Kingdom", "The United Kingdom")
+
+
+def test_every_explanation_is_declared_at_import():
+    """A "Why?" button pressed in a worker that has not given that explanation since it started
+    (a restart, another worker) still shows it: every key ``explain`` uses is declared on import."""
+    import re
+    from pathlib import Path
+
+    import flows.router  # noqa: F401 - imports every flow
+    from flows.core import MORE
+
+    used = set()
+    for path in (Path(__file__).resolve().parents[2] / "flows").glob("*.py"):
+        used |= set(re.findall(r'explain\(\s*ctx,\s*"(\w+)"', path.read_text(encoding="utf-8")))
+    assert used >= {"credit_freeze", "review", "identity_mismatch"}
+    assert used <= set(MORE), used - set(MORE)
