@@ -28,6 +28,10 @@ class Services:
     async def deliver(self, session: AsyncSession, *, channel: str, to: str, body: str, subject: str | None = None) -> None:
         await self.delivery.send(session, Message(channel=channel, to=to, body=body, subject=subject))
 
+    def deep_link(self, payload: str) -> str:
+        """Telegram's link that opens the bot with ``/start <payload>``."""
+        return f"https://t.me/{self.settings.telegram.bot_username}?start={payload}"
+
     def firms(self, session: AsyncSession):
         """Firm admins' data (bot.firms.FirmStore) inside ``session``, for the flows."""
         from bot.firms import FirmStore

@@ -281,18 +281,11 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
-class Transport(Protocol):
-    """The chat platform's settings the flows read: the bot's own name, for deep links."""
-
-    bot_username: str | None
-
-
 class Settings(Protocol):
     #: the rules and limits (bot.config.Policy)
     policy: Any
     #: retention periods (bot.config.PrivacySettings)
     privacy: Any
-    telegram: Transport
 
 
 class Services(Protocol):
@@ -307,6 +300,9 @@ class Services(Protocol):
 
     def firms(self, session: Any) -> Any:
         """Firm admins' data within ``session``."""
+
+    def deep_link(self, payload: str) -> str:
+        """A link that opens a chat with the bot and hands it ``payload`` (the transport's form)."""
 
 
 # -- firms (implemented by bot.firms.FirmStore) ---------------------------------------------------

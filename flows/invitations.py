@@ -31,7 +31,7 @@ TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def link_for(ctx: Ctx, token: str) -> str:
-    return f"https://t.me/{ctx.services.settings.telegram.bot_username}?start={token}"
+    return ctx.services.deep_link(token)
 
 
 def invitation_text(ctx: Ctx, firm, name: str, token: str, expires) -> str:
