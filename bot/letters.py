@@ -21,6 +21,7 @@ from sqlalchemy import select
 from bot.services import Services
 from bot.storage.models import Letter
 from domain.addresses import country_name
+from domain.i18n import using
 
 FONTS = Path(__file__).parent / "data" / "fonts"
 FONT = "DejaVuSans"
@@ -36,6 +37,15 @@ class PrintedLetter:
     code_expires_at: datetime
     envelope: list[str]
     body: str
+    #: the language of the person it goes to (the page is printed in it)
+    language: str | None = None
+
+
+def in_their_languages(letters: list[PrintedLetter]):
+    """Each letter in turn, with its person's language spoken while it is printed."""
+    for letter in letters:
+        with using(letter.language):
+            yield letter
 
 
 async def letters_for_day(services: Services, day: date, *, mark_exported: bool = True) -> list[PrintedLetter]:
@@ -57,6 +67,7 @@ async def letters_for_day(services: Services, day: date, *, mark_exported: bool 
                     row.code_expires_at,
                     envelope_lines(services.vault.decrypt(row.address_enc, context="letter.address")),
                     _country_named(services.vault.decrypt(row.body_enc, context="letter.body")),
+                    row.language,
                 )
             )
             if mark_exported and row.exported_at is None:
@@ -124,7 +135,7 @@ def to_pdf(letters: list[PrintedLetter]) -> bytes:
     then the letter."""
     pdf = _pdf()
     pdf.set_auto_page_break(auto=True, margin=54)
-    for letter in letters:
+    for letter in in_their_languages(letters):
         pdf.add_page()
         pdf.set_font(FONT, "B", 14)
         pdf.cell(0, 20, "Secure Access registration", new_x="LMARGIN", new_y="NEXT")

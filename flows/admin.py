@@ -126,13 +126,14 @@ async def admin_add(ctx: Ctx, a: Answer):
         added = await store.add_admin(firm.id, int(text), added_by=me.user_id)
     except Refused as problem:
         raise Invalid(str(problem), "firm.admin") from None
-    ctx.actions.append(
-        Notify(
-            added.chat_id,
-            f"You're now an admin of {firm.name} in this bot. /team shows your firm's new hires and /invite "
-            "invites one.",
+    async with ctx.speaking_to(added.chat_id):  # in the new admin's language
+        ctx.actions.append(
+            Notify(
+                added.chat_id,
+                f"You're now an admin of {firm.name} in this bot. /team shows your firm's new hires and /invite "
+                "invites one.",
+            )
         )
-    )
     ctx.say(f"Telegram user {added.user_id} is now an admin of {firm.name}. I've sent them a message (if they've ever opened this bot).")
 
 
