@@ -227,7 +227,8 @@ async def _dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> li
                 "to change your last answer use /back."
             )
         else:
-            what = _(OTHER_WORDS.get(incoming.other, N_("that")))
+            what = OTHER_WORDS.get(incoming.other)
+            what = _(what) if what else _("that")
             note = _("I can only read typed answers and button taps here, so I didn't use {what}.").format(what=what)
         return out + [Reply(note)] + await _current_prompt(conv, ctx)
 
