@@ -257,7 +257,7 @@ def buttons(state: str, choices: Choices) -> tuple[tuple[Button, ...], ...]:
 
 def shown(text: Any) -> Any:
     """A text as shown: a declared one (marked with ``N_``) translated into the turn's language;
-    one built at the time (already translated) is left as it is."""
+    one built at the time (already translated, so no msgid) comes back as it is."""
     return _(text) if isinstance(text, str) else text
 
 

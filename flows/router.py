@@ -173,9 +173,10 @@ _PENDING = (
 
 def _language_chosen(ctx: Ctx, incoming: Incoming) -> str | None:
     """The language a /language button names, or the one typed right after /language."""
+    asked = ctx.data.pop(commands.PENDING_LANGUAGE, False)  # /language waits for one message only
     if incoming.kind == "button" and incoming.data.startswith(commands.LANGUAGE_BUTTONS + ":"):
         return incoming.data.partition(":")[2]
-    if ctx.data.pop(commands.PENDING_LANGUAGE, False) and incoming.kind == "text":
+    if asked and incoming.kind == "text":
         return language_named(incoming.text)
     return None
 
@@ -192,12 +193,12 @@ async def _dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> li
             ctx.go("home", "registered")
             return await _follow(conv, ctx, out)
 
+    language = _language_chosen(ctx, incoming)
     if incoming.kind == "button" and incoming.data.startswith("_more:"):
         for pending, *_rest in _PENDING:
             ctx.data.pop(pending, None)
         return out + await _more(conv, ctx, incoming.data.partition(":")[2])
 
-    language = _language_chosen(ctx, incoming)
     if language is not None:
         for pending, *_rest in _PENDING:
             ctx.data.pop(pending, None)
