@@ -13,7 +13,7 @@ from domain import validators as v
 from domain.address_layouts import label as layout_label
 from domain.address_layouts import layouts as address_layouts
 from domain.address_layouts import variants_left
-from domain.addresses import EXPLANATIONS, Address, country_name
+from domain.addresses import EXPLANATIONS, Address, country_label
 from domain.i18n import N_, _
 from domain.places import postal_doubt, zip_doubt
 from domain.ports import IDENTITY_MISMATCH, IdentityClaim
@@ -354,7 +354,7 @@ def _review_text(ctx: Ctx) -> str:
     addr = Address.from_dict(d.get("address") or {})
     shown = addr.lines()
     if not addr.domestic and shown:
-        shown[-1] = country_name(addr.country) or addr.country  # "Canada", never "CA" (California?)
+        shown[-1] = country_label(addr.country)  # "Canada", never "CA" (California?)
     lines = "\n".join("   " + line for line in shown)
     status = d.get("filing_status")
     details = _(
@@ -407,7 +407,7 @@ def _suggestions(ctx: Ctx) -> list[tuple[str, str, Address]]:
 def _review_choices(ctx: Ctx):
     # the suggestions go below the fixed buttons, which keep their places after a mismatch
     rows = [[(value, _(label)) for value, label in row] for row in REVIEW_CHOICES]
-    rows += [[(f"variant:{code}", _(text))] for code, text, _address in _suggestions(ctx)]
+    rows += [[(f"variant:{code}", text)] for code, text, _address in _suggestions(ctx)]
     if ctx.data.get("identity_failures"):
         rows.append([(HELP_DESK_CHOICE[0], help_desk_label())])
     return rows
@@ -455,7 +455,7 @@ def mismatch_explanation(
         return _(IDENTITY_MISMATCH_TEXT)
     parts = listed(address)
     if layouts_tried > 1 and country and country != "US":
-        where = country_name(country) or country
+        where = country_label(country)
         if closest and closest != "as_typed":
             text = _(
                 "The address you entered doesn't match in {parts}. I tried it in all {count} layouts the "
@@ -534,7 +534,7 @@ async def review(ctx: Ctx, a: Answer):
             ctx.data.pop("variants", None)
             raise Invalid(_("That suggestion no longer applies to the address as it is now."), "identity.variant")
         ctx.data["address"] = chosen[2].to_dict()
-        ctx.say(_("Trying the address with this change: {change}.").format(change=lower_first(_(chosen[1]))))
+        ctx.say(_("Trying the address with this change: {change}.").format(change=lower_first(chosen[1])))
     elif a.choice != "check":
         ctx.data["editing"] = True
         ctx.data.pop("variants", None)
