@@ -6,7 +6,9 @@ import asyncio
 import os
 import re
 import socket
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,16 +45,16 @@ def test_settings(tmp_path: Path, **extra):
     return load_settings(**overrides)
 
 
+@dataclass(eq=False)
 class BotHarness:
     """One bot (engine + Telegram adapter over an offline Bot API) and helpers to read its outbox."""
 
-    def __init__(self, services, engine, api, app, clock):
-        self.services = services
-        self.engine = engine
-        self.api = api
-        self.app = app
-        self.clock = clock
-        self._clients: list[TelegramTestClient] = []
+    services: Any
+    engine: Engine
+    api: FakeBotAPI
+    app: Any
+    clock: ManualClock
+    _clients: list[TelegramTestClient] = field(default_factory=list)
 
     async def user(self, chat_id: int = 1001, **kwargs) -> TelegramTestClient:
         client = TelegramTestClient(self.app, chat_id=chat_id, **kwargs)
