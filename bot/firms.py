@@ -32,6 +32,7 @@ from bot.storage.models import (
 )
 from domain import hires as rules
 from domain.hires import Progress, Refused
+from domain.i18n import _
 from flows.hires import facts as hire_facts
 
 #: largest Telegram user id we accept (they fit in 52 bits)
@@ -97,12 +98,12 @@ class FirmStore:
 
     async def add_admin(self, firm_id: int, user_id: int, added_by: int | None) -> FirmAdmin:
         if not 0 < user_id < MAX_USER_ID:
-            raise FirmError("That isn't a Telegram user id.")
+            raise FirmError(_("That isn't a Telegram user id."))
         existing = await self.session.scalar(select(FirmAdmin).where(FirmAdmin.user_id == user_id))
         if existing is not None:
             if existing.firm_id == firm_id:
-                raise FirmError("That person is already an admin of this firm.")
-            raise FirmError("That person can't be added: someone can be the admin of only one firm, and they already are one.")
+                raise FirmError(_("That person is already an admin of this firm."))
+            raise FirmError(_("That person can't be added: someone can be the admin of only one firm, and they already are one."))
         admin = FirmAdmin(firm_id=firm_id, user_id=user_id, chat_id=user_id, added_by=added_by, created_at=self.clock.now())
         self.session.add(admin)
         await self.session.flush()
@@ -112,9 +113,9 @@ class FirmStore:
         admins = await self.admins(firm_id)
         target = next((a for a in admins if a.user_id == user_id), None)
         if target is None:
-            raise FirmError("That person isn't an admin of this firm.")
+            raise FirmError(_("That person isn't an admin of this firm."))
         if len(admins) <= 1:
-            raise FirmError("A firm needs at least one admin, so the last one can't be removed.")
+            raise FirmError(_("A firm needs at least one admin, so the last one can't be removed."))
         await self.session.delete(target)
 
     # -- hires -----------------------------------------------------------------------------
