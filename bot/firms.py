@@ -410,6 +410,12 @@ async def list_firms(services) -> list[FirmSummary]:
 # -- notices due outside a conversation turn (called from Engine.tick) ----------------------------
 
 
+async def _claimed(session: AsyncSession, statement, of):
+    """The rows ``statement`` selects, locked for this tick: several workers tick, and each row goes
+    to one of them (SQLite runs one tick at a time)."""
+    return await session.execute(statement.with_for_update(skip_locked=True, of=of))
+
+
 async def firm_notices(session: AsyncSession, services, now: datetime) -> None:
     """Queue what firm admins should hear about now (delivered with the other notifications):
 
@@ -421,14 +427,8 @@ async def firm_notices(session: AsyncSession, services, now: datetime) -> None:
     policy = services.settings.policy.firms
     zone = policy.timezone
 
-    waiting = (
-        await session.scalars(
-            select(FirmHire)
-            .where(FirmHire.stage == "waiting_letter", FirmHire.removed_at.is_(None))
-            # several workers tick: each hire goes to one of them (SQLite runs one tick at a time)
-            .with_for_update(skip_locked=True, of=FirmHire)
-        )
-    ).all()
+    on_mail = select(FirmHire).where(FirmHire.stage == "waiting_letter", FirmHire.removed_at.is_(None))
+    waiting = (await _claimed(session, on_mail, FirmHire)).scalars().all()
     for hire in waiting:
         account = await session.get(Account, hire.account_id) if hire.account_id else None
         if account is not None and rules.account_finished(account.status):
@@ -441,37 +441,27 @@ async def firm_notices(session: AsyncSession, services, now: datetime) -> None:
             hire.letter_warned_for = expires
             await store.notify_admins(hire, rules.letter_expiring_notice(store.name(hire), expires, zone))
 
-    stale = (
-        await session.scalars(
-            select(FirmHire).where(
-                FirmHire.blocker.is_not(None),
-                FirmHire.blocker_notified_at.is_(None),
-                FirmHire.blocker_at <= rules.stuck_since(now, policy.stuck_after_hours),
-                FirmHire.tracking.is_(True),
-                FirmHire.stage != rules.DONE,
-                FirmHire.removed_at.is_(None),
-            )
-            .with_for_update(skip_locked=True, of=FirmHire)
-        )
-    ).all()
+    stuck = select(FirmHire).where(
+        FirmHire.blocker.is_not(None),
+        FirmHire.blocker_notified_at.is_(None),
+        FirmHire.blocker_at <= rules.stuck_since(now, policy.stuck_after_hours),
+        FirmHire.tracking.is_(True),
+        FirmHire.stage != rules.DONE,
+        FirmHire.removed_at.is_(None),
+    )
+    stale = (await _claimed(session, stuck, FirmHire)).scalars().all()
     for hire in stale:
         hire.blocker_notified_at = now
         await store.notify_admins(hire, rules.stuck_notice(store.name(hire), store.progress(hire), zone, hire_facts(services.settings.policy)))
 
-    expired = (
-        await session.execute(
-            select(FirmInvite, FirmHire)
-            .join(FirmHire, FirmHire.id == FirmInvite.hire_id)
-            .where(
-                FirmInvite.used_at.is_(None),
-                FirmInvite.revoked_at.is_(None),
-                FirmInvite.expiry_noted_at.is_(None),
-                FirmInvite.expires_at <= now,
-                FirmHire.removed_at.is_(None),
-            )
-            .with_for_update(skip_locked=True, of=FirmInvite)
-        )
-    ).all()
+    unopened = select(FirmInvite, FirmHire).join(FirmHire, FirmHire.id == FirmInvite.hire_id).where(
+        FirmInvite.used_at.is_(None),
+        FirmInvite.revoked_at.is_(None),
+        FirmInvite.expiry_noted_at.is_(None),
+        FirmInvite.expires_at <= now,
+        FirmHire.removed_at.is_(None),
+    )
+    expired = (await _claimed(session, unopened, FirmInvite)).all()
     for invite, hire in expired:
         invite.expiry_noted_at = now
         await store.notify_admins(hire, rules.invite_expired_notice(store.name(hire), invite.expires_at, zone))
