@@ -127,7 +127,7 @@ def chat(chat_id: int, demo: bool | None, language: str | None) -> None:
     """Talk to the bot in this terminal (no Telegram token needed)."""
     from bot.engine import Engine
     from bot.services import load_demo_records_if_empty
-    from bot.storage.repo import set_chat_language
+    from bot.storage.repo import chat_language, set_chat_language
     from bot.terminal import TerminalChat
 
     async def work(services):
@@ -137,7 +137,11 @@ def chat(chat_id: int, demo: bool | None, language: str | None) -> None:
                 click.echo(f"(Loaded {loaded} demo people into the empty record store: see bot/data/demo_records.yaml.)")
         if language:
             await set_chat_language(services.sessions, chat_id, language)  # a chat held before: it switches
-        with using(language):
+            spoken = language
+        else:
+            async with services.sessions() as session:
+                spoken = await chat_language(session, chat_id)
+        with using(spoken):  # the terminal's own lines, in the chat's language
             await TerminalChat(services, Engine(services), chat_id=chat_id, language=language).run()
 
     _with_services(work)
