@@ -352,6 +352,7 @@ def new_password(ctx: Ctx, typed: str, *, username: str, profile: dict) -> str:
         personal_words=[profile.get("first_name", ""), profile.get("last_name", "")],
         min_length=policy.min_length,
         max_length=policy.max_length,
+        min_guesses=policy.min_guesses,
     )
 
 
