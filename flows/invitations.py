@@ -104,7 +104,7 @@ async def invite_name(ctx: Ctx, a: Answer):
 
 
 def hire_name(text: str) -> str:
-    name = v.person_name(text, field=N_("new hire's name"))
+    name = v.person_name(text, field="new hire's name")
     if len(name) < 2:
         raise Invalid(_("Please type at least two letters of their name."), "firm.name_short")
     return name

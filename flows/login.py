@@ -26,6 +26,8 @@ from flows.common import (
     send_code,
     site_phrase_help,
     site_phrase_of,
+    by_article,
+    spelled,
     tries_left,
     when,
 )
@@ -46,10 +48,8 @@ from flows.sign_in_support import (
     _totp_prompt,
     enroll_authenticator,
     locked_text,
-    number_word,
     password_tries,
     refuse_if_locked,
-    takes_an,
 )
 
 flow = Flow("login", N_("Sign-in"), initial="login_username")
@@ -331,17 +331,18 @@ async def _letter_accepted(ctx: Ctx) -> None:
 
 def _letter_help(ctx: Ctx) -> str:
     digits = LETTER_CODE.policy(ctx).digits
-    if takes_an(digits):
-        text = _(
-            "The letter holds an {digits}-digit activation code and the date it works until. If it "
-            "never came or has run out, ask for a new letter."
-        )
-    else:
-        text = _(
+    text = by_article(
+        digits,
+        _(
             "The letter holds a {digits}-digit activation code and the date it works until. If it "
             "never came or has run out, ask for a new letter."
-        )
-    return text.format(digits=number_word(digits))
+        ),
+        _(
+            "The letter holds an {digits}-digit activation code and the date it works until. If it "
+            "never came or has run out, ask for a new letter."
+        ),
+    )
+    return text.format(digits=spelled(digits))
 
 
 code_entry_step(
@@ -398,11 +399,12 @@ async def add_phone(ctx: Ctx, a: Answer):
 
 
 def _text_code_help(digits: int) -> str:
-    if takes_an(digits):
-        text = _("The text holds an {digits}-digit code valid for a few minutes.")
-    else:
-        text = _("The text holds a {digits}-digit code valid for a few minutes.")
-    return text.format(digits=number_word(digits))
+    text = by_article(
+        digits,
+        _("The text holds a {digits}-digit code valid for a few minutes."),
+        _("The text holds an {digits}-digit code valid for a few minutes."),
+    )
+    return text.format(digits=spelled(digits))
 
 
 async def _resend_to_new_phone(ctx: Ctx) -> None:
@@ -427,7 +429,7 @@ code_entry_step(
     "add_phone_code",
     ACTIVATION_TEXT,
     ask=lambda ctx: _("Type the {digits}-digit activation code I just texted to that phone.").format(
-        digits=number_word(ACTIVATION_TEXT.policy(ctx).digits)
+        digits=spelled(ACTIVATION_TEXT.policy(ctx).digits)
     ),
     resend=_resend_to_new_phone,
     change=("change", N_("Use a different number"), "change"),
@@ -511,7 +513,7 @@ code_entry_step(
     "login_code",
     SECURITY_TEXT,
     ask=lambda ctx: _("Type the {digits}-digit security code I texted to your phone.").format(
-        digits=number_word(SECURITY_TEXT.policy(ctx).digits)
+        digits=spelled(SECURITY_TEXT.policy(ctx).digits)
     ),
     resend=_send_security_code,
     on_success=_security_code_right,
@@ -525,7 +527,7 @@ code_entry_step(
 @flow.step(
     "login_totp",
     ask=lambda ctx: _("Type the {digits}-digit security code your authenticator app shows now.").format(
-        digits=number_word(APP_CODE_DIGITS)
+        digits=spelled(APP_CODE_DIGITS)
     ),
     secret=N_("a code"),
     help=lambda ctx: _("The app shows a new code every {seconds} seconds; the device's clock must be right.").format(

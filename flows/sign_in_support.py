@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from domain import authenticator
 from domain import validators as v
-from domain.i18n import N_, _
+from domain.i18n import _
 from domain.policies import format_hours
 from domain.validators import Invalid
+from flows.common import spelled
 from flows.core import Ctx
 from flows.helpdesk import desk_menu
 from flows.limits import SIGN_IN, SIGN_IN_ACCOUNT, Streak, budget, user_id
@@ -15,24 +16,6 @@ from flows.replies import Photo
 
 #: authenticator apps show codes of this many digits (the TOTP standard's usual length)
 APP_CODE_DIGITS = 6
-
-#: small numbers as prose writes them (a code's length: "a six-digit code"), shown with _()
-_NUMBER_WORDS = (
-    N_("zero"), N_("one"), N_("two"), N_("three"), N_("four"), N_("five"), N_("six"),
-    N_("seven"), N_("eight"), N_("nine"), N_("ten"), N_("eleven"), N_("twelve"),
-)
-
-
-def number_word(number: int) -> str:
-    """A small count in words, in the turn's language ("six"); larger ones in digits."""
-    return _(_NUMBER_WORDS[number]) if 0 <= number < len(_NUMBER_WORDS) else str(number)
-
-
-def takes_an(number: int) -> bool:
-    """Whether English writes "an" before the number ("an eight-digit code", "a six-digit code"):
-    the sentences come in both forms, so each language words its own."""
-    english = _NUMBER_WORDS[number] if 0 <= number < len(_NUMBER_WORDS) else str(number)
-    return english[:1] in "aei" or english.startswith("8")
 
 
 def account_key(ctx: Ctx, username: str) -> str:
@@ -86,8 +69,8 @@ async def _totp_prompt(ctx: Ctx) -> str:
             "Open your authenticator app, add an account and scan the picture above, or type this key "
             "by hand: {key}\n\n"
             "Make sure the device's clock is right. Then type the {digits}-digit code the app shows."
-        ).format(key=authenticator.grouped(secret), digits=number_word(APP_CODE_DIGITS))
-    return _("Type the {digits}-digit code your authenticator app shows now.").format(digits=number_word(APP_CODE_DIGITS))
+        ).format(key=authenticator.grouped(secret), digits=spelled(APP_CODE_DIGITS))
+    return _("Type the {digits}-digit code your authenticator app shows now.").format(digits=spelled(APP_CODE_DIGITS))
 
 
 def forget_pending_key(ctx: Ctx) -> None:
