@@ -148,13 +148,11 @@ async def _security_code_for_account(ctx: Ctx, account) -> None:
 @flow.step(
     "login_password",
     ask=N_("And your password?"),
-    choices=[[("other_user", N_("That wasn't my username"))]],
+    leave=("other_user", N_("That wasn't my username"), "restart"),
     secret=N_("your password"),
     help=N_("Type the password you set when you registered (or the temporary one from the help desk)."),
 )
 async def login_password(ctx: Ctx, a: Answer):
-    if a.choice == "other_user":
-        return "restart"
     username = ctx.data["login_username"]
     account = await ctx.repo.account_by_username(username)
     tries = await password_tries(ctx, username, account)

@@ -77,13 +77,11 @@ async def overview(ctx: Ctx, a: Answer):
 @flow.step(
     "current_password",
     ask=N_("To change your password, first type your current one."),
-    choices=[[("cancel", N_("Never mind"))]],
+    leave=("cancel", N_("Never mind"), "cancel"),
     secret=N_("your password"),
     help=N_("We ask for the current password so nobody else can change it from an open chat."),
 )
 async def current_password(ctx: Ctx, a: Answer):
-    if a.choice == "cancel":
-        return "cancel"
     acc = await account(ctx)
     tries = await SIGN_IN.allowance(ctx, f"{account_key(ctx, acc.username)}:{user_id(ctx)}")
     retry_at = tries.retry_at
@@ -101,13 +99,11 @@ async def current_password(ctx: Ctx, a: Answer):
     ask=lambda ctx: _("Now the new password: {rule}, any characters; common or leaked ones are refused.").format(
         rule=password_rule(ctx)
     ),
-    choices=[[("cancel", N_("Never mind"))]],
+    leave=("cancel", N_("Never mind"), "cancel"),
     secret=N_("your password"),
     help=N_("A few unrelated words make a strong password that is easy to remember."),
 )
 async def choose_password(ctx: Ctx, a: Answer):
-    if a.choice == "cancel":
-        return "cancel"
     acc = await account(ctx)
     profile = account_profile(ctx, acc)
     chosen = new_password(ctx, a.incoming.text, username=acc.username, profile=profile)
