@@ -17,6 +17,7 @@ from bot.group_commit import GroupCommit, Pending as _Pending
 from bot.outbox import Outbox
 from bot.services import Services
 from bot.state_cache import StateCache
+from bot.storage.repo import chat_language
 from bot.ticker import Ticker
 from bot.turn import RECENT_UPDATES, TurnRunner
 from domain.i18n import language_for
@@ -55,8 +56,16 @@ class Engine:
                 return await self.turns.handle(incoming)
             except Exception:  # noqa: BLE001 - the user gets an answer whatever went wrong
                 log.exception("step failed for chat %s (kind=%s)", incoming.chat_id, incoming.kind)
-                # in the language the person's app asks for (the chat's own is in the database)
-                return [Reply(try_again(language_for(incoming.language_code)))]
+                return [Reply(try_again(await self._language_of(incoming)))]
+
+    async def _language_of(self, incoming: Incoming) -> str | None:
+        """The chat's stored language, for an apology (the app's when it can't be read)."""
+        try:
+            async with self.services.sessions() as session:
+                stored = await chat_language(session, incoming.chat_id)
+        except Exception:  # noqa: BLE001 - the database may be what failed
+            stored = None
+        return stored or language_for(incoming.language_code)
 
     def sent(self, chat_id: int, update_id: int) -> None:
         """The replies to this update reached Telegram: they are deleted with the next transaction."""

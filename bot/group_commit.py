@@ -53,11 +53,14 @@ class Pending:
     prepared: dict = field(default_factory=dict)
     #: the deletion of the person's message is stored (before slow work on what it carried)
     deletion_stored: bool = False
+    #: the language the chat speaks, as stored with its conversation (once read)
+    language: str | None = None
 
 
 def _apology(pending: Pending) -> list[Action]:
-    """The answer to a step that failed, in the language the person's app asks for."""
-    return [Reply(try_again(language_for(pending.incoming.language_code)))]
+    """The answer to a step that failed, in the chat's language (the one its app asks for
+    while the stored one isn't known)."""
+    return [Reply(try_again(pending.language or language_for(pending.incoming.language_code)))]
 
 
 def _answer(pending: Pending, actions: list[Action]) -> None:
@@ -156,6 +159,8 @@ class GroupCommit:
             try:
                 for pending in group:
                     chat = pending.incoming.chat_id
+                    if chat in stored:
+                        pending.language = stored[chat].language or pending.language
                     token = prepared_work.set(pending.prepared)
                     # each step in a savepoint of its own, set on the driver's connection
                     # (SQLAlchemy's begin_nested cost as much as a short step) and only

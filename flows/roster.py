@@ -313,6 +313,7 @@ async def remind_pick(ctx: Ctx, a: Answer):
 CSV_FIELDS = [
     "name",
     "email",
+    "language",
     "stage",
     "stuck_on",
     "advice",
@@ -347,7 +348,7 @@ def export_document(ctx: Ctx, firm, rows) -> Document:
     writer = csv.writer(buffer)
     writer.writerow(CSV_FIELDS)
     where = zone(ctx)
-    for _hire, d in rows:
+    for hire, d in rows:
         what, advice = "", ""
         if d["blocker"]:
             what, advice, _hint = BLOCKERS.get(d["blocker"], ("", "", ""))
@@ -357,6 +358,8 @@ def export_document(ctx: Ctx, firm, rows) -> Document:
                 for x in (
                     d["name"],
                     d["email"],
+                    # the language their chat speaks ("es"), known once they've opened the invitation
+                    hire.language or "",
                     _(STAGE_LABELS.get(d["stage"], d["stage"])),
                     _(what),
                     _(advice),

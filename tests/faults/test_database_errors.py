@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy.exc import OperationalError
 
 from bot.storage.repo import Repo
@@ -131,3 +132,30 @@ async def test_a_failed_group_commit_answers_every_step_of_the_group(harness, mo
         assert [getattr(a, "text", "") for a in pending.future.result()] == [TRY_AGAIN]
     assert await h.engine.where(8401) == ("registration", "password")
     assert await h.engine.where(8402) == ("registration", "first_name")
+
+
+
+@pytest.mark.parametrize("group_commit", [True, False])
+async def test_the_apology_speaks_the_chats_language_not_the_apps(tmp_path, monkeypatch, group_commit):
+    """A chat switched to Spanish with /language while its app stays in English: a failed step
+    is apologised for in Spanish, with or without group commit."""
+    from flows import registration
+    from flows.notices import try_again
+    from tests.conftest import make_harness, test_settings
+
+    harness = await make_harness(test_settings(tmp_path, database={"group_commit": group_commit}))
+    try:
+        user = await harness.user(8203, language_code="en")
+        await user.command("language es")
+        await user.command("start")
+        await user.press("Comenzar el registro")
+
+        async def crash(ctx, answer):
+            raise RuntimeError("the step fails")
+
+        monkeypatch.setattr(registration.flow.steps["first_name"], "check", crash)
+        replies = await user.send("Jordan")
+        assert [m.text for m in replies] == [try_again("es")]
+        assert try_again("es") != try_again("en")
+    finally:
+        await harness.close()
