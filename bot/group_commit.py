@@ -75,7 +75,7 @@ def _answer(pending: Pending, actions: list[Action]) -> None:
 #: groups under way at once on PostgreSQL, each on a connection of its own: while one waits for
 #: the server (a lookup, its commit's fsync), the next one runs its steps. (SQLite takes one
 #: writer at a time: one group.)
-CONCURRENT_GROUPS = 1
+CONCURRENT_GROUPS = 3
 
 
 class GroupCommit:
