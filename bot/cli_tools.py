@@ -20,6 +20,16 @@ def _run(coro):
         return None
 
 
+def _file_option(*names: str, help: str):
+    """An option naming a file to write, unset by default."""
+    return click.option(*names, type=click.Path(dir_okay=False, path_type=Path), default=None, help=help)
+
+
+def _count_option(name: str, default: int, minimum: int, help: str):
+    """A whole-number option of at least ``minimum``, its default shown in --help."""
+    return click.option(name, default=default, show_default=True, type=click.IntRange(minimum), help=help)
+
+
 # -- scripted conversations and diagrams --------------------------------------------------------
 
 
@@ -42,14 +52,12 @@ def _tool(module: str):
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write JUnit XML to this file.")
+@_file_option("--junit", help="Also write JUnit XML to this file.")
 @click.option("--coverage", is_flag=True, help="Report every state and transition of every flow and which transcripts reach them.")
-@click.option("--coverage-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the coverage report to this file (.json for the machine-readable form).")
+@_file_option("--coverage-out", help="Write the coverage report to this file (.json for the machine-readable form).")
 @click.option("-k", "keyword", default=None, help="Only transcripts whose file, name or row contains this text.")
 @click.option("-x", "--fail-fast", is_flag=True, help="Stop at the first failure.")
-@click.option("--record", "record_to", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Talk to the bot here and write the conversation as a transcript to this file.")
+@_file_option("--record", "record_to", help="Talk to the bot here and write the conversation as a transcript to this file.")
 @click.option("--chat-id", default=1001, show_default=True, help="With --record: the chat to play.")
 def script(paths, junit, coverage, coverage_out, keyword, fail_fast, record_to, chat_id) -> None:
     """Run scripted conversations (*.convo.yaml files or folders; default tests/transcripts)."""
@@ -82,35 +90,26 @@ def diagram(out: Path, readme: Path, check: bool) -> None:
 
 
 @click.command()
-@click.option("--users", default=1000, show_default=True, type=click.IntRange(1), help="Users completing the registration per run.")
-@click.option("--window", default=256, show_default=True, type=click.IntRange(1), help="Updates in flight at most.")
-@click.option("--latency-window", default=32, show_default=True, type=click.IntRange(1),
-              help="A second window, for the p99 target.")
+@_count_option("--users", 1000, 1, help="Users completing the registration per run.")
+@_count_option("--window", 256, 1, help="Updates in flight at most.")
+@_count_option("--latency-window", 32, 1, help="A second window, for the p99 target.")
 @click.option("--database", "database", type=click.Choice(["sqlite", "postgresql", "both"]), default="both", show_default=True)
-@click.option("--prefill", default=0, show_default=True, type=click.IntRange(0),
-              help="Also run with this many accounts already stored (e.g. 100000).")
-@click.option("--idle", default=10_000, show_default=True, type=click.IntRange(0),
-              help="Idle conversations for the memory check (0: skip it).")
-@click.option("--password-users", default=50, show_default=True, type=click.IntRange(0),
-              help="Users setting passwords at once at the real argon2 cost (0: only hashes/s).")
-@click.option("--hash-others", default=200, show_default=True, type=click.IntRange(1),
-              help="Other users whose p99 is measured while those passwords are hashed.")
+@_count_option("--prefill", 0, 0, help="Also run with this many accounts already stored (e.g. 100000).")
+@_count_option("--idle", 10_000, 0, help="Idle conversations for the memory check (0: skip it).")
+@_count_option("--password-users", 50, 0, help="Users setting passwords at once at the real argon2 cost (0: only hashes/s).")
+@_count_option("--hash-others", 200, 1, help="Other users whose p99 is measured while those passwords are hashed.")
 @click.option("--postgres-url", default=None, help="Admin URL of the PostgreSQL server (a throwaway database is created and dropped).")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path(".sabot/bench"), show_default=True,
               help="Where the SQLite files go (use a real disk: fsync is what is measured).")
-@click.option("--profile", "profile", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also profile one run (cProfile) into this file and print its top costs.")
+@_file_option("--profile", "profile", help="Also profile one run (cProfile) into this file and print its top costs.")
 @click.option("--rate", default=0.0, show_default=True, type=click.FloatRange(0),
               help="Also run paced (open loop) at this many updates/s offered, with the latency window (0: don't).")
-@click.option("--per-step", default=100, show_default=True, type=click.IntRange(0),
-              help="Users for the table of each update's cost alone, one in flight (0: skip it).")
-@click.option("--rounds", default=3, show_default=True, type=click.IntRange(1),
-              help="Rounds of (baseline, sabot) runs for the ratio; the median round's is reported.")
-@click.option("--workers", default=0, show_default=True, type=click.IntRange(0),
-              help="Also run N webhook worker processes on one PostgreSQL database (and 1, 2, 4... below N): updates/s and CPU per process.")
-@click.option("--workers-window", default=64, show_default=True, type=click.IntRange(1),
-              help="Updates in flight at most in the workers' runs.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write the figures as JSON.")
+@_count_option("--per-step", 100, 0, help="Users for the table of each update's cost alone, one in flight (0: skip it).")
+@_count_option("--rounds", 3, 1, help="Rounds of (baseline, sabot) runs for the ratio; the median round's is reported.")
+@_count_option("--workers", 0, 0,
+               help="Also run N webhook worker processes on one PostgreSQL database (and 1, 2, 4... below N): updates/s and CPU per process.")
+@_count_option("--workers-window", 64, 1, help="Updates in flight at most in the workers' runs.")
+@_file_option("--json", "json_out", help="Also write the figures as JSON.")
 def bench(users, window, latency_window, database, prefill, idle, password_users, hash_others, postgres_url, workdir, profile,
           rate, per_step, rounds, workers, workers_window, json_out) -> None:
     """Measure throughput, latency and memory against plain python-telegram-bot (see BENCHMARKS.md)."""

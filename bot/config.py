@@ -182,6 +182,8 @@ class FinancialPolicy(BaseModel):
 class PasswordPolicy(BaseModel):
     min_length: int = 8
     max_length: int = 128
+    #: the fewest guesses (zxcvbn's estimate) a new password must take; 1 turns the estimate off
+    min_guesses: float = Field(default=1e8, ge=1)
 
 
 class UsernamePolicy(BaseModel):

@@ -32,6 +32,7 @@ from bot.storage.models import (
 )
 from domain import hires as rules
 from domain.hires import Progress, Refused
+from domain.i18n import _
 from flows.hires import facts as hire_facts
 
 #: largest Telegram user id we accept (they fit in 52 bits)
@@ -97,12 +98,12 @@ class FirmStore:
 
     async def add_admin(self, firm_id: int, user_id: int, added_by: int | None) -> FirmAdmin:
         if not 0 < user_id < MAX_USER_ID:
-            raise FirmError("That isn't a Telegram user id.")
+            raise FirmError(_("That isn't a Telegram user id."))
         existing = await self.session.scalar(select(FirmAdmin).where(FirmAdmin.user_id == user_id))
         if existing is not None:
             if existing.firm_id == firm_id:
-                raise FirmError("That person is already an admin of this firm.")
-            raise FirmError("That person can't be added: someone can be the admin of only one firm, and they already are one.")
+                raise FirmError(_("That person is already an admin of this firm."))
+            raise FirmError(_("That person can't be added: someone can be the admin of only one firm, and they already are one."))
         admin = FirmAdmin(firm_id=firm_id, user_id=user_id, chat_id=user_id, added_by=added_by, created_at=self.clock.now())
         self.session.add(admin)
         await self.session.flush()
@@ -112,9 +113,9 @@ class FirmStore:
         admins = await self.admins(firm_id)
         target = next((a for a in admins if a.user_id == user_id), None)
         if target is None:
-            raise FirmError("That person isn't an admin of this firm.")
+            raise FirmError(_("That person isn't an admin of this firm."))
         if len(admins) <= 1:
-            raise FirmError("A firm needs at least one admin, so the last one can't be removed.")
+            raise FirmError(_("A firm needs at least one admin, so the last one can't be removed."))
         await self.session.delete(target)
 
     # -- hires -----------------------------------------------------------------------------
@@ -409,6 +410,12 @@ async def list_firms(services) -> list[FirmSummary]:
 # -- notices due outside a conversation turn (called from Engine.tick) ----------------------------
 
 
+async def _claimed(session: AsyncSession, statement, of):
+    """The rows ``statement`` selects, locked for this tick: several workers tick, and each row goes
+    to one of them (SQLite runs one tick at a time)."""
+    return await session.execute(statement.with_for_update(skip_locked=True, of=of))
+
+
 async def firm_notices(session: AsyncSession, services, now: datetime) -> None:
     """Queue what firm admins should hear about now (delivered with the other notifications):
 
@@ -420,14 +427,8 @@ async def firm_notices(session: AsyncSession, services, now: datetime) -> None:
     policy = services.settings.policy.firms
     zone = policy.timezone
 
-    waiting = (
-        await session.scalars(
-            select(FirmHire)
-            .where(FirmHire.stage == "waiting_letter", FirmHire.removed_at.is_(None))
-            # several workers tick: each hire goes to one of them (SQLite runs one tick at a time)
-            .with_for_update(skip_locked=True, of=FirmHire)
-        )
-    ).all()
+    on_mail = select(FirmHire).where(FirmHire.stage == "waiting_letter", FirmHire.removed_at.is_(None))
+    waiting = (await _claimed(session, on_mail, FirmHire)).scalars().all()
     for hire in waiting:
         account = await session.get(Account, hire.account_id) if hire.account_id else None
         if account is not None and rules.account_finished(account.status):
@@ -440,37 +441,27 @@ async def firm_notices(session: AsyncSession, services, now: datetime) -> None:
             hire.letter_warned_for = expires
             await store.notify_admins(hire, rules.letter_expiring_notice(store.name(hire), expires, zone))
 
-    stale = (
-        await session.scalars(
-            select(FirmHire).where(
-                FirmHire.blocker.is_not(None),
-                FirmHire.blocker_notified_at.is_(None),
-                FirmHire.blocker_at <= rules.stuck_since(now, policy.stuck_after_hours),
-                FirmHire.tracking.is_(True),
-                FirmHire.stage != rules.DONE,
-                FirmHire.removed_at.is_(None),
-            )
-            .with_for_update(skip_locked=True, of=FirmHire)
-        )
-    ).all()
+    stuck = select(FirmHire).where(
+        FirmHire.blocker.is_not(None),
+        FirmHire.blocker_notified_at.is_(None),
+        FirmHire.blocker_at <= rules.stuck_since(now, policy.stuck_after_hours),
+        FirmHire.tracking.is_(True),
+        FirmHire.stage != rules.DONE,
+        FirmHire.removed_at.is_(None),
+    )
+    stale = (await _claimed(session, stuck, FirmHire)).scalars().all()
     for hire in stale:
         hire.blocker_notified_at = now
         await store.notify_admins(hire, rules.stuck_notice(store.name(hire), store.progress(hire), zone, hire_facts(services.settings.policy)))
 
-    expired = (
-        await session.execute(
-            select(FirmInvite, FirmHire)
-            .join(FirmHire, FirmHire.id == FirmInvite.hire_id)
-            .where(
-                FirmInvite.used_at.is_(None),
-                FirmInvite.revoked_at.is_(None),
-                FirmInvite.expiry_noted_at.is_(None),
-                FirmInvite.expires_at <= now,
-                FirmHire.removed_at.is_(None),
-            )
-            .with_for_update(skip_locked=True, of=FirmInvite)
-        )
-    ).all()
+    unopened = select(FirmInvite, FirmHire).join(FirmHire, FirmHire.id == FirmInvite.hire_id).where(
+        FirmInvite.used_at.is_(None),
+        FirmInvite.revoked_at.is_(None),
+        FirmInvite.expiry_noted_at.is_(None),
+        FirmInvite.expires_at <= now,
+        FirmHire.removed_at.is_(None),
+    )
+    expired = (await _claimed(session, unopened, FirmInvite)).all()
     for invite, hire in expired:
         invite.expiry_noted_at = now
         await store.notify_admins(hire, rules.invite_expired_notice(store.name(hire), invite.expires_at, zone))

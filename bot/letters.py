@@ -21,6 +21,7 @@ from sqlalchemy import select
 from bot.services import Services
 from bot.storage.models import Letter
 from domain.addresses import country_name
+from domain.i18n import _, format_date
 
 FONTS = Path(__file__).parent / "data" / "fonts"
 FONT = "DejaVuSans"
@@ -121,15 +122,17 @@ def _pdf() -> FPDF:
 
 def to_pdf(letters: list[PrintedLetter]) -> bytes:
     """One letter-size page per letter: the address block where a window envelope shows it,
-    then the letter."""
+    then the letter. The heading is in the current language (``domain.i18n.using``)."""
     pdf = _pdf()
     pdf.set_auto_page_break(auto=True, margin=54)
     for letter in letters:
         pdf.add_page()
         pdf.set_font(FONT, "B", 14)
-        pdf.cell(0, 20, "Secure Access registration", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 20, _("Secure Access registration"), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(FONT, "", 9)
-        pdf.cell(0, 14, f"Letter {letter.id} - {letter.created_at:%B %d, %Y}", new_x="LMARGIN", new_y="NEXT")
+        # the date as a Babel pattern ("March 03, 2027")
+        made = format_date(letter.created_at, _("MMMM dd, y"))
+        pdf.cell(0, 14, _("Letter {number} - {date}").format(number=letter.id, date=made), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(40)
         pdf.set_font(FONT, "", 11)
         for line in envelope_lines(letter.envelope):

@@ -35,6 +35,7 @@ from bot.telegram_messages import (
     split_text,
     to_incoming,
 )
+from domain.i18n import N_, _, language_for, using
 from flows.core import personal_data
 from flows.replies import Action, DeleteUserMessage, Document, Incoming, Notify, Photo, Reply
 
@@ -43,10 +44,19 @@ log = logging.getLogger("bot.telegram_adapter")
 
 T = TypeVar("T")
 
-APOLOGY_TEXT = "Sorry, something went wrong on our side. Please try again in a moment."
-PRIVATE_ONLY_TEXT = (
+#: sent by the adapter itself, outside a conversation turn: translated when sent, in the language
+#: of the person's Telegram app (the chat's stored choice is the engine's, out of reach here)
+APOLOGY_TEXT = N_("Sorry, something went wrong on our side. Please try again in a moment.")
+PRIVATE_ONLY_TEXT = N_(
     "This bot only works in a private chat. Please open a direct chat with me to continue."
 )
+
+
+def _in_app_language(update: Update, text: str) -> str:
+    """``text`` translated into the language of the sender's Telegram app, if the bot speaks it."""
+    user = update.effective_user
+    with using(language_for(getattr(user, "language_code", None))):
+        return _(text)
 
 
 class Engine(Protocol):
@@ -92,7 +102,7 @@ class TelegramAdapter:
 
         if chat.type != Chat.PRIVATE:
             await self._delete_personal(bot, chat.id, update.message or update.edited_message)
-            await self._refuse_group(bot, chat.id, update.update_id)
+            await self._refuse_group(bot, chat.id, update.update_id, _in_app_language(update, PRIVATE_ONLY_TEXT))
             return
 
         incoming = to_incoming(update)
@@ -119,7 +129,7 @@ class TelegramAdapter:
                     "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
                 )
                 try:
-                    await self._call(bot.send_message, incoming.chat_id, APOLOGY_TEXT)
+                    await self._call(bot.send_message, incoming.chat_id, _in_app_language(update, APOLOGY_TEXT))
                 except TelegramError as send_exc:
                     log.warning(
                         "chat %s: apology not sent (%s)", incoming.chat_id,
@@ -191,14 +201,14 @@ class TelegramAdapter:
         except TelegramError as exc:
             log.warning("chat %s: message not deleted (%s)", chat_id, type(exc).__name__)
 
-    async def _refuse_group(self, bot: Any, chat_id: int, update_id: int) -> None:
+    async def _refuse_group(self, bot: Any, chat_id: int, update_id: int, text: str = PRIVATE_ONLY_TEXT) -> None:
         if chat_id in self._refused_groups:
             log.debug("update %s from non-private chat %s ignored", update_id, chat_id)
             return
         self._refused_groups.add(chat_id)
         log.info("update %s: refusing non-private chat %s", update_id, chat_id)
         try:
-            await self._call(bot.send_message, chat_id, PRIVATE_ONLY_TEXT)
+            await self._call(bot.send_message, chat_id, text)
         except TelegramError as exc:
             log.warning("chat %s: refusal not sent (%s)", chat_id, type(exc).__name__)
 

@@ -21,6 +21,7 @@ import segno
 from bot.engine import Engine
 from bot.services import Services
 from bot.storage.files import write_private
+from domain.i18n import _
 from flows.replies import Action, DeleteUserMessage, Document, Incoming, Notify, Photo, Reply
 
 
@@ -51,11 +52,11 @@ class TerminalChat:
         for message in new:
             self.outbox_seen = message.id
             if message.channel == "email":
-                head = f"[email to {message.to}] {message.subject or ''}"
+                head = _("[email to {to}] {subject}").format(to=message.to, subject=message.subject or "")
             elif message.channel == "sms":
-                head = f"[text to {message.to}]"
+                head = _("[text to {to}]").format(to=message.to)
             else:
-                head = f"[letter to {message.to}]"
+                head = _("[letter to {to}]").format(to=message.to)
             self.write(head)
             for line in message.body.splitlines():
                 self.write(f"    {line}")
@@ -71,9 +72,10 @@ class TerminalChat:
             elif isinstance(action, Photo):
                 self._picture(action)
             elif isinstance(action, Document):
-                self.write(f"bot: [file saved to {self._save(action, 'files')}] {action.caption}")
+                saved = _("[file saved to {path}] {caption}").format(path=self._save(action, "files"), caption=action.caption)
+                self.write(f"bot: {saved}")
             elif isinstance(action, Notify):
-                self.write(f"[message for chat {action.chat_id}] {action.text}")
+                self.write(_("[message for chat {chat}] {text}").format(chat=action.chat_id, text=action.text))
             elif isinstance(action, DeleteUserMessage):
                 pass  # nothing to delete in a terminal; the bot's note says what it would do
         self.stdout.flush()
@@ -82,7 +84,8 @@ class TerminalChat:
         """A QR code drawn with text characters (most phone cameras read it off the screen); any
         other picture is only mentioned. Neither is written anywhere."""
         if not photo.qr:
-            self.write(f"bot: [a picture, not shown in the terminal] {photo.caption}".rstrip())
+            shown = _("[a picture, not shown in the terminal] {caption}").format(caption=photo.caption)
+            self.write(f"bot: {shown}".rstrip())
             return
         drawing = io.StringIO()
         segno.make(photo.qr, error="m").terminal(out=drawing, compact=True)
@@ -109,7 +112,7 @@ class TerminalChat:
         text = line.strip()
         self.message_id += 1
         if text.startswith("/") and len(text) > 1:
-            name, _, args = text[1:].partition(" ")
+            name, _sep, args = text[1:].partition(" ")
             return Incoming(self.chat_id, "command", text=args.strip(), command=name.split("@")[0].lower(),
                             message_id=self.message_id)
         if text.isdigit() and self.buttons and 1 <= int(text) <= len(self.buttons) and len(text) <= 2:
@@ -132,8 +135,8 @@ class TerminalChat:
         self._remove_kept_pictures()
         await self._skip_old_deliveries()
         if self.interactive:
-            self.write("Secure Access registration – terminal chat. Type your answers; for buttons type the "
-                       "number or the label. /help at any time; Ctrl-D to leave (your progress is kept).")
+            self.write(_("Secure Access registration – terminal chat. Type your answers; for buttons type the "
+                         "number or the label. /help at any time; Ctrl-D to leave (your progress is kept)."))
         await self.say("/start")
         while True:
             if self.interactive:
@@ -146,4 +149,4 @@ class TerminalChat:
                 continue
             await self.say(line)
         if self.interactive:
-            self.write("\nBye for now. Your answers are saved; run `sabot chat` again to carry on.")
+            self.write("\n" + _("Bye for now. Your answers are saved; run `sabot chat` again to carry on."))

@@ -28,6 +28,7 @@ from domain.addresses import (
     normalise,
     plain,
 )
+from domain.i18n import _
 
 
 # -- likely causes ----------------------------------------------------------------------------
@@ -179,27 +180,27 @@ def _variants(entered: Address) -> list[tuple[str, str, Address]]:
     if code != "US":
         name = country_name(code)
         if name and _street_key(e.city) != _street_key(name):
-            add("country_in_city", "Country name as the city", replace(e, city=name))
+            add("country_in_city", _("Country name as the city"), replace(e, city=name))
         if e.postal_code and not _compact(plain(e.line1)).startswith(_compact(plain(e.postal_code))):
             moved_postal = replace(e, line1=f"{e.postal_code} {e.line1}")
-            add("postal_in_line1", "Postal code at the start of line 1", moved_postal)
+            add("postal_in_line1", _("Postal code at the start of line 1"), moved_postal)
         if e.state:
             province = _province_code(e.state, code)
             moved_province = replace(e, city=f"{e.city} {province}", state="")
-            add("province_in_city", "Province at the end of the city", moved_province)
+            add("province_in_city", _("Province at the end of the city"), moved_province)
         if e.line2:
-            add("line2_folded", "Line 2 joined onto line 1", replace(e, line1=f"{e.line1} {e.line2}", line2=""))
+            add("line2_folded", _("Line 2 joined onto line 1"), replace(e, line1=f"{e.line1} {e.line2}", line2=""))
         return out
 
     if e.line2:
-        add("line2_folded", "Apt/suite number on line 1", replace(e, line1=f"{e.line1} {e.line2}", line2=""))
+        add("line2_folded", _("Apt/suite number on line 1"), replace(e, line1=f"{e.line1} {e.line2}", line2=""))
     else:
         m = _SPLIT_RE.match(e.line1)
         if m:
-            add("line2_split", "Apt/suite number on line 2", replace(e, line1=m["street"].rstrip(" ,"), line2=m["unit"]))
+            add("line2_split", _("Apt/suite number on line 2"), replace(e, line1=m["street"].rstrip(" ,"), line2=m["unit"]))
     digits = re.sub(r"\D", "", e.postal_code)
     if len(digits) == 9 and digits.isascii():
-        add("zip_plus4", "Five-digit ZIP code only", replace(e, postal_code=digits[:5]))
+        add("zip_plus4", _("Five-digit ZIP code only"), replace(e, postal_code=digits[:5]))
     rec = usps_record(e)
     if rec is not None:
         usps = replace(
@@ -209,7 +210,7 @@ def _variants(entered: Address) -> list[tuple[str, str, Address]]:
             state=_s(rec.get("state")) or e.state,
         )
         if usps.line1:
-            add("abbreviation", "USPS short forms (St, Apt)", usps)
+            add("abbreviation", _("USPS short forms (St, Apt)"), usps)
     return out
 
 

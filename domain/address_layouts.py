@@ -22,6 +22,7 @@ from functools import lru_cache
 import yaml
 
 from domain.addresses import _US_TERRITORIES, Address, _compact, _country_code, _province_code, _s, country_name, plain
+from domain.i18n import N_, _
 
 #: how the moves combine: one choice per field (None: the field as typed)
 _CITY_MOVES = (None, "country_as_city")
@@ -55,10 +56,25 @@ def is_military(addr: Address) -> bool:
     return plain(addr.state) in states or plain(addr.city) in set(military().get("cities") or ())
 
 
+#: the words of the data file's ``labels:``, for translation (a test keeps the two lists equal);
+#: :func:`label` reads them from the data file and translates them where they are shown
+LABELS = (
+    N_("as you typed it"),
+    N_("USPS short forms (Publication 28)"),
+    N_("country's name as the city"),
+    N_("postal code at the start of line 1"),
+    N_("province at the end of the city"),
+    N_("province left out"),
+    N_("APO/FPO/DPO and the military state together in the city"),
+)
+
+
 def label(code: str) -> str:
-    """The words for a layout code; several moves are joined with '+' ("country_as_city+...")."""
+    """The words for a layout code, in the current language; several moves are joined with '+'
+    ("country_as_city+...")."""
     labels = conventions().get("labels") or {}
-    return ", ".join(labels.get(part, part.replace("_", " ")) for part in (code or AS_TYPED).split("+"))
+    parts = (code or AS_TYPED).split("+")
+    return ", ".join(_(labels[part]) if labels.get(part) else part.replace("_", " ") for part in parts)
 
 
 def records_name(country: str) -> str:

@@ -27,6 +27,8 @@ from functools import lru_cache
 
 from scourgify import normalize_address_record
 
+from domain.i18n import N_, current_language
+
 try:  # the tables ship with scourgify; keep working if a future release moves them
     from scourgify.address_constants import (
         DIRECTIONAL_REPLACEMENTS as _SC_DIRECTIONALS,
@@ -53,46 +55,48 @@ CAUSES = (
 )
 
 #: What each cause code means, in words the bot can show. None of them claims to know the record.
+#: (Marked for translation: shown as ``_(EXPLANATIONS[code])``.)
 EXPLANATIONS: dict[str, str] = {
-    "country_in_city": (
+    "country_in_city": N_(
         "For addresses abroad, the records often keep the name of the country in the city field "
         "instead of the city itself. Try typing your country's name (for example Canada) as the city."
     ),
-    "postal_in_line1": (
+    "postal_in_line1": N_(
         "For addresses abroad, the records sometimes put the postal code at the start of the first "
         "address line. Try typing the postal code before the street on line 1."
     ),
-    "province_in_city": (
+    "province_in_city": N_(
         "For addresses abroad, the province or state may be stored at the end of the city field "
         "rather than on its own. Try adding it after the city name and leaving the province empty."
     ),
-    "line2_folded": (
+    "line2_folded": N_(
         "The records may hold your apartment, suite or unit number on the first address line, or "
         "written a little differently. Try typing it at the end of line 1 and leaving line 2 empty."
     ),
-    "line2_split": (
+    "line2_split": N_(
         "The records may keep your apartment, suite or unit number on a second address line. Try "
         "moving it from line 1 to line 2."
     ),
-    "zip_plus4": (
+    "zip_plus4": N_(
         "The records may hold only the five-digit ZIP code, or the ZIP+4 form. Try the other form "
         "of your ZIP code."
     ),
-    "abbreviation": (
+    "abbreviation": N_(
         "The records may spell the street type, a direction or the unit differently, for example "
         "Street or St, North or N, Apt or #. Try the short postal forms, or the words in full."
     ),
-    "moved": (
+    "moved": N_(
         "The address may have changed since the return the records hold, for example after a move. "
         "Use the address printed on your last-filed return, even if you no longer live there."
     ),
-    "unknown": (
+    "unknown": N_(
         "Part of the address may be written differently in the records. Check each line against "
         "your last-filed return, character by character."
     ),
 }
 
-WHY_RECORDS_DIFFER = (
+#: (shown as ``_(WHY_RECORDS_DIFFER)``)
+WHY_RECORDS_DIFFER = N_(
     "The tax records keep addresses in a fixed layout of their own, so yours may be stored a little "
     "differently from how it looks on your return. This happens most often with addresses abroad, "
     "where the country, province or postal code may sit in another field than you would expect. "
@@ -365,6 +369,22 @@ def country_name(code: str) -> str:
     name = getattr(country, "common_name", None) or country.name
     name = re.sub(r"\s*\(.*?\)", "", name)  # "Holy See (Vatican City State)" -> "Holy See"
     return name.split(",")[0].strip()
+
+
+def country_label(code: str) -> str:
+    """The country's name for the person to read, in the current language ("Canada", "Canadá");
+    its code if it has none. (:func:`country_name` stays English: envelopes and the records use it.)"""
+    code = _s(code).strip().upper()
+    if current_language() != "en":
+        try:
+            from babel import Locale
+
+            name = Locale.parse(current_language()).territories.get(code)
+        except Exception:  # noqa: BLE001 - an unknown locale: the English name
+            name = None
+        if name:
+            return name
+    return country_name(code) or code
 
 
 @lru_cache(maxsize=256)

@@ -13,9 +13,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.i18n import N_, _, format_date, format_datetime
+
 
 class Refused(Exception):
-    """A firm request that can't be done; the message says why in plain words."""
+    """A firm request that can't be done; the message says why in plain words (translated where
+    it is raised)."""
 
 
 #: the stages, in the order a registration reaches them
@@ -29,15 +32,16 @@ STAGES = [
     "waiting_letter",
     "done",
 ]
+#: (shown as ``_(STAGE_LABELS[stage])``)
 STAGE_LABELS = {
-    "invited": "invited",
-    "started": "started",
-    "email_confirmed": "email confirmed",
-    "identity_confirmed": "identity confirmed",
-    "financial_confirmed": "financial account confirmed",
-    "phone_confirmed": "phone confirmed",
-    "waiting_letter": "waiting for the letter",
-    "done": "done",
+    "invited": N_("invited"),
+    "started": N_("started"),
+    "email_confirmed": N_("email confirmed"),
+    "identity_confirmed": N_("identity confirmed"),
+    "financial_confirmed": N_("financial account confirmed"),
+    "phone_confirmed": N_("phone confirmed"),
+    "waiting_letter": N_("waiting for the letter"),
+    "done": N_("done"),
 }
 
 @dataclass(frozen=True)
@@ -49,67 +53,89 @@ class Facts:
     letter_days: tuple[int, int]
 
     def fill(self, text: str) -> str:
+        """``text`` translated, with the facts filled in."""
         first, last = self.letter_days
-        return text.format(refused_cards=self.refused_cards, letter_days=f"{first} to {last}")
+        return _(text).format(
+            refused_cards=self.refused_cards, letter_days=_("{first} to {last}").format(first=first, last=last)
+        )
 
 
 #: blocker category -> (what it is, advice for the admin to pass on, the hire's next step)
-#: ({refused_cards} and {letter_days} are filled from :class:`Facts`)
+#: ({refused_cards} and {letter_days} are filled from :class:`Facts`; each text is translated where
+#: it is shown, :meth:`Facts.fill` does both)
 BLOCKERS: dict[str, tuple[str, str, str]] = {
     "identity_mismatch": (
-        "identity details don't match the tax records",
-        "Ask them to copy each item exactly from their last-filed return: the name as printed, the "
-        "filing status they actually used, and the address as the return shows it (apartment, "
-        "abbreviations, ZIP). If they moved or filed very recently, the previous return's address "
-        "may be the one on record.",
-        "check each detail against your last-filed return (name, filing status and the address as "
-        "printed), fix what differs with its Change button, and check again",
+        N_("identity details don't match the tax records"),
+        N_(
+            "Ask them to copy each item exactly from their last-filed return: the name as printed, the "
+            "filing status they actually used, and the address as the return shows it (apartment, "
+            "abbreviations, ZIP). If they moved or filed very recently, the previous return's address "
+            "may be the one on record."
+        ),
+        N_(
+            "check each detail against your last-filed return (name, filing status and the address as "
+            "printed), fix what differs with its Change button, and check again"
+        ),
     ),
     "unsupported_card": (
-        "tried a card that can't be used",
-        "{refused_cards} are refused. Any other personal credit card works, or a home mortgage, "
-        "home equity loan, HELOC or car loan in their own name.",
-        "use a personal credit card (not {refused_cards}), or a mortgage, home equity loan, HELOC "
-        "or car loan in your name",
+        N_("tried a card that can't be used"),
+        N_(
+            "{refused_cards} are refused. Any other personal credit card works, or a home mortgage, "
+            "home equity loan, HELOC or car loan in their own name."
+        ),
+        N_(
+            "use a personal credit card (not {refused_cards}), or a mortgage, home equity loan, HELOC "
+            "or car loan in your name"
+        ),
     ),
     "financial_mismatch": (
-        "financial account digits don't match",
-        "They should type the last eight digits of the account number itself (not a card's "
-        "security code; for a loan, from a statement), or try a different account in their name.",
-        "type the last eight digits of the account number from a statement, or try a different account",
+        N_("financial account digits don't match"),
+        N_(
+            "They should type the last eight digits of the account number itself (not a card's "
+            "security code; for a loan, from a statement), or try a different account in their name."
+        ),
+        N_("type the last eight digits of the account number from a statement, or try a different account"),
     ),
     "credit_freeze": (
-        "credit freeze at Experian",
-        "Their Experian credit file is frozen, so the financial check can't read it. They need to "
-        "lift the freeze for a while with Experian (online or by phone), then tap \"The freeze is "
-        "lifted – try again\".",
-        "lift the freeze on your Experian credit file for a while, then tap \"The freeze is lifted – "
-        "try again\"",
+        N_("credit freeze at Experian"),
+        N_(
+            "Their Experian credit file is frozen, so the financial check can't read it. They need to "
+            "lift the freeze for a while with Experian (online or by phone), then tap \"The freeze is "
+            "lifted – try again\"."
+        ),
+        N_(
+            "lift the freeze on your Experian credit file for a while, then tap \"The freeze is lifted – "
+            "try again\""
+        ),
     ),
     "locked": (
-        "too many attempts",
-        "The checks are paused after too many tries. Their answers are saved; they can carry on "
-        "once the pause ends. Before trying again, they should check each detail against their "
-        "last-filed return.",
-        "wait until the pause ends, then check each detail against your last-filed return and try again",
+        N_("too many attempts"),
+        N_(
+            "The checks are paused after too many tries. Their answers are saved; they can carry on "
+            "once the pause ends. Before trying again, they should check each detail against their "
+            "last-filed return."
+        ),
+        N_("wait until the pause ends, then check each detail against your last-filed return and try again"),
     ),
     "phone_not_in_name": (
-        "phone not in their name",
-        "Their mobile number isn't listed in their name (family-plan, prepaid and work phones "
-        "often aren't). They can use a phone in their own name, or choose to get the activation "
-        "code by mail ({letter_days} business days) and add any phone afterwards.",
-        "use a mobile phone in your own name, or choose \"Send me the code by mail\"",
+        N_("phone not in their name"),
+        N_(
+            "Their mobile number isn't listed in their name (family-plan, prepaid and work phones "
+            "often aren't). They can use a phone in their own name, or choose to get the activation "
+            "code by mail ({letter_days} business days) and add any phone afterwards."
+        ),
+        N_("use a mobile phone in your own name, or choose \"Send me the code by mail\""),
     ),
 }
 
 #: what the hire does next, by stage (for reminders an admin sends)
 NEXT_STEPS = {
-    "started": "tap \"Begin registration\" and enter your name and email",
-    "email_confirmed": "enter your SSN, date of birth, filing status and the address from your last-filed return",
-    "identity_confirmed": "the financial check: the last eight digits of a credit card, mortgage, home equity loan, HELOC or car loan",
-    "financial_confirmed": "confirm your mobile phone with a texted code (or choose the code by mail)",
-    "phone_confirmed": "choose your username, password, site phrase and site image",
-    "waiting_letter": "when the letter comes, send /login, sign in and type its activation code",
+    "started": N_("tap \"Begin registration\" and enter your name and email"),
+    "email_confirmed": N_("enter your SSN, date of birth, filing status and the address from your last-filed return"),
+    "identity_confirmed": N_("the financial check: the last eight digits of a credit card, mortgage, home equity loan, HELOC or car loan"),
+    "financial_confirmed": N_("confirm your mobile phone with a texted code (or choose the code by mail)"),
+    "phone_confirmed": N_("choose your username, password, site phrase and site image"),
+    "waiting_letter": N_("when the letter comes, send /login, sign in and type its activation code"),
 }
 
 #: events that move a hire forward
@@ -127,10 +153,12 @@ def rank(stage: str) -> int:
 
 
 def local(moment: datetime, zone: str, *, with_time: bool = True) -> str:
+    """'Mar 3, 7:30 AM EST' (or 'Mar 3, 2027') in ``zone``, in the current language."""
     here = moment.astimezone(ZoneInfo(zone))
     if with_time:
-        return f"{here:%b} {here.day}, {here:%-I:%M %p %Z}"
-    return f"{here:%b} {here.day}, {here.year}"
+        # a Babel pattern; '{zone}' (quoted: literal text for Babel) is the zone's abbreviation
+        return format_datetime(here, _("MMM d, h:mm a '{zone}'")).format(zone=here.tzname() or "")
+    return format_date(here, _("MMM d, y"))
 
 
 # -- where a hire stands -----------------------------------------------------------------------
@@ -252,54 +280,69 @@ def invite_state(used_at: datetime | None, revoked_at: datetime | None, expires_
 # -- what the admin and the hire read ----------------------------------------------------------
 
 
+_HELD_UP = N_("held up")
+_CARRY_ON = N_("carry on where you left off")
+
+
 def blocker_text(
     blocker: str | None, until: datetime | None, zone: str, facts: Facts, now: datetime | None = None
 ) -> str:
     """The blocker as an admin sees it: category, when it ends (a pause), advice."""
-    what, advice, _ = BLOCKERS.get(blocker, ("held up", "", ""))
+    what, advice, _step = BLOCKERS.get(blocker, (_HELD_UP, "", ""))
+    what = _(what)
     advice = facts.fill(advice)
     if blocker == "locked" and until:
         if now is not None and until <= now:
-            what = f"was locked until {local(until, zone)} ({what}); they can try again now"
+            what = _("was locked until {time} ({what}); they can try again now").format(
+                time=local(until, zone), what=what
+            )
         else:
-            what = f"locked until {local(until, zone)} ({what})"
+            what = _("locked until {time} ({what})").format(time=local(until, zone), what=what)
     return f"{what}. {advice}".strip()
 
 
 def nudge_text(firm_name: str, p: Progress, letter_expires: datetime | None, zone: str, facts: Facts) -> str:
     """The reminder an admin sends a hire: their next step."""
-    lead = f"A reminder from {firm_name}: please finish registering for your Secure Access account."
+    lead = _("A reminder from {firm}: please finish registering for your Secure Access account.").format(
+        firm=firm_name
+    )
     if not p.tracking:
-        return f"{lead} Send /status to see where you are, or /start to pick up where you left off."
+        return lead + " " + _("Send /status to see where you are, or /start to pick up where you left off.")
     if p.blocker in BLOCKERS:
         step = facts.fill(BLOCKERS[p.blocker][2])
         if p.blocker == "locked" and p.blocker_until:
-            step = f"the checks are paused until {local(p.blocker_until, zone)}; then {step.split(', then ', 1)[-1]}"
+            step = _(
+                "the checks are paused until {time}; then check each detail against your last-filed return "
+                "and try again"
+            ).format(time=local(p.blocker_until, zone))
     else:
-        step = NEXT_STEPS.get(p.stage, "carry on where you left off")
+        step = _(NEXT_STEPS.get(p.stage, _CARRY_ON))
         if p.stage == "waiting_letter" and letter_expires:
-            step += f" (the code works until {local(letter_expires, zone, with_time=False)})"
-    return f"{lead}\nYour next step: {step}.\nSend /status to see where you are."
+            step = _("{step} (the code works until {date})").format(
+                step=step, date=local(letter_expires, zone, with_time=False)
+            )
+    return _("{lead}\nYour next step: {step}.\nSend /status to see where you are.").format(lead=lead, step=step)
 
 
 def finished_notice(name: str) -> str:
-    return f"🎉 {name} has finished registering for Secure Access. /team shows everyone."
+    return _("🎉 {name} has finished registering for Secure Access. /team shows everyone.").format(name=name)
 
 
 def stuck_notice(name: str, p: Progress, zone: str, facts: Facts) -> str:
-    return (
-        f"⚠️ {name} is stuck: {blocker_text(p.blocker, p.blocker_until, zone, facts)}\n\n"
-        "/remind sends them a short nudge with their next step."
+    return _("⚠️ {name} is stuck: {blocker}\n\n/remind sends them a short nudge with their next step.").format(
+        name=name, blocker=blocker_text(p.blocker, p.blocker_until, zone, facts)
     )
 
 
 def help_notice(name: str, p: Progress, zone: str, facts: Facts) -> str:
-    lead = (
-        f"⚠️ {name} can't get through online and asked for help. Phone help (exception processing) is "
+    lead = _(
+        "⚠️ {name} can't get through online and asked for help. Phone help (exception processing) is "
         "only for people who already have an e-Services account, so it isn't open to them."
-    )
+    ).format(name=name)
     if p.blocker:
-        return f"{lead}\n\nWhat's holding them up: {blocker_text(p.blocker, p.blocker_until, zone, facts)}"
+        return _("{lead}\n\nWhat's holding them up: {blocker}").format(
+            lead=lead, blocker=blocker_text(p.blocker, p.blocker_until, zone, facts)
+        )
     return lead
 
 
@@ -313,15 +356,15 @@ def notice(kind: str, name: str, p: Progress, zone: str, facts: Facts) -> str:
 
 
 def letter_expiring_notice(name: str, expires: datetime, zone: str) -> str:
-    return (
-        f"⏳ The activation code in {name}'s letter stops working on {local(expires, zone, with_time=False)}. "
+    return _(
+        "⏳ The activation code in {name}'s letter stops working on {date}. "
         "If the letter has come, they should send /login, sign in and type it; if not, they can sign in "
         "and ask for a new letter. /remind sends them a nudge."
-    )
+    ).format(name=name, date=local(expires, zone, with_time=False))
 
 
 def invite_expired_notice(name: str, expired: datetime, zone: str) -> str:
-    return (
-        f"The invitation for {name} expired on {local(expired, zone, with_time=False)} without being opened. "
-        f"To send a new link: /team, tap {name}, then \"Re-send invite\"."
-    )
+    return _(
+        "The invitation for {name} expired on {date} without being opened. "
+        "To send a new link: /team, tap {name}, then \"Re-send invite\"."
+    ).format(name=name, date=local(expired, zone, with_time=False))

@@ -14,6 +14,8 @@ import holidays
 import us
 import zoneinfo
 
+from domain.i18n import _, format_datetime, format_time
+
 
 @lru_cache(maxsize=16)
 def _us_holidays(year: int) -> holidays.HolidayBase:
@@ -70,19 +72,29 @@ def help_desk_status(now: datetime, policy) -> DeskStatus:
 
 
 def format_local(moment: datetime, zone_name: str = "America/New_York") -> str:
-    """'Tue, Mar 3 at 7:30 AM EST' in the given zone."""
+    """'Tue, Mar 3 at 7:30 AM EST' in the given zone, in the current language. The zone is named
+    by its own abbreviation (EST, CET, IST), the same in every language."""
     local = moment.astimezone(ZoneInfo(zone_name))
-    return local.strftime("%a, %b %-d at %-I:%M %p %Z")
+    # a Babel pattern; '{zone}' (quoted: literal text for Babel) is filled in after
+    pattern = _("EEE, MMM d 'at' h:mm a '{zone}'")
+    return format_datetime(local, pattern).format(zone=local.tzname() or "")
 
 
 def format_hours(policy) -> str:
+    """'8 a.m. to 5:30 p.m. Eastern time, Monday to Friday except federal holidays'."""
+
     def twelve(text: str) -> str:
         t = _clock(text)
-        suffix = "a.m." if t.hour < 12 else "p.m."
-        hour = t.hour % 12 or 12
-        return f"{hour}:{t.minute:02d} {suffix}" if t.minute else f"{hour} {suffix}"
+        # Babel patterns, one per case, so a language can write the hours its own way (17:30)
+        if t.hour < 12:
+            pattern = _("h:mm 'a.m.'") if t.minute else _("h 'a.m.'")
+        else:
+            pattern = _("h:mm 'p.m.'") if t.minute else _("h 'p.m.'")
+        return format_time(t, pattern)
 
-    return f"{twelve(policy.opens)} to {twelve(policy.closes)} Eastern time, Monday to Friday except federal holidays"
+    return _("{opens} to {closes} Eastern time, Monday to Friday except federal holidays").format(
+        opens=twelve(policy.opens), closes=twelve(policy.closes)
+    )
 
 
 @lru_cache(maxsize=1)

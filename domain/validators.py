@@ -27,6 +27,7 @@ from phonenumbers import PhoneNumberType
 from stdnum.exceptions import ValidationError as _StdnumValidationError
 from stdnum.us import ssn as _stdnum_ssn
 
+from domain.i18n import N_, _, current_language, ngettext
 from domain.passwords import could_be_username, password, site_phrase, username
 from domain.places import address_line, city, country, postal_code, province, us_state, zip_code
 from domain.text import (
@@ -71,6 +72,83 @@ __all__ = [
 # names
 
 
+#: the refusals of a name, per field (a whole sentence each, so a translation can give each field
+#: its own article and gender); a field not listed here is named in the sentences of ``None``
+_NAME_TEXTS: dict[str | None, dict[str, str]] = {
+    "first name": {
+        "name.empty": N_("I didn't get your first name. Please type it, using letters."),
+        "name.too_long": N_(
+            "That's longer than 40 characters, which is the most we can take for your first name. "
+            "Please type a shorter form of it (you can leave out extra parts)."
+        ),
+        "name.digits": N_(
+            "Your first name can't contain digits. Please type it using letters only "
+            "(spaces, hyphens, apostrophes and periods are fine)."
+        ),
+        "name.characters": N_(
+            "Your first name can only contain letters, spaces, hyphens (-), apostrophes (') and "
+            "periods (.). Please type it again without other symbols."
+        ),
+        "name.no_letters": N_("Your first name needs at least one letter. Please type it again."),
+    },
+    "last name": {
+        "name.empty": N_("I didn't get your last name. Please type it, using letters."),
+        "name.too_long": N_(
+            "That's longer than 40 characters, which is the most we can take for your last name. "
+            "Please type a shorter form of it (you can leave out extra parts)."
+        ),
+        "name.digits": N_(
+            "Your last name can't contain digits. Please type it using letters only "
+            "(spaces, hyphens, apostrophes and periods are fine)."
+        ),
+        "name.characters": N_(
+            "Your last name can only contain letters, spaces, hyphens (-), apostrophes (') and "
+            "periods (.). Please type it again without other symbols."
+        ),
+        "name.no_letters": N_("Your last name needs at least one letter. Please type it again."),
+    },
+    "new hire's name": {
+        "name.empty": N_("I didn't get your new hire's name. Please type it, using letters."),
+        "name.too_long": N_(
+            "That's longer than 40 characters, which is the most we can take for your new hire's name. "
+            "Please type a shorter form of it (you can leave out extra parts)."
+        ),
+        "name.digits": N_(
+            "Your new hire's name can't contain digits. Please type it using letters only "
+            "(spaces, hyphens, apostrophes and periods are fine)."
+        ),
+        "name.characters": N_(
+            "Your new hire's name can only contain letters, spaces, hyphens (-), apostrophes (') and "
+            "periods (.). Please type it again without other symbols."
+        ),
+        "name.no_letters": N_("Your new hire's name needs at least one letter. Please type it again."),
+    },
+    None: {
+        "name.empty": N_("I didn't get your {field}. Please type it, using letters."),
+        "name.too_long": N_(
+            "That's longer than 40 characters, which is the most we can take for your {field}. "
+            "Please type a shorter form of it (you can leave out extra parts)."
+        ),
+        "name.digits": N_(
+            "Your {field} can't contain digits. Please type it using letters only "
+            "(spaces, hyphens, apostrophes and periods are fine)."
+        ),
+        "name.characters": N_(
+            "Your {field} can only contain letters, spaces, hyphens (-), apostrophes (') and "
+            "periods (.). Please type it again without other symbols."
+        ),
+        "name.no_letters": N_("Your {field} needs at least one letter. Please type it again."),
+    },
+}
+
+
+def _name_refusal(field: str, code: str) -> Invalid:
+    texts = _NAME_TEXTS.get(field)
+    if texts is not None:
+        return Invalid(_(texts[code]), code)
+    return Invalid(_(_NAME_TEXTS[None][code]).format(field=field), code)
+
+
 def person_name(text: str, *, field: str = "first name") -> str:
     """A person's name part: letters of any script (with accents), spaces, hyphens, apostrophes and
     periods; 1-40 characters. Whitespace is trimmed/collapsed; capitalisation is kept."""
@@ -79,28 +157,16 @@ def person_name(text: str, *, field: str = "first name") -> str:
     for src, dst in {**_APOSTROPHES, **_DASHES}.items():
         value = value.replace(src, dst)
     if not value:
-        raise Invalid(f"I didn't get your {field}. Please type it, using letters.", "name.empty")
+        raise _name_refusal(field, "name.empty")
     if len(value) > 40:
-        raise Invalid(
-            f"That's longer than 40 characters, which is the most we can take for your {field}. "
-            f"Please type a shorter form of it (you can leave out extra parts).",
-            "name.too_long",
-        )
+        raise _name_refusal(field, "name.too_long")
     if any(unicodedata.category(ch) == "Nd" or ch.isdigit() for ch in value):
-        raise Invalid(
-            f"Your {field} can't contain digits. Please type it using letters only "
-            "(spaces, hyphens, apostrophes and periods are fine).",
-            "name.digits",
-        )
+        raise _name_refusal(field, "name.digits")
     for ch in value:
         if not (_is_letter(ch) or _is_mark(ch) or ch in " -'."):
-            raise Invalid(
-                f"Your {field} can only contain letters, spaces, hyphens (-), apostrophes (') and "
-                "periods (.). Please type it again without other symbols.",
-                "name.characters",
-            )
+            raise _name_refusal(field, "name.characters")
     if not any(_is_letter(ch) for ch in value):
-        raise Invalid(f"Your {field} needs at least one letter. Please type it again.", "name.no_letters")
+        raise _name_refusal(field, "name.no_letters")
     return value
 
 
@@ -108,14 +174,19 @@ def person_name(text: str, *, field: str = "first name") -> str:
 # email
 
 
+_EMAIL_INVALID = N_(
+    "That doesn't look like a valid email address. Please type the full address, like name@example.com."
+)
+
+
 def email_address(text: str) -> str:
     """An email address, checked for syntax only (no DNS lookup); returns the normalised form."""
     value = _text(text).strip()
     if not value:
-        raise Invalid("I didn't get an email address. Please type it, like name@example.com.", "email.empty")
+        raise Invalid(_("I didn't get an email address. Please type it, like name@example.com."), "email.empty")
     if len(value) > 320:
         raise Invalid(
-            "That's too long to be an email address. Please type just your address, like name@example.com.",
+            _("That's too long to be an email address. Please type just your address, like name@example.com."),
             "email.invalid",
         )
     try:
@@ -124,16 +195,17 @@ def email_address(text: str) -> str:
         reason = str(exc).strip()
         if reason and not reason.endswith((".", "!", "?")):
             reason += "."
+        if current_language() != "en":  # the library explains in English only: no reason given
+            raise Invalid(_(_EMAIL_INVALID), "email.invalid") from None
         raise Invalid(
-            f"That doesn't look like a valid email address. {reason} "
-            "Please type the full address, like name@example.com.",
+            _(
+                "That doesn't look like a valid email address. {reason} "
+                "Please type the full address, like name@example.com."
+            ).format(reason=reason),
             "email.invalid",
         ) from None
     except (ValueError, UnicodeError):  # defensive: odd code points deep inside the library
-        raise Invalid(
-            "That doesn't look like a valid email address. Please type the full address, like name@example.com.",
-            "email.invalid",
-        ) from None
+        raise Invalid(_(_EMAIL_INVALID), "email.invalid") from None
     return result.normalized
 
 
@@ -153,28 +225,36 @@ def ssn(text: str) -> str:
     if not shape:
         if len(digits) == 9:
             raise Invalid(
-                "Please type your Social Security number as 9 digits, grouped 3-2-4 like XXX-XX-XXXX "
-                "(dashes or spaces between the groups are fine, other symbols are not).",
+                _(
+                    "Please type your Social Security number as 9 digits, grouped 3-2-4 like XXX-XX-XXXX "
+                    "(dashes or spaces between the groups are fine, other symbols are not)."
+                ),
                 "ssn.format",
             )
         raise Invalid(
-            "A Social Security number has exactly 9 digits. Please type all 9, in the form XXX-XX-XXXX "
-            "(dashes or spaces are fine).",
+            _(
+                "A Social Security number has exactly 9 digits. Please type all 9, in the form XXX-XX-XXXX "
+                "(dashes or spaces are fine)."
+            ),
             "ssn.format",
         )
     number = "".join(shape.groups())
     if number.startswith("9"):
         raise Invalid(
-            "That looks like an Individual Taxpayer Identification Number (ITIN), which starts with 9. "
-            "This registration needs your Social Security number (SSN) instead. Please type your SSN.",
+            _(
+                "That looks like an Individual Taxpayer Identification Number (ITIN), which starts with 9. "
+                "This registration needs your Social Security number (SSN) instead. Please type your SSN."
+            ),
             "ssn.itin",
         )
     try:
         return _stdnum_ssn.validate(number)
     except _StdnumValidationError:
         raise Invalid(
-            "That is not a valid Social Security number. Please check your Social Security card and "
-            "type the 9 digits again.",
+            _(
+                "That is not a valid Social Security number. Please check your Social Security card and "
+                "type the 9 digits again."
+            ),
             "ssn.invalid",
         ) from None
 
@@ -203,13 +283,37 @@ _MONTHS = {
     )
     for name in names
 }
+#: the months in Spanish, so "3 de marzo de 1980" reads too
+_MONTHS.update(
+    (name, number)
+    for number, names in enumerate(
+        [
+            ("enero", "ene"),
+            ("febrero",),
+            ("marzo",),
+            ("abril", "abr"),
+            ("mayo",),
+            ("junio",),
+            ("julio",),
+            ("agosto", "ago"),
+            ("septiembre", "setiembre", "set"),
+            ("octubre",),
+            ("noviembre",),
+            ("diciembre", "dic"),
+        ],
+        start=1,
+    )
+    for name in names
+)
 
 _D = r"([0-9]{1,4})"
 _NUMERIC_DATE = re.compile(rf"{_D}\s*([/.\-])\s*{_D}\s*\2\s*{_D}")
-_MONTH_FIRST = re.compile(r"([a-z]+)\.?\s*,?\s*([0-9]{1,4})(?:st|nd|rd|th)?\s*,?\s*([0-9]{1,4})")
-_DAY_FIRST = re.compile(r"([0-9]{1,4})(?:st|nd|rd|th)?\s*(?:of\s+)?([a-z]+)\.?\s*,?\s*([0-9]{1,4})")
+_MONTH_FIRST = re.compile(r"([a-z]+)\.?\s*,?\s*([0-9]{1,4})(?:st|nd|rd|th)?\s*,?\s*(?:de\s+)?([0-9]{1,4})")
+_DAY_FIRST = re.compile(
+    r"([0-9]{1,4})(?:st|nd|rd|th)?\s*(?:(?:of|de)\s+)?([a-z]+)\.?\s*,?\s*(?:del?\s+)?([0-9]{1,4})"
+)
 
-_DOB_HOW = "Please type it as month/day/year with a four-digit year, like MM/DD/YYYY or Month DD, YYYY."
+_DOB_HOW = N_("Please type it as month/day/year with a four-digit year, like MM/DD/YYYY or Month DD, YYYY.")
 
 
 def _dob_parts(value: str) -> tuple[int, int, int]:
@@ -219,14 +323,16 @@ def _dob_parts(value: str) -> tuple[int, int, int]:
         a, b, c = m.group(1), m.group(3), m.group(4)
         if len(a) == 4:  # ISO-like: YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD
             if len(b) > 2 or len(c) > 2:
-                raise Invalid(f"I couldn't read that date. {_DOB_HOW}", "dob.format")
+                raise Invalid(_("I couldn't read that date. {how}").format(how=_(_DOB_HOW)), "dob.format")
             return int(a), int(b), int(c)
         if len(a) > 2 or len(b) > 2:
-            raise Invalid(f"I couldn't read that date. {_DOB_HOW}", "dob.format")
+            raise Invalid(_("I couldn't read that date. {how}").format(how=_(_DOB_HOW)), "dob.format")
         if len(c) != 4:
             raise Invalid(
-                "Please type all four digits of the year, not just the last two, "
-                "so there's no doubt about the century. " + _DOB_HOW,
+                _(
+                    "Please type all four digits of the year, not just the last two, "
+                    "so there's no doubt about the century. {how}"
+                ).format(how=_(_DOB_HOW)),
                 "dob.two_digit_year" if len(c) <= 2 else "dob.format",
             )
         return int(c), int(a), int(b)  # U.S. order: month first
@@ -236,22 +342,24 @@ def _dob_parts(value: str) -> tuple[int, int, int]:
             continue
         month = _MONTHS.get(m.group(month_group))
         if month is None:
-            raise Invalid(f"I couldn't read the month in that date. {_DOB_HOW}", "dob.format")
+            raise Invalid(_("I couldn't read the month in that date. {how}").format(how=_(_DOB_HOW)), "dob.format")
         day_s, year_s = m.group(day_group), m.group(3)
         if len(day_s) > 2:
-            raise Invalid(f"I couldn't read that date. {_DOB_HOW}", "dob.format")
+            raise Invalid(_("I couldn't read that date. {how}").format(how=_(_DOB_HOW)), "dob.format")
         if len(year_s) != 4:
             raise Invalid(
-                "Please type all four digits of the year, not just the last two. " + _DOB_HOW,
+                _("Please type all four digits of the year, not just the last two. {how}").format(how=_(_DOB_HOW)),
                 "dob.two_digit_year" if len(year_s) <= 2 else "dob.format",
             )
         return int(year_s), month, int(day_s)
     if _is_digits(value) and len(value) in (6, 8):
         raise Invalid(
-            "Please put slashes between the month, day and year so I read it correctly. " + _DOB_HOW,
+            _("Please put slashes between the month, day and year so I read it correctly. {how}").format(
+                how=_(_DOB_HOW)
+            ),
             "dob.format",
         )
-    raise Invalid(f"I couldn't read that as a date. {_DOB_HOW}", "dob.format")
+    raise Invalid(_("I couldn't read that as a date. {how}").format(how=_(_DOB_HOW)), "dob.format")
 
 
 def _age_on(born: date, today: date) -> int:
@@ -264,39 +372,50 @@ def date_of_birth(text: str, *, today: date, min_age: int = 16, max_age: int = 1
     value = _nfkc(_text(text)).strip().lower()
     value = " ".join(value.split())
     if not value:
-        raise Invalid(f"I didn't get a date. {_DOB_HOW}", "dob.empty")
+        raise Invalid(_("I didn't get a date. {how}").format(how=_(_DOB_HOW)), "dob.empty")
     if len(value) > 40:
-        raise Invalid(f"That's too long to be a date. {_DOB_HOW}", "dob.format")
+        raise Invalid(_("That's too long to be a date. {how}").format(how=_(_DOB_HOW)), "dob.format")
     year, month, day = _dob_parts(value)
     if not 1 <= month <= 12:
         raise Invalid(
-            "The month must be a number from 1 to 12 (month comes first, then the day). " + _DOB_HOW,
+            _("The month must be a number from 1 to 12 (month comes first, then the day). {how}").format(
+                how=_(_DOB_HOW)
+            ),
             "dob.impossible",
         )
     try:
         born = date(year, month, day)
     except ValueError:
         raise Invalid(
-            "That day doesn't exist in that month (for example, there is no February 30). "
-            "Please check the day and month and type the date again, like MM/DD/YYYY.",
+            _(
+                "That day doesn't exist in that month (for example, there is no February 30). "
+                "Please check the day and month and type the date again, like MM/DD/YYYY."
+            ),
             "dob.impossible",
         ) from None
     if born > today:
         raise Invalid(
-            "That date is in the future. Please type your date of birth, like MM/DD/YYYY.",
+            _("That date is in the future. Please type your date of birth, like MM/DD/YYYY."),
             "dob.future",
         )
     age = _age_on(born, today)
     if age > max_age:
         raise Invalid(
-            f"That date would make you older than {max_age}. Please check the year and type your "
-            "date of birth again, like MM/DD/YYYY.",
+            _(
+                "That date would make you older than {max_age}. Please check the year and type your "
+                "date of birth again, like MM/DD/YYYY."
+            ).format(max_age=max_age),
             "dob.too_old",
         )
     if age < min_age:
         raise Invalid(
-            f"You must be at least {min_age} years old to register. If you typed the date wrong, "
-            "please type it again, like MM/DD/YYYY.",
+            ngettext(
+                "You must be at least {min_age} year old to register. If you typed the date wrong, "
+                "please type it again, like MM/DD/YYYY.",
+                "You must be at least {min_age} years old to register. If you typed the date wrong, "
+                "please type it again, like MM/DD/YYYY.",
+                min_age,
+            ).format(min_age=min_age),
             "dob.too_young",
         )
     return born
@@ -338,21 +457,23 @@ def assigned_us_area_code(area: str) -> bool:
 def us_mobile_number(text: str) -> str:
     """A U.S. mobile number in E.164 form ("+12025550143"); U.S. is the default region."""
     value = _nfkc(_text(text)).strip()
-    how = "Please type your 10-digit U.S. mobile number, like (202) 555-0143."
+    how = _("Please type your 10-digit U.S. mobile number, like (202) 555-0143.")
     if not value:
-        raise Invalid(f"I didn't get a phone number. {how}", "phone.empty")
+        raise Invalid(_("I didn't get a phone number. {how}").format(how=how), "phone.empty")
     if len(value) > 40 or not any("0" <= ch <= "9" for ch in value):
-        raise Invalid(f"That doesn't look like a phone number. {how}", "phone.invalid")
+        raise Invalid(_("That doesn't look like a phone number. {how}").format(how=how), "phone.invalid")
     try:
         number = phonenumbers.parse(value, "US")
     except phonenumbers.NumberParseException:
-        raise Invalid(f"That doesn't look like a phone number. {how}", "phone.invalid") from None
+        raise Invalid(_("That doesn't look like a phone number. {how}").format(how=how), "phone.invalid") from None
     except Exception:  # defensive: the parser must never break the flow
-        raise Invalid(f"That doesn't look like a phone number. {how}", "phone.invalid") from None
+        raise Invalid(_("That doesn't look like a phone number. {how}").format(how=how), "phone.invalid") from None
     if number.extension:
         raise Invalid(
-            "Text messages can't reach an extension, so please type just the 10-digit mobile number "
-            "itself, without the extension, like (202) 555-0143.",
+            _(
+                "Text messages can't reach an extension, so please type just the 10-digit mobile number "
+                "itself, without the extension, like (202) 555-0143."
+            ),
             "phone.extension",
         )
     region = phonenumbers.region_code_for_number(number)
@@ -360,14 +481,18 @@ def us_mobile_number(text: str) -> str:
     if phonenumbers.is_valid_number(number):
         if region not in _US_PHONE_REGIONS:
             raise Invalid(
-                "Only U.S. mobile numbers can get text messages here. Please type a U.S. mobile number, "
-                "like (202) 555-0143.",
+                _(
+                    "Only U.S. mobile numbers can get text messages here. Please type a U.S. mobile number, "
+                    "like (202) 555-0143."
+                ),
                 "phone.not_us",
             )
         if phonenumbers.number_type(number) not in _MOBILE_OK:
             raise Invalid(
-                "That number can't receive our text messages (toll-free, premium-rate, internet-only "
-                "and landline numbers can't). Please type the number of a mobile phone you have with you.",
+                _(
+                    "That number can't receive our text messages (toll-free, premium-rate, internet-only "
+                    "and landline numbers can't). Please type the number of a mobile phone you have with you."
+                ),
                 "phone.not_mobile",
             )
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -381,7 +506,7 @@ def us_mobile_number(text: str) -> str:
         and assigned_us_area_code(national[:3])
     ):
         return "+1" + national
-    raise Invalid(f"That isn't a valid phone number. {how}", "phone.invalid")
+    raise Invalid(_("That isn't a valid phone number. {how}").format(how=how), "phone.invalid")
 
 
 def one_time_code(text: str, *, digits: int = 6) -> str:
@@ -389,8 +514,13 @@ def one_time_code(text: str, *, digits: int = 6) -> str:
     value = _ascii_digits_only(_text(text)[:200])
     if not _is_digits(value) or len(value) != digits:
         raise Invalid(
-            f"The code is {digits} digits long. Please type just those {digits} digits, "
-            "with no letters or other symbols.",
+            ngettext(
+                "The code is {digits} digit long. Please type just that {digits} digit, "
+                "with no letters or other symbols.",
+                "The code is {digits} digits long. Please type just those {digits} digits, "
+                "with no letters or other symbols.",
+                digits,
+            ).format(digits=digits),
             "code.format",
         )
     return value
@@ -399,40 +529,49 @@ def one_time_code(text: str, *, digits: int = 6) -> str:
 def last_eight_digits(text: str) -> str:
     """The last eight digits of an account number (spaces and hyphens are ignored)."""
     value = _ascii_digits_only(_text(text)[:200])
-    how = "Please type only the last 8 digits of the account number."
+    how = _("Please type only the last 8 digits of the account number.")
     if not value:
-        raise Invalid(f"I didn't get any digits. {how}", "account.empty")
+        raise Invalid(_("I didn't get any digits. {how}").format(how=how), "account.empty")
     if not _is_digits(value):
-        raise Invalid(f"Please use digits only. {how}", "account.format")
+        raise Invalid(_("Please use digits only. {how}").format(how=how), "account.format")
     if 13 <= len(value) <= 19:
         raise Invalid(
-            f"That looks like a whole card or account number. For your safety we only need the end of it. {how}",
+            _(
+                "That looks like a whole card or account number. For your safety we only need the end of it. {how}"
+            ).format(how=how),
             "account.too_long",
         )
     if len(value) in (3, 4):
         raise Invalid(
-            "That looks like a card security code (the 3 or 4 digits on the back of a card), which we "
-            f"don't ask for and you shouldn't share. {how}",
+            _(
+                "That looks like a card security code (the 3 or 4 digits on the back of a card), which we "
+                "don't ask for and you shouldn't share. {how}"
+            ).format(how=how),
             "account.security_code",
         )
     if len(value) != 8:
-        raise Invalid(f"That isn't 8 digits. {how}", "account.format")
+        raise Invalid(_("That isn't 8 digits. {how}").format(how=how), "account.format")
     return value
 
 
 _YES = frozenset(
     "y yes yeah yea yep yup ya ok okay k sure correct right true affirmative confirm confirmed "
-    "agree absolutely definitely certainly indeed si sí oui da 👍 ✅ ✔ ✔️".split()
+    "agree absolutely definitely certainly indeed si sí oui da 👍 ✅ ✔ ✔️ "
+    "claro correcto cierto vale exacto afirmativo".split()
 )
 _NO = frozenset(
-    "n no nope nah nay negative false wrong incorrect cancel non nein 👎 ❌ ✖".split()
+    "n no nope nah nay negative false wrong incorrect cancel non nein 👎 ❌ ✖ "
+    "incorrecto negativo falso cancelar".split()
 )
 _YES_PHRASES = frozenset({"yes please", "of course", "that's right", "thats right", "that is right",
                           "that's correct", "thats correct", "that is correct", "i agree", "go ahead",
-                          "sounds good", "yes it is", "yes thanks", "yes thank you", "ok thanks"})
+                          "sounds good", "yes it is", "yes thanks", "yes thank you", "ok thanks",
+                          "sí gracias", "si gracias", "por supuesto", "de acuerdo", "así es", "asi es",
+                          "es correcto", "está bien", "esta bien", "sí es", "si es"})
 _NO_PHRASES = frozenset({"no thanks", "no thank you", "not really", "not now", "no way", "not correct",
                          "that's wrong", "thats wrong", "that is wrong", "no it isn't", "no it is not",
-                         "no it's not", "not right"})
+                         "no it's not", "not right", "no gracias", "para nada", "no es correcto",
+                         "no es así", "no es asi", "no está bien", "no esta bien"})
 
 
 def yes_no(text: str) -> bool | None:

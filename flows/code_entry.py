@@ -12,6 +12,7 @@ from typing import Awaitable, Callable
 
 from flows.common import CodeKind, check_code, code_status_note
 from flows.core import Answer, Ctx, Flow
+from domain.i18n import N_, _
 from domain.validators import Invalid
 
 Choice = tuple[str, str]
@@ -25,7 +26,7 @@ def code_entry_step(
     ask: Callable[[Ctx], str],
     resend: Callable[[Ctx], Awaitable[None]],
     on_success: Callable[[Ctx], Awaitable[str | None]],
-    resend_choice: Choice = ("resend", "Send a new code"),
+    resend_choice: Choice = ("resend", N_("Send a new code")),
     change: tuple[str, str, str] | None = None,
     subject: Callable[[Ctx], str] | None = None,
     note: bool = True,
@@ -42,7 +43,10 @@ def code_entry_step(
     ``subject(ctx)`` names whose code it is (the conversation's when not given). ``guard(ctx)``
     runs before a typed code is checked (it raises Invalid to refuse the check, e.g. for a locked
     account); ``on_failure(ctx)`` runs after a wrong code, before its explanation is shown, and
-    ``on_success`` clears what it counted. Other options (help, stage, checkpoint) go to the step."""
+    ``on_success`` clears what it counted. Other options (help, stage, checkpoint) go to the step.
+
+    The button labels (``resend_choice``, ``change``) are English marked with ``N_``: they are
+    translated where they are shown; ``ask`` returns its text already translated."""
     choices = [[resend_choice]] + ([[(change[0], change[1])]] if change else [])
 
     def key(ctx: Ctx) -> str | None:
@@ -51,7 +55,7 @@ def code_entry_step(
     async def prompt(ctx: Ctx) -> str:
         if ctx.turn.get("code_dead"):
             # the code just typed can't work any more: one thing to do, said once
-            return f"Tap \"{resend_choice[1]}\", then type the new code."
+            return _('Tap "{button}", then type the new code.').format(button=_(resend_choice[1]))
         lead = await code_status_note(ctx, kind, subject_key=key(ctx)) if note else ""
         return f"{lead}{ask(ctx)}"
 
@@ -73,4 +77,4 @@ def code_entry_step(
             raise
         return await on_success(ctx)
 
-    return flow.step(name, ask=prompt, choices=choices, secret="a code", **options)(check)
+    return flow.step(name, ask=prompt, choices=choices, secret=N_("a code"), **options)(check)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flows.core import Answer, Ctx, delete_secret
 from flows.limits import Limiter, budget, code_sends, destination_sends, user_id
+from domain.i18n import N_, _, format_datetime, format_number, ngettext
 from domain.policies import zone_for_address
 from domain.ports import DeliveryRefused, TooManyCodes
 from domain import validators as v
@@ -20,26 +21,82 @@ def user_zone(ctx: Ctx) -> ZoneInfo:
 
 
 def when(ctx: Ctx, moment: datetime) -> str:
-    """A time in the user's own zone (guessed from their address), e.g. '3:05 PM CST on Mar 2'."""
+    """A time in the user's own zone (guessed from their address), e.g. '3:05 PM CST on Mar 2'.
+
+    The zone's abbreviation is the one the time zone database gives ("CST", "CET", "ChST"), the
+    same in every language, so it goes into the translated Babel pattern as quoted text."""
     local = moment.astimezone(user_zone(ctx))
-    return local.strftime("%-I:%M %p %Z on %b %-d")
+    zone = (local.strftime("%Z") or "").replace("'", "")
+    return format_datetime(local, _("h:mm a '{zone}' 'on' MMM d").format(zone=zone))
 
 
-_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+_NUMBER_WORDS = (
+    N_("zero"),
+    N_("one"),
+    N_("two"),
+    N_("three"),
+    N_("four"),
+    N_("five"),
+    N_("six"),
+    N_("seven"),
+    N_("eight"),
+    N_("nine"),
+    N_("ten"),
+    N_("eleven"),
+    N_("twelve"),
+)
+
+
+def _english_words(number: int) -> str:
+    return _NUMBER_WORDS[number] if 0 <= number < len(_NUMBER_WORDS) else str(number)
 
 
 def spelled(number: int) -> str:
     """A small count in words, as prose writes it ("six"); larger ones in digits."""
-    return _NUMBER_WORDS[number] if 0 <= number < len(_NUMBER_WORDS) else str(number)
+    return _(_NUMBER_WORDS[number]) if 0 <= number < len(_NUMBER_WORDS) else str(number)
+
+
+def digits_phrase(number: int) -> str:
+    """How a code's length reads in prose: "six-digit" ("seis dígitos")."""
+    return ngettext("{number}-digit", "{number}-digit", number).format(number=spelled(number))
+
+
+def takes_an(number: int) -> bool:
+    """Whether English writes "an" before the count's digit phrase ("an eight-digit")."""
+    words = _english_words(number)
+    return words[:1] in "aei" or words.startswith("8")
+
+
+def by_article(number: int, a: str, an: str) -> str:
+    """Of two translated sentences that differ only in English's article before the digit phrase
+    of ``number`` ("a six-digit code", "an eight-digit code"), the one English uses: other
+    languages translate both the same way."""
+    return an if takes_an(number) else a
 
 
 def with_article(words: str) -> str:
-    """"a six-digit", "an eight-digit"."""
+    """"a six-digit", "an eight-digit" (English only: a sentence built with it can't be
+    translated; write both sentences and pick one with :func:`by_article`)."""
     return f"{'an' if words[:1] in 'aei' or words.startswith('8') else 'a'} {words}"
+
+
+def _count_for_plural(count: float) -> int:
+    """The whole number a plural form is chosen by (a fraction takes the plural)."""
+    return int(count) if float(count).is_integer() else 2
 
 
 def plural(count: float, unit: str) -> str:
     """A count with its unit, singular for one: "1 minute", "15 minutes", "2 days"."""
+    n = _count_for_plural(count)
+    shown = format_number(count)
+    if unit == "minute":
+        return ngettext("{count} minute", "{count} minutes", n).format(count=shown)
+    if unit == "day":
+        return ngettext("{count} day", "{count} days", n).format(count=shown)
+    if unit == "second":
+        return ngettext("{count} second", "{count} seconds", n).format(count=shown)
+    if unit == "hour":
+        return ngettext("{count} hour", "{count} hours", n).format(count=shown)
     return f"{count:g} {unit}" + ("" if count == 1 else "s")
 
 
@@ -57,13 +114,16 @@ def listed(items: list[str]) -> str:
     """Items as prose lists them: "a, b and c"."""
     if not items:
         return ""
-    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1]
+    if len(items) == 1:
+        return items[0]
+    return _("{first} and {last}").format(first=", ".join(items[:-1]), last=items[-1])
 
 
 def tries_left(remaining: int) -> str:
+    """" You have 2 tries left." (with its leading space) when few remain, else ""."""
     if remaining <= 0 or remaining > 3:
         return ""
-    return f" You have {remaining} {'try' if remaining == 1 else 'tries'} left."
+    return " " + ngettext("You have {count} try left.", "You have {count} tries left.", remaining).format(count=remaining)
 
 
 @dataclass(frozen=True)
@@ -71,17 +131,33 @@ class CodeKind:
     """One kind of code: what it is called, where it goes and which policy governs it."""
 
     purpose: str  # confirmation | activation_text | security_text | activation_mail
-    name: str  # what the user calls it
+    name: str  # what the user calls it (marked for translation: shown with :meth:`called`)
     channel: str  # email | sms | mail
     policy_of: Callable[[Ctx], object]
-    resend_label: str = "Send a new code"
+    resend_label: str = N_("Send a new code")
 
     def policy(self, ctx: Ctx):
         return self.policy_of(ctx)
 
+    def called(self) -> str:
+        """What the code is called, in the current language: "confirmation code"."""
+        return _(self.name)
+
+    def called_plural(self) -> str:
+        """Several of them: "confirmation codes"."""
+        many = PLURAL_NAMES.get(self.name)
+        return _(many) if many else f"{self.name}s"
+
+    def resend(self) -> str:
+        """The label of the button for a new code, in the current language."""
+        return _(self.resend_label)
+
+    def digit_count(self, ctx: Ctx) -> int:
+        return self.policy(ctx).digits
+
     def digits(self, ctx: Ctx) -> str:
         """How the code's length reads in prose: "six-digit"."""
-        return f"{spelled(self.policy(ctx).digits)}-digit"
+        return digits_phrase(self.digit_count(ctx))
 
     @property
     def sends(self) -> Limiter:
@@ -94,9 +170,16 @@ class CodeKind:
         return destination_sends(self.purpose, self.policy_of)
 
 
-CONFIRMATION = CodeKind("confirmation", "confirmation code", "email", lambda ctx: ctx.policy.codes.confirmation)
-ACTIVATION_TEXT = CodeKind("activation_text", "activation code", "sms", lambda ctx: ctx.policy.codes.activation_text)
-SECURITY_TEXT = CodeKind("security_text", "security code", "sms", lambda ctx: ctx.policy.codes.security_text)
+#: the names of the codes, several of them at once
+PLURAL_NAMES = {
+    "confirmation code": N_("confirmation codes"),
+    "activation code": N_("activation codes"),
+    "security code": N_("security codes"),
+}
+
+CONFIRMATION = CodeKind("confirmation", N_("confirmation code"), "email", lambda ctx: ctx.policy.codes.confirmation)
+ACTIVATION_TEXT = CodeKind("activation_text", N_("activation code"), "sms", lambda ctx: ctx.policy.codes.activation_text)
+SECURITY_TEXT = CodeKind("security_text", N_("security code"), "sms", lambda ctx: ctx.policy.codes.security_text)
 
 
 def subject(ctx: Ctx) -> str:
@@ -118,8 +201,10 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
     if retry_at is not None:
         await ctx.repo.audit(f"code_send_limited:{kind.purpose}", chat_id=ctx.chat_id)
         raise Invalid(
-            f"The most {kind.name}s allowed for now have been sent there. You can ask for another after "
-            f"{when(ctx, retry_at)}. If a code arrives late, the newest one is the one that works.",
+            _(
+                "The most {codes} allowed for now have been sent there. You can ask for another after "
+                "{when}. If a code arrives late, the newest one is the one that works."
+            ).format(codes=kind.called_plural(), when=when(ctx, retry_at)),
             "code.resend_limit",
         )
     key = subject_key or subject(ctx)
@@ -129,8 +214,10 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
         retry_at = exc.retry_at
         await ctx.repo.audit(f"code_send_limited:{kind.purpose}", chat_id=ctx.chat_id)
         raise Invalid(
-            f"You've asked for the most {kind.name}s allowed for now. You can ask for another after "
-            f"{when(ctx, retry_at)}. If a code arrives late, the newest one is the one that works.",
+            _(
+                "You've asked for the most {codes} allowed for now. You can ask for another after "
+                "{when}. If a code arrives late, the newest one is the one that works."
+            ).format(codes=kind.called_plural(), when=when(ctx, retry_at)),
             "code.resend_limit",
         ) from None
     await sends.hit(ctx)
@@ -142,17 +229,23 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
             kind,
             "email",
             to,
-            subject="Your confirmation code",
-            body=(
-                f"Your confirmation code is {issued.code}.\n\n"
-                f"Type it in the chat within {minutes} to confirm this email address. "
+            subject=_("Your confirmation code"),
+            body=_(
+                "Your confirmation code is {code}.\n\n"
+                "Type it in the chat within {minutes} to confirm this email address. "
                 "If you did not start a Secure Access registration, ignore this email."
-            ),
+            ).format(code=issued.code, minutes=minutes),
         )
-        ctx.say(f"I've emailed a {kind.name} to {to}. It works for {minutes}.")
+        ctx.say(_("I've emailed a {name} to {to}. It works for {minutes}.").format(name=kind.called(), to=to, minutes=minutes))
     else:
-        await deliver_code(ctx, kind, "sms", to, body=f"Your {kind.name} is {issued.code}. It expires in {minutes}.")
-        ctx.say(f"I've texted {with_article(kind.digits(ctx))} {kind.name} to your phone. It works for {minutes}.")
+        body = _("Your {name} is {code}. It expires in {minutes}.").format(name=kind.called(), code=issued.code, minutes=minutes)
+        await deliver_code(ctx, kind, "sms", to, body=body)
+        said = by_article(
+            kind.digit_count(ctx),
+            _("I've texted a {digits} {name} to your phone. It works for {minutes}."),
+            _("I've texted an {digits} {name} to your phone. It works for {minutes}."),
+        )
+        ctx.say(said.format(digits=kind.digits(ctx), name=kind.called(), minutes=minutes))
 
 
 async def deliver_code(ctx: Ctx, kind: CodeKind, channel: str, to: str, body: str, subject: str | None = None) -> None:
@@ -168,33 +261,33 @@ def undelivered(ctx: Ctx, kind: CodeKind, refused: DeliveryRefused) -> str:
     """What to tell the person when their code could not be sent, and what they can do next."""
     if refused.channel == "email":
         if refused.recipient:
-            return (
-                f"The mail server for that address refused the email, so the {kind.name} couldn't be sent. "
+            return _(
+                "The mail server for that address refused the email, so the {name} couldn't be sent. "
                 "Please check the address for typos, or use another email address you can open now."
-            )
-        return "I couldn't send the email just now: the mail service isn't answering. Please try again in a few minutes."
+            ).format(name=kind.called())
+        return _("I couldn't send the email just now: the mail service isn't answering. Please try again in a few minutes.")
     if not refused.recipient:
-        return "I couldn't send the text just now: the text service isn't answering. Please try again in a few minutes."
+        return _("I couldn't send the text just now: the text service isn't answering. Please try again in a few minutes.")
     if kind.purpose == "security_text":
-        return (
+        return _(
             "The phone on your account can't receive texts right now, so I couldn't send the security code. "
             "If you set up an authenticator app, sign in with it instead; otherwise call the e-Help Desk at "
-            f"{ctx.policy.help_desk.phone} to change the phone on your account."
-        )
+            "{phone} to change the phone on your account."
+        ).format(phone=ctx.policy.help_desk.phone)
     if refused.reason == "invalid_number":
-        return (
-            f"The text service says that isn't a working phone number, so the {kind.name} couldn't be sent. "
+        return _(
+            "The text service says that isn't a working phone number, so the {name} couldn't be sent. "
             "Please check the number and type it again, or try another mobile number."
-        )
+        ).format(name=kind.called())
     if refused.reason == "opted_out":
-        return (
+        return _(
             "That number has turned our texts off (STOP was sent in reply to one of them). Reply START to that "
             "text to turn them back on and ask for a new code, or try another mobile number."
         )
-    return (
-        f"That number can't receive texts (it may be a landline or out of service), so the {kind.name} "
+    return _(
+        "That number can't receive texts (it may be a landline or out of service), so the {name} "
         "couldn't be sent. Please try another mobile number that can receive texts."
-    )
+    ).format(name=kind.called())
 
 
 async def check_code(ctx: Ctx, kind: CodeKind, answer: Answer, *, subject_key: str | None = None, tap: bool = True) -> None:
@@ -206,17 +299,24 @@ async def check_code(ctx: Ctx, kind: CodeKind, answer: Answer, *, subject_key: s
     if result.result == "ok":
         return
     await ctx.repo.audit(f"code_{result.result}:{kind.purpose}", chat_id=ctx.chat_id)
+    name = kind.called()
     if result.result == "wrong":
-        raise Invalid(f"That {kind.name} isn't right. Check the digits and type it again.{tries_left(result.remaining)}", "code.wrong")
+        text = _("That {name} isn't right. Check the digits and type it again.").format(name=name)
+        raise Invalid(text + tries_left(result.remaining), "code.wrong")
     if result.result == "expired":
-        raise Invalid(f"That {kind.name} has expired." + (f" Tap \"{kind.resend_label}\" and use the new one." if tap else ""), "code.expired")
+        text = _("That {name} has expired.").format(name=name)
+        if tap:
+            text += " " + _('Tap "{button}" and use the new one.').format(button=kind.resend())
+        raise Invalid(text, "code.expired")
     if result.result == "locked":
-        raise Invalid(
-            f"That {kind.name} was entered wrongly too many times, so it no longer works."
-            + (f" Tap \"{kind.resend_label}\" for a fresh one." if tap else ""),
-            "code.locked",
-        )
-    raise Invalid(f"There is no {kind.name} waiting for you." + (f" Tap \"{kind.resend_label}\" to get one." if tap else ""), "code.none")
+        text = _("That {name} was entered wrongly too many times, so it no longer works.").format(name=name)
+        if tap:
+            text += " " + _('Tap "{button}" for a fresh one.').format(button=kind.resend())
+        raise Invalid(text, "code.locked")
+    text = _("There is no {name} waiting for you.").format(name=name)
+    if tap:
+        text += " " + _('Tap "{button}" to get one.').format(button=kind.resend())
+    raise Invalid(text, "code.none")
 
 
 async def code_status_note(ctx: Ctx, kind: CodeKind, *, subject_key: str | None = None) -> str:
@@ -225,7 +325,8 @@ async def code_status_note(ctx: Ctx, kind: CodeKind, *, subject_key: str | None 
     if (key, kind.purpose) in ctx.fresh_codes:
         return ""  # sent a moment ago, in this very step
     if await ctx.repo.code_expired(key, kind.purpose):
-        return f"The last {kind.name} I sent is no longer valid. Tap \"{kind.resend_label}\" to get a fresh one.\n\n"
+        note = _('The last {name} I sent is no longer valid. Tap "{button}" to get a fresh one.')
+        return note.format(name=kind.called(), button=kind.resend()) + "\n\n"
     return ""
 
 
@@ -234,7 +335,8 @@ async def code_status_note(ctx: Ctx, kind: CodeKind, *, subject_key: str | None 
 
 def password_rule(ctx: Ctx) -> str:
     """The length a new password needs, as prompts say it: "at least 8 characters"."""
-    return f"at least {ctx.policy.password.min_length} characters"
+    count = ctx.policy.password.min_length
+    return ngettext("at least {count} character", "at least {count} characters", count).format(count=count)
 
 
 def account_profile(ctx: Ctx, account) -> dict:
@@ -250,6 +352,7 @@ def new_password(ctx: Ctx, typed: str, *, username: str, profile: dict) -> str:
         personal_words=[profile.get("first_name", ""), profile.get("last_name", "")],
         min_length=policy.min_length,
         max_length=policy.max_length,
+        min_guesses=policy.min_guesses,
     )
 
 
@@ -259,10 +362,12 @@ async def refuse_password_as_phrase(ctx: Ctx, a: Answer, phrase: str, password_h
     if not password_hash or not await ctx.vault.verify_password(password_hash, phrase):
         return
     if a.incoming.message_id is not None:
-        ctx.actions.extend(delete_secret(a.incoming, "your password", ctx))
+        ctx.actions.extend(delete_secret(a.incoming, _("your password"), ctx))
     raise Invalid(
-        "That's your password. The site phrase is shown openly each time you sign in, so pick "
-        "different words.",
+        _(
+            "That's your password. The site phrase is shown openly each time you sign in, so pick "
+            "different words."
+        ),
         "phrase.is_password",
     )
 
@@ -275,4 +380,4 @@ def site_phrase_of(ctx: Ctx, a: Answer) -> str:
 
 def site_phrase_help(ctx: Ctx) -> str:
     rule = ctx.policy.site_phrase
-    return f"Any short phrase you'll recognise, {rule.min_length} to {rule.max_length} characters."
+    return _("Any short phrase you'll recognise, {min} to {max} characters.").format(min=rule.min_length, max=rule.max_length)

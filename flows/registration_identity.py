@@ -1,6 +1,11 @@
 """Registration, first two phases: the name and the emailed confirmation code, then the identity
 details of the last-filed return (SSN, date of birth, filing status, address) and one check of
-them all against the records."""
+them all against the records.
+
+Texts given to a step's declaration (``ask``, ``help``, ``secret``, fixed ``choices``) are English
+marked with ``N_`` and translated when the step shows them; texts built by a function are
+translated as they are built.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from domain import validators as v
 from domain.address_layouts import label as layout_label
 from domain.address_layouts import layouts as address_layouts
 from domain.address_layouts import variants_left
-from domain.addresses import EXPLANATIONS, Address, country_name
+from domain.addresses import EXPLANATIONS, Address, country_label
+from domain.i18n import N_, _
 from domain.places import postal_doubt, zip_doubt
 from domain.ports import IDENTITY_MISMATCH, IdentityClaim
 from domain.validators import Invalid
@@ -18,7 +24,7 @@ from flows.core import Answer, Ctx, explain, explanation
 from flows.exception import hand_off, identity_core
 from flows.hires import record_hire_event
 from flows.limits import IDENTITY, IDENTITY_ALL, IDENTITY_CHAT, IDENTITY_USER, Budget, budget, user_id
-from flows.registration_base import FILING_STATUS_LABELS, HELP_DESK_CHOICE, address, flow
+from flows.registration_base import FILING_STATUS_LABELS, HELP_DESK_CHOICE, address, flow, help_desk_label
 
 
 # =============================================================================================
@@ -28,8 +34,8 @@ from flows.registration_base import FILING_STATUS_LABELS, HELP_DESK_CHOICE, addr
 
 @flow.step(
     "first_name",
-    ask="What is your first name, exactly as it appears on your last-filed tax return?",
-    help="Your name is matched against the tax records, so type it the way your last return shows it.",
+    ask=N_("What is your first name, exactly as it appears on your last-filed tax return?"),
+    help=N_("Your name is matched against the tax records, so type it the way your last return shows it."),
     stage="Name and email",
 )
 async def first_name(ctx: Ctx, a: Answer):
@@ -38,8 +44,8 @@ async def first_name(ctx: Ctx, a: Answer):
 
 @flow.step(
     "last_name",
-    ask="And your last name? Add a suffix such as Jr. only if the return has one.",
-    help="Type your family name as your last-filed return shows it, including any hyphen.",
+    ask=N_("And your last name? Add a suffix such as Jr. only if the return has one."),
+    help=N_("Type your family name as your last-filed return shows it, including any hyphen."),
     stage="Name and email",
 )
 async def last_name(ctx: Ctx, a: Answer):
@@ -48,8 +54,8 @@ async def last_name(ctx: Ctx, a: Answer):
 
 @flow.step(
     "email",
-    ask="What email address can you open right now? I'll send a code to it.",
-    help="You'll need to read a code from this mailbox in the next few minutes, so use one you can open now.",
+    ask=N_("What email address can you open right now? I'll send a code to it."),
+    help=N_("You'll need to read a code from this mailbox in the next few minutes, so use one you can open now."),
     stage="Name and email",
 )
 async def email(ctx: Ctx, a: Answer):
@@ -61,12 +67,12 @@ async def email(ctx: Ctx, a: Answer):
 async def _email_confirmed(ctx: Ctx) -> None:
     ctx.data["email_confirmed"] = True
     await record_hire_event(ctx, "email_confirmed")
-    ctx.say("Thanks, your email address is confirmed.")
+    ctx.say(_("Thanks, your email address is confirmed."))
 
 
 def _just_sent(ctx: Ctx, purpose: str) -> bool:
     """A code of ``purpose`` went out in this very turn: the note above the prompt said where."""
-    return any(sent == purpose for _, sent in ctx.fresh_codes)
+    return any(sent == purpose for _key, sent in ctx.fresh_codes)
 
 
 async def _send_email_code(ctx: Ctx) -> None:
@@ -78,14 +84,18 @@ code_entry_step(
     "email_code",
     CONFIRMATION,
     ask=lambda ctx: (
-        f"Type the {CONFIRMATION.digits(ctx)} confirmation code from that email."
+        _("Type the {digits} confirmation code from that email.").format(digits=CONFIRMATION.digits(ctx))
         if _just_sent(ctx, CONFIRMATION.purpose)
-        else f"Type the {CONFIRMATION.digits(ctx)} confirmation code from the email I sent to {ctx.data.get('email')}."
+        else _("Type the {digits} confirmation code from the email I sent to {email}.").format(
+            digits=CONFIRMATION.digits(ctx), email=ctx.data.get("email")
+        )
     ),
     resend=_send_email_code,
-    change=("change", "Use a different email", "change_email"),
+    change=("change", N_("Use a different email"), "change_email"),
     on_success=_email_confirmed,
-    help="Look for an email titled \"Your confirmation code\" (check the spam folder too). The code works for a limited time; ask for a new one if it has run out.",
+    help=N_(
+        "Look for an email titled \"Your confirmation code\" (check the spam folder too). The code works for a limited time; ask for a new one if it has run out."
+    ),
     stage="Name and email",
     checkpoint=("next",),
 )
@@ -98,9 +108,11 @@ code_entry_step(
 
 @flow.step(
     "ssn",
-    ask="Now your Social Security number (nine digits; dashes are fine).",
-    secret="your SSN",
-    help="Your SSN identifies you in the tax records. It is kept only in a scrambled form that can't be turned back into the number.",
+    ask=N_("Now your Social Security number (nine digits; dashes are fine)."),
+    secret=N_("your SSN"),
+    help=N_(
+        "Your SSN identifies you in the tax records. It is kept only in a scrambled form that can't be turned back into the number."
+    ),
     stage="Identity",
 )
 async def ssn(ctx: Ctx, a: Answer):
@@ -110,9 +122,9 @@ async def ssn(ctx: Ctx, a: Answer):
 
 @flow.step(
     "dob",
-    ask="What is your date of birth? For example 03/14/1979 or 1979-03-14.",
-    secret="your date of birth",
-    help="Month first for dates with slashes (MM/DD/YYYY), or year first with dashes (YYYY-MM-DD).",
+    ask=N_("What is your date of birth? For example 03/14/1979 or 1979-03-14."),
+    secret=N_("your date of birth"),
+    help=N_("Month first for dates with slashes (MM/DD/YYYY), or year first with dashes (YYYY-MM-DD)."),
     stage="Identity",
 )
 async def dob(ctx: Ctx, a: Answer):
@@ -127,10 +139,10 @@ async def dob(ctx: Ctx, a: Answer):
 
 @flow.step(
     "filing_status",
-    ask="Which filing status did you use on your last-filed return?",
+    ask=N_("Which filing status did you use on your last-filed return?"),
     choices=[[(k, label)] for k, label in FILING_STATUS_LABELS.items()],
     typed=False,
-    help="Pick the status of the most recent return you actually filed, even if your situation has changed since.",
+    help=N_("Pick the status of the most recent return you actually filed, even if your situation has changed since."),
     stage="Identity",
 )
 async def filing_status(ctx: Ctx, a: Answer):
@@ -139,10 +151,10 @@ async def filing_status(ctx: Ctx, a: Answer):
 
 @flow.step(
     "addr_where",
-    ask="Next, the address on your last-filed return. Was it a U.S. address or one abroad?",
-    choices=[[("us", "A U.S. address")], [("abroad", "An address outside the U.S.")]],
+    ask=N_("Next, the address on your last-filed return. Was it a U.S. address or one abroad?"),
+    choices=[[("us", N_("A U.S. address"))], [("abroad", N_("An address outside the U.S."))]],
     typed=False,
-    help="Use the address printed on your last-filed return, even if you have moved since.",
+    help=N_("Use the address printed on your last-filed return, even if you have moved since."),
     stage="Identity",
 )
 async def addr_where(ctx: Ctx, a: Answer):
@@ -169,68 +181,72 @@ _address_part(
     "line1",
     "line1",
     v.address_line,
-    ask="Address line 1, exactly as on that return (street number and name):",
-    help="Type it the way the return shows it; don't add or drop words such as an apartment number that the return puts on line 2.",
+    ask=N_("Address line 1, exactly as on that return (street number and name):"),
+    help=N_(
+        "Type it the way the return shows it; don't add or drop words such as an apartment number that the return puts on line 2."
+    ),
 )
 _address_part(
     "line2",
     "line2",
     v.address_line,
-    ask="Address line 2 (apartment, suite, unit), if the return has one:",
-    skip="Skip – there is no line 2",
-    help="Only if your return has a second address line. Otherwise tap Skip.",
+    ask=N_("Address line 2 (apartment, suite, unit), if the return has one:"),
+    skip=N_("Skip – there is no line 2"),
+    help=N_("Only if your return has a second address line. Otherwise tap Skip."),
 )
 _address_part(
     "city",
     "city",
     v.city,
-    ask="City, as on the return:",
-    help="The city exactly as written on your last-filed return.",
+    ask=N_("City, as on the return:"),
+    help=N_("The city exactly as written on your last-filed return."),
 )
 _address_part(
     "state",
     "state",
     v.us_state,
-    ask="State (two-letter code or full name):",
-    help="For example IL or Illinois. Military addresses use AA, AE or AP.",
+    ask=N_("State (two-letter code or full name):"),
+    help=N_("For example IL or Illinois. Military addresses use AA, AE or AP."),
 )
 _address_part(
     "zip",
     "postal_code",
     v.zip_code,
-    ask="ZIP code (five digits, or ZIP+4):",
-    help="For example 62704 or 62704-1234.",
+    ask=N_("ZIP code (five digits, or ZIP+4):"),
+    help=N_("For example 62704 or 62704-1234."),
 )
 _address_part(
     "province",
     "state",
     v.province,
-    ask="Province, state or region, if the return shows one:",
-    skip="Skip – none on the return",
-    help="For example ON for Ontario. Skip it if your return has none.",
+    ask=N_("Province, state or region, if the return shows one:"),
+    skip=N_("Skip – none on the return"),
+    help=N_("For example ON for Ontario. Skip it if your return has none."),
 )
 _address_part(
     "postal_code",
     "postal_code",
     lambda text: v.postal_code(text, "XX"),
-    ask="Postal code, as on the return:",
-    skip="Skip – none on the return",
-    help="The postal code exactly as your return shows it.",
+    ask=N_("Postal code, as on the return:"),
+    skip=N_("Skip – none on the return"),
+    help=N_("The postal code exactly as your return shows it."),
 )
 
 
 @flow.step(
     "country",
-    ask="Country (name or two-letter code):",
-    help="For example Canada or CA.",
+    ask=N_("Country (name or two-letter code):"),
+    help=N_("For example Canada or CA."),
     stage="Identity",
 )
 async def country(ctx: Ctx, a: Answer):
     code = v.country(a.text)
     if code == "US":
         raise Invalid(
-            "That's the United States. If the return has a U.S. address, use /back a few times and choose "
-            "\"A U.S. address\" instead, or type the foreign country.",
+            _(
+                "That's the United States. If the return has a U.S. address, use /back a few times and choose "
+                "\"{button}\" instead, or type the foreign country."
+            ).format(button=_("A U.S. address")),
             "country.is_us",
         )
     addr = address(ctx)
@@ -247,12 +263,15 @@ async def country(ctx: Ctx, a: Answer):
 
 #: the part to fix when a doubt comes up at a step (button label)
 DOUBT_FIX = {
-    "city": "Fix the city",
-    "state": "Fix the state",
-    "zip": "Fix the ZIP code",
-    "province": "Fix the province",
-    "postal_code": "Fix the postal code",
+    "city": N_("Fix the city"),
+    "state": N_("Fix the state"),
+    "zip": N_("Fix the ZIP code"),
+    "province": N_("Fix the province"),
+    "postal_code": N_("Fix the postal code"),
 }
+
+
+FIX_IT = N_("Fix it")
 
 
 def _flag_doubt(ctx: Ctx, part: str) -> None:
@@ -272,15 +291,16 @@ def _flag_doubt(ctx: Ctx, part: str) -> None:
 @flow.step(
     "addr_doubt",
     ask=lambda ctx: (
-        f"{(ctx.data.get('addr_doubt') or {}).get('text', '')} Please check it against your return. "
-        "A typo here would cost an identity check."
+        _("{doubt} Please check it against your return. A typo here would cost an identity check.").format(
+            doubt=(ctx.data.get("addr_doubt") or {}).get("text", "")
+        )
     ),
     choices=lambda ctx: [
-        [("fix", DOUBT_FIX.get((ctx.data.get("addr_doubt") or {}).get("part", ""), "Fix it"))],
-        [("keep", "Keep it – the return shows it so")],
+        [("fix", _(DOUBT_FIX.get((ctx.data.get("addr_doubt") or {}).get("part", ""), FIX_IT)))],
+        [("keep", _("Keep it – the return shows it so"))],
     ],
     typed=False,
-    help="Fix the part if it was a typo. If your return really shows it this way, keep it.",
+    help=N_("Fix the part if it was a typo. If your return really shows it this way, keep it."),
     stage="Identity",
 )
 async def addr_doubt(ctx: Ctx, a: Answer):
@@ -299,21 +319,27 @@ async def addr_doubt(ctx: Ctx, a: Answer):
 def _field_choices(ctx: Ctx):
     if ctx.data.get("addr_where") == "abroad":
         rows = [
-            [("to_line1", "Line 1"), ("to_line2", "Line 2")],
-            [("to_city", "City"), ("to_province", "Province")],
-            [("to_postal_code", "Postal code"), ("to_country", "Country")],
+            [("to_line1", _("Line 1")), ("to_line2", _("Line 2"))],
+            [("to_city", _("City")), ("to_province", _("Province"))],
+            [("to_postal_code", _("Postal code")), ("to_country", _("Country"))],
         ]
     else:
-        rows = [[("to_line1", "Line 1"), ("to_line2", "Line 2")], [("to_city", "City"), ("to_state", "State")], [("to_zip", "ZIP code")]]
-    return rows + [[("whole", "The whole address")]]
+        rows = [
+            [("to_line1", _("Line 1")), ("to_line2", _("Line 2"))],
+            [("to_city", _("City")), ("to_state", _("State"))],
+            [("to_zip", _("ZIP code"))],
+        ]
+    return rows + [[("whole", _("The whole address"))]]
 
 
 @flow.step(
     "addr_field",
-    ask="Which part of the address do you want to change?",
+    ask=N_("Which part of the address do you want to change?"),
     choices=_field_choices,
     typed=False,
-    help="Pick the one part to retype; you'll come back to the review after it. \"The whole address\" asks for every part again.",
+    help=N_(
+        "Pick the one part to retype; you'll come back to the review after it. \"The whole address\" asks for every part again."
+    ),
     stage="Identity",
 )
 async def addr_field(ctx: Ctx, a: Answer):
@@ -328,35 +354,44 @@ def _review_text(ctx: Ctx) -> str:
     addr = Address.from_dict(d.get("address") or {})
     shown = addr.lines()
     if not addr.domestic and shown:
-        shown[-1] = country_name(addr.country) or addr.country  # "Canada", never "CA" (California?)
+        shown[-1] = country_label(addr.country)  # "Canada", never "CA" (California?)
     lines = "\n".join("   " + line for line in shown)
-    details = (
-        f"Name: {d.get('first_name')} {d.get('last_name')}\n"
+    status = d.get("filing_status")
+    details = _(
+        "Name: {first_name} {last_name}\n"
         "SSN: provided (hidden)\n"
         "Date of birth: provided (hidden)\n"
-        f"Filing status: {FILING_STATUS_LABELS.get(d.get('filing_status'), '-')}\n"
-        f"Address:\n{lines}"
+        "Filing status: {filing_status}\n"
+        "Address:\n{address}"
+    ).format(
+        first_name=d.get("first_name"),
+        last_name=d.get("last_name"),
+        filing_status=_(FILING_STATUS_LABELS[status]) if status in FILING_STATUS_LABELS else "-",
+        address=lines,
     )
-    text = f"Please check these details against your last-filed return:\n\n{details}"
+    text = _("Please check these details against your last-filed return:\n\n{details}").format(details=details)
     # what happens next in full the first time; afterwards a "Why?" button under the review
-    if explain(ctx, "review", REVIEW_WHY, "") == REVIEW_WHY:
-        text += "\n\nWhen everything matches the return, I'll check it against the records."
+    why = _(REVIEW_WHY)
+    if explain(ctx, "review", why, "") == why:
+        text += "\n\n" + _("When everything matches the return, I'll check it against the records.")
     return text
 
 
 REVIEW_WHY = explanation(
     "review",
-    "The records are matched against your last-filed return, so each detail must be as that return "
-    "shows it. When everything matches the return, tap \"Everything matches – check it\" and I'll "
-    "check it against the records."
+    N_(
+        "The records are matched against your last-filed return, so each detail must be as that return "
+        "shows it. When everything matches the return, tap \"Everything matches – check it\" and I'll "
+        "check it against the records."
+    ),
 )
 
 
 REVIEW_CHOICES = [
-    [("check", "Everything matches – check it")],
-    [("edit_name", "Change name"), ("edit_ssn", "Change SSN")],
-    [("edit_dob", "Change date of birth"), ("edit_status", "Change filing status")],
-    [("edit_address", "Change address")],
+    [("check", N_("Everything matches – check it"))],
+    [("edit_name", N_("Change name")), ("edit_ssn", N_("Change SSN"))],
+    [("edit_dob", N_("Change date of birth")), ("edit_status", N_("Change filing status"))],
+    [("edit_address", N_("Change address"))],
 ]
 
 
@@ -371,19 +406,19 @@ def _suggestions(ctx: Ctx) -> list[tuple[str, str, Address]]:
 
 def _review_choices(ctx: Ctx):
     # the suggestions go below the fixed buttons, which keep their places after a mismatch
-    rows = list(REVIEW_CHOICES)
-    rows += [[(f"variant:{code}", text)] for code, text, _ in _suggestions(ctx)]
+    rows = [[(value, _(label)) for value, label in row] for row in REVIEW_CHOICES]
+    rows += [[(f"variant:{code}", text)] for code, text, _address in _suggestions(ctx)]
     if ctx.data.get("identity_failures"):
-        rows.append([HELP_DESK_CHOICE])
+        rows.append([(HELP_DESK_CHOICE[0], help_desk_label())])
     return rows
 
 
 ADDRESS_PARTS = {
-    "address_line": "the street lines",
-    "city": "the city",
-    "state": "the state or province",
-    "postal_code": "the ZIP or postal code",
-    "country": "the country",
+    "address_line": N_("the street lines"),
+    "city": N_("the city"),
+    "state": N_("the state or province"),
+    "postal_code": N_("the ZIP or postal code"),
+    "country": N_("the country"),
 }
 
 
@@ -392,14 +427,16 @@ ADDRESS_PARTS = {
 #: whether an SSN exists or which detail of a known person is right
 IDENTITY_MISMATCH_TEXT = explanation(
     "identity_mismatch",
-    "Your name, SSN, date of birth or filing status doesn't match the tax records. Check each against "
-    "your last-filed return: the name exactly as printed there (same spelling and hyphens, a suffix "
-    "such as Jr. only if the return has one), the SSN digit by digit, the date of birth (month first), "
-    "and the filing status of the last return you actually filed, not the one you plan to use next."
+    N_(
+        "Your name, SSN, date of birth or filing status doesn't match the tax records. Check each against "
+        "your last-filed return: the name exactly as printed there (same spelling and hyphens, a suffix "
+        "such as Jr. only if the return has one), the SSN digit by digit, the date of birth (month first), "
+        "and the filing status of the last return you actually filed, not the one you plan to use next."
+    ),
 )
 
 
-IDENTITY_MISMATCH_AGAIN = "Your name, SSN, date of birth or filing status still doesn't match the tax records."
+IDENTITY_MISMATCH_AGAIN = N_("Your name, SSN, date of birth or filing status still doesn't match the tax records.")
 
 
 def mismatch_explanation(
@@ -412,24 +449,30 @@ def mismatch_explanation(
 ) -> str:
     """Say what to check, in order: the person's core details as one, and only once those all
     match, which part of the address differs, which of the records' layouts were tried and what
-    is left. Never what the records hold."""
-    address = [ADDRESS_PARTS[c] for c in ADDRESS_PARTS if c in mismatches]
+    is left. Never what the records hold. In the current language."""
+    address = [_(ADDRESS_PARTS[c]) for c in ADDRESS_PARTS if c in mismatches]
     if IDENTITY_MISMATCH in mismatches or not address:
-        return IDENTITY_MISMATCH_TEXT
-    text = f"The address you entered doesn't match in {listed(address)}"
+        return _(IDENTITY_MISMATCH_TEXT)
+    parts = listed(address)
     if layouts_tried > 1 and country and country != "US":
-        text += (
-            f". I tried it in all {layouts_tried} layouts the records use for {country_name(country) or country} "
-            "(as one try)"
-        )
+        where = country_label(country)
         if closest and closest != "as_typed":
-            text += f"; the closest was with the {layout_label(closest)}"
+            text = _(
+                "The address you entered doesn't match in {parts}. I tried it in all {count} layouts the "
+                "records use for {country} (as one try); the closest was with the {layout}."
+            ).format(parts=parts, count=layouts_tried, country=where, layout=layout_label(closest))
+        else:
+            text = _(
+                "The address you entered doesn't match in {parts}. I tried it in all {count} layouts the "
+                "records use for {country} (as one try)."
+            ).format(parts=parts, count=layouts_tried, country=where)
     elif layouts_tried > 1:
-        text += ", as typed or in the USPS standard form"
-    text += "."
+        text = _("The address you entered doesn't match in {parts}, as typed or in the USPS standard form.").format(parts=parts)
+    else:
+        text = _("The address you entered doesn't match in {parts}.").format(parts=parts)
     hints = [EXPLANATIONS[c] for c in causes if c in EXPLANATIONS and c != "unknown"][:1]
     if hints:
-        text += " " + hints[0]
+        text += " " + _(hints[0])
     return text
 
 
@@ -442,22 +485,30 @@ def _keep_layout(ctx: Ctx, code: str) -> None:
     laid_out = next((layout.address for layout in address_layouts(entered) if layout.code == code), entered)
     ctx.data["address_for_letters"] = laid_out.to_dict()
     if code != "as_typed":
-        ctx.say(f"Matched with the records' layout: {layout_label(code)}.")
+        ctx.say(_("Matched with the records' layout: {layout}.").format(layout=layout_label(code)))
 
 
 def _identity_budget_text(ctx: Ctx, checks: Budget, retry_at) -> str:
     """Why checks are paused: the SSN's, the chat's or the person's own checks used up."""
     if checks.blocked_by(IDENTITY):
-        whose = "for this SSN"
+        text = _(
+            "There have been too many identity checks for this SSN, so checks are paused until "
+            "{when}. Your answers are saved; come back then and check again, or tap "
+            "\"{button}\" to see what else you can do."
+        )
     elif checks.blocked_by(IDENTITY_CHAT):
-        whose = "in this chat"
+        text = _(
+            "There have been too many identity checks in this chat, so checks are paused until "
+            "{when}. Your answers are saved; come back then and check again, or tap "
+            "\"{button}\" to see what else you can do."
+        )
     else:
-        whose = "from your Telegram account"
-    return (
-        f"There have been too many identity checks {whose}, so checks are paused until "
-        f"{when(ctx, retry_at)}. Your answers are saved; come back then and check again, or tap "
-        f"\"{HELP_DESK_CHOICE[1]}\" to see what else you can do."
-    )
+        text = _(
+            "There have been too many identity checks from your Telegram account, so checks are paused until "
+            "{when}. Your answers are saved; come back then and check again, or tap "
+            "\"{button}\" to see what else you can do."
+        )
+    return text.format(when=when(ctx, retry_at), button=help_desk_label())
 
 
 @flow.step(
@@ -465,7 +516,7 @@ def _identity_budget_text(ctx: Ctx, checks: Budget, retry_at) -> str:
     ask=_review_text,
     choices=_review_choices,
     typed=False,
-    help="Compare each item with your last-filed return. Tap a Change button to fix one, or check when all match.",
+    help=N_("Compare each item with your last-filed return. Tap a Change button to fix one, or check when all match."),
     stage="Identity",
     checkpoint=("verified",),
 )
@@ -481,9 +532,9 @@ async def review(ctx: Ctx, a: Answer):
         chosen = next((v for v in _suggestions(ctx) if f"variant:{v[0]}" == a.choice), None)
         if chosen is None:
             ctx.data.pop("variants", None)
-            raise Invalid("That suggestion no longer applies to the address as it is now.", "identity.variant")
+            raise Invalid(_("That suggestion no longer applies to the address as it is now."), "identity.variant")
         ctx.data["address"] = chosen[2].to_dict()
-        ctx.say(f"Trying the address with this change: {lower_first(chosen[1])}.")
+        ctx.say(_("Trying the address with this change: {change}.").format(change=lower_first(chosen[1])))
     elif a.choice != "check":
         ctx.data["editing"] = True
         ctx.data.pop("variants", None)
@@ -492,8 +543,10 @@ async def review(ctx: Ctx, a: Answer):
     if ceiling.retry_at is not None:
         await ctx.repo.audit("identity_checks_paused_everywhere", chat_id=ctx.chat_id)
         raise Invalid(
-            "Online identity checks are paused for everyone for a while because of unusually heavy "
-            f"use. Your answers are saved; please come back after {when(ctx, ceiling.retry_at)} and check again.",
+            _(
+                "Online identity checks are paused for everyone for a while because of unusually heavy "
+                "use. Your answers are saved; please come back after {when} and check again."
+            ).format(when=when(ctx, ceiling.retry_at)),
             "identity.ceiling",
         )
     checks = await budget(
@@ -523,17 +576,17 @@ async def review(ctx: Ctx, a: Answer):
         ctx.data["identity_core_ok"] = identity_core(ctx) if address_off else None
         entered = Address.from_dict(ctx.data["address"])
         left = variants_left(entered) if address_off else []
-        ctx.data["variants"] = [code for code, _, _ in left]
+        ctx.data["variants"] = [code for code, _label, _address in left]
         await record_hire_event(ctx, "identity_mismatch")
         if left:
-            offer = "Tap a suggestion to try it written another way, or fix an item with its Change button."
+            offer = _("Tap a suggestion to try it written another way, or fix an item with its Change button.")
         elif address_off:
-            offer = (
+            offer = _(
                 "If every line is as on your return, the records hold it in a way I can't try online; "
-                f"tap \"{HELP_DESK_CHOICE[1]}\" and the e-Help Desk can check it with you."
-            )
+                "tap \"{button}\" and the e-Help Desk can check it with you."
+            ).format(button=help_desk_label())
         else:
-            offer = "You can fix an item with its Change button and check again."
+            offer = _("You can fix an item with its Change button and check again.")
         explanation = mismatch_explanation(
             result.mismatches,
             result.causes if address_off else (),
@@ -541,8 +594,10 @@ async def review(ctx: Ctx, a: Answer):
             closest=result.layout if address_off else "",
             country=entered.country,
         )
-        if explanation == IDENTITY_MISMATCH_TEXT:  # what to check, in full once per conversation
-            explanation = explain(ctx, "identity_mismatch", IDENTITY_MISMATCH_TEXT, IDENTITY_MISMATCH_AGAIN, "What to check")
+        if explanation == _(IDENTITY_MISMATCH_TEXT):  # what to check, in full once per conversation
+            explanation = explain(
+                ctx, "identity_mismatch", _(IDENTITY_MISMATCH_TEXT), _(IDENTITY_MISMATCH_AGAIN), _("What to check")
+            )
         raise Invalid(f"{explanation}\n\n{offer}{tries_left(checks.remaining - 1)}", "identity.mismatch")
     ctx.data["identity_ok"] = True
     ctx.data["e_services"] = result.e_services
@@ -550,13 +605,15 @@ async def review(ctx: Ctx, a: Answer):
     _keep_layout(ctx, result.layout)
     if not reregister and await ctx.repo.ssn_registered(ctx.data["ssn_hash"]):
         ctx.say(
-            "You already have a Secure Access account. Sign in with /login. To change its phone number, "
-            "sign in and choose \"Change phone number\" in /profile."
+            _(
+                "You already have a Secure Access account. Sign in with /login. To change its phone number, "
+                "sign in and choose \"{button}\" in /profile."
+            ).format(button=_("Change phone number"))
         )
         await record_hire_event(ctx, "done")
         ctx.go("home", "registered")
         return None
     await record_hire_event(ctx, "identity_confirmed")
-    ctx.say("Your identity details match the records.")
+    ctx.say(_("Your identity details match the records."))
     return "verified"
 

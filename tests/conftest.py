@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-
+import os
 import re
+import socket
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,16 +45,16 @@ def test_settings(tmp_path: Path, **extra):
     return load_settings(**overrides)
 
 
+@dataclass(eq=False)
 class BotHarness:
     """One bot (engine + Telegram adapter over an offline Bot API) and helpers to read its outbox."""
 
-    def __init__(self, services, engine, api, app, clock):
-        self.services = services
-        self.engine = engine
-        self.api = api
-        self.app = app
-        self.clock = clock
-        self._clients: list[TelegramTestClient] = []
+    services: Any
+    engine: Engine
+    api: FakeBotAPI
+    app: Any
+    clock: ManualClock
+    _clients: list[TelegramTestClient] = field(default_factory=list)
 
     async def user(self, chat_id: int = 1001, **kwargs) -> TelegramTestClient:
         client = TelegramTestClient(self.app, chat_id=chat_id, **kwargs)
@@ -147,3 +150,31 @@ async def harness(settings):
     h = await make_harness(settings)
     yield h
     await h.close()
+
+
+# -- the bot's environment and local ports, for tests of commands and start-up ----------------------
+
+#: prefixes of the variables that configure the bot
+BOT_VARIABLES = ("SABOT_", "TELEGRAM_BOT_TOKEN")
+
+
+def environ_without_bot_settings() -> dict[str, str]:
+    """This process's environment without the variables that configure the bot."""
+    return {k: v for k, v in os.environ.items() if not k.upper().startswith(BOT_VARIABLES)}
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    """A folder with no config.yaml and no variables that configure the bot: the embedded defaults."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.upper().startswith(BOT_VARIABLES):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+def unused_port() -> int:
+    """A local TCP port nothing listens on (free for a test server to take)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -4,8 +4,6 @@ SABOT_CONFIG file, an unreachable database with host and port; plain database UR
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, async_database_url, load_settings
+from tests.conftest import environ_without_bot_settings, unused_port
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("SABOT_", "TELEGRAM_BOT_TOKEN"))}
+    env = environ_without_bot_settings()
     env.update({"SABOT_DATA_DIR": str(tmp_path / "data")}, **extra)
     return env
 
@@ -75,14 +74,8 @@ def test_a_missing_config_file_is_an_error(tmp_path):
     assert "SABOT_CONFIG names" in line and "does not exist" in line
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_an_unreachable_database_gives_host_and_port(tmp_path):
-    port = _closed_port()
+    port = unused_port()
     url = f"postgresql://sabot:hunter2secret@127.0.0.1:{port}/sabot"
     for args in (["outbox"], ["db", "upgrade"]):
         line = one_line_error(sabot(tmp_path, *args, SABOT_DATABASE__URL=url))
@@ -91,7 +84,7 @@ def test_an_unreachable_database_gives_host_and_port(tmp_path):
 
 
 def test_run_checks_the_database_before_starting(tmp_path):
-    port = _closed_port()
+    port = unused_port()
     line = one_line_error(sabot(tmp_path, "run", TELEGRAM_BOT_TOKEN="123:abc",
                                 SABOT_DATABASE__URL=f"postgresql://sabot@127.0.0.1:{port}/sabot"))
     assert f"127.0.0.1:{port}" in line
@@ -119,28 +112,24 @@ def test_an_unsupported_database_scheme_is_refused(monkeypatch, tmp_path):
         load_settings()
 
 
-def test_secrets_come_from_files(monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.upper().startswith("SABOT_") or name.upper().startswith("TELEGRAM_BOT_TOKEN"):
-            monkeypatch.delenv(name)
+def test_secrets_come_from_files(clean_env, tmp_path):
     (tmp_path / "token").write_text("42:from-a-file\n")
     (tmp_path / "hmac").write_text("aG1hYw==\n")
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     (secrets / "SABOT_SECURITY__DATA_KEY_ID").write_text("k-dir\n")
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN_FILE", str(tmp_path / "token"))
-    monkeypatch.setenv("SABOT_SECURITY__HMAC_KEY_FILE", str(tmp_path / "hmac"))
-    monkeypatch.setenv("SABOT_SECRETS_DIR", str(secrets))
+    clean_env.setenv("TELEGRAM_BOT_TOKEN_FILE", str(tmp_path / "token"))
+    clean_env.setenv("SABOT_SECURITY__HMAC_KEY_FILE", str(tmp_path / "hmac"))
+    clean_env.setenv("SABOT_SECRETS_DIR", str(secrets))
     settings = load_settings()
     assert settings.bot_token == "42:from-a-file"
     assert settings.security.hmac_key == "aG1hYw=="
     assert settings.security.data_key_id == "k-dir"
-    monkeypatch.setenv("SABOT_SECURITY__HMAC_KEY", "direct")
+    clean_env.setenv("SABOT_SECURITY__HMAC_KEY", "direct")
     with pytest.raises(ConfigError, match="both SABOT_SECURITY__HMAC_KEY and SABOT_SECURITY__HMAC_KEY_FILE"):
         load_settings()
-    monkeypatch.delenv("SABOT_SECURITY__HMAC_KEY")
-    monkeypatch.setenv("SABOT_SECURITY__HMAC_KEY_FILE", str(tmp_path / "missing"))
+    clean_env.delenv("SABOT_SECURITY__HMAC_KEY")
+    clean_env.setenv("SABOT_SECURITY__HMAC_KEY_FILE", str(tmp_path / "missing"))
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings()
 

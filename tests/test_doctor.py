@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -17,16 +15,7 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from sabot_testing.botapi_server import BotAPIServer
-
-
-@pytest.fixture
-def clean_env(monkeypatch, tmp_path):
-    """A folder with no config.yaml and no SABOT_ variables: the embedded defaults."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.upper().startswith(("SABOT_", "TELEGRAM_BOT_TOKEN")):
-            monkeypatch.delenv(name)
-    return monkeypatch
+from tests.conftest import environ_without_bot_settings, unused_port
 
 
 def doctor() -> tuple[int, list[str]]:
@@ -51,8 +40,7 @@ def test_passes_on_the_embedded_defaults(clean_env, tmp_path):
 
 
 def test_passes_as_a_command_too(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("SABOT_", "TELEGRAM_BOT_TOKEN"))}
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "doctor"], cwd=tmp_path, env=env,
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "doctor"], cwd=tmp_path, env=environ_without_bot_settings(),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert all(line.startswith("✓ ") for line in done.stdout.splitlines()[:-1])
@@ -66,14 +54,8 @@ def test_a_config_mistake_fails(clean_env, tmp_path):
     assert "fix:" in lines[0]
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_an_unreachable_database_fails_with_host_and_port(clean_env):
-    port = _closed_port()
+    port = unused_port()
     clean_env.setenv("SABOT_DATABASE__URL", f"postgresql://sabot:pw@127.0.0.1:{port}/sabot")
     code, lines = doctor()
     assert code == 1
@@ -174,7 +156,7 @@ def test_smtp_connects_and_tls_works(clean_env, tmp_path):
         async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's interface
             return "250 OK"
 
-    port = _closed_port()
+    port = unused_port()
     controller = controller_mod.Controller(Sink(), hostname="127.0.0.1", port=port, tls_context=context)
     controller.start()
     try:

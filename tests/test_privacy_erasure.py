@@ -41,6 +41,18 @@ async def sent_to(h, address: str) -> int:
     return sum(1 for m in await h.outbox() if m.to == address)
 
 
+async def erase(user) -> str:
+    """/delete_my_data, confirmed: what the bot says then."""
+    await user.command("delete_my_data")
+    return joined(await user.press("Yes, erase my data"))
+
+
+async def assert_nothing_erased(h, chat_id: int, state: str) -> None:
+    """The registration goes on at ``state``, its answers kept."""
+    assert await h.engine.where(chat_id) == ("registration", state)
+    assert (await answers(h, chat_id))["email"] == JORDAN["email"]
+
+
 # -- /privacy -------------------------------------------------------------------------------------
 
 
@@ -89,8 +101,7 @@ async def test_delete_asks_first_and_no_keeps_everything(harness):
     assert "What stays, and why" in replies[-1].text and "tax authority" in replies[-1].text
     replies = await user.press("No, keep it")
     assert "Nothing was erased" in joined(replies)
-    assert await harness.engine.where(5101) == ("registration", "ssn")
-    assert (await answers(harness, 5101))["email"] == JORDAN["email"]
+    await assert_nothing_erased(harness, 5101, "ssn")
 
 
 async def test_delete_during_registration_erases_answers_codes_and_messages(harness):
@@ -99,9 +110,7 @@ async def test_delete_during_registration_erases_answers_codes_and_messages(harn
     await to_email_code(h, user)
     assert await sent_to(h, JORDAN["email"]) == 1
     assert await count(h, OneTimeCode, OneTimeCode.subject == "chat:5102") == 1
-    await user.command("delete_my_data")
-    replies = await user.press("Yes, erase my data")
-    text = joined(replies)
+    text = await erase(user)
     assert "Your data is erased" in text and "What stays, and why" in text
     assert await h.engine.where(5102) == ("home", "welcome")
     left = await answers(h, 5102)
@@ -164,8 +173,7 @@ async def test_an_unfinished_mail_registration_is_erased_with_its_letters(harnes
     user = await h.user(5107)
     await register_by_mail(h, user)
     assert await count(h, Letter) == 1
-    await user.command("delete_my_data")
-    await user.press("Yes, erase my data")
+    await erase(user)
     assert await count(h, Account) == 0 and await count(h, Letter) == 0
     assert not [m for m in await h.outbox() if m.channel == "mail" or m.to == LEE["email"]]
 
@@ -181,8 +189,7 @@ async def test_a_help_desk_case_keeps_its_reference_but_loses_the_chat_and_email
             email_enc=h.services.vault.encrypt(JORDAN["email"], context="case.email"), created_at=now, updated_at=now,
         ))
         session.add(Notification(chat_id=5108, text_enc=h.services.vault.encrypt("hi", context="notification"), created_at=now))
-    await user.command("delete_my_data")
-    await user.press("Yes, erase my data")
+    await erase(user)
     async with h.services.sessions() as session:
         case = await session.scalar(select(ExceptionCase).where(ExceptionCase.reference == "EX-TEST01"))
     assert case is not None and case.chat_id is None and case.email_enc is None
@@ -194,8 +201,7 @@ async def test_typing_instead_of_confirming_erases_nothing(harness):
     await to_identity(harness, user)
     await user.command("delete_my_data")
     await user.send(JORDAN["ssn"])
-    assert await harness.engine.where(5109) == ("registration", "dob")
-    assert (await answers(harness, 5109))["email"] == JORDAN["email"]
+    await assert_nothing_erased(harness, 5109, "dob")
 
 
 async def test_a_firm_invitation_is_unlinked_from_the_person(harness):
@@ -210,8 +216,6 @@ async def test_a_firm_invitation_is_unlinked_from_the_person(harness):
     async with h.services.sessions() as session, session.begin():
         hire = await h.services.firms(session).create_hire(firm.id, name="Jordan Rivera", email=None, invited_by=999001)
         hire.chat_id = 5110
-    await user.command("delete_my_data")
-    replies = await user.press("Yes, erase my data")
-    assert "if a firm invited you" in joined(replies)
+    assert "if a firm invited you" in await erase(user)
     assert await count(h, FirmHire, FirmHire.chat_id == 5110) == 0
     assert await count(h, FirmHire) == 1

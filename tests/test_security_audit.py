@@ -40,12 +40,24 @@ async def names(h) -> list[str]:
     return [e.event for e in await events(h)]
 
 
+def manual_key(replies) -> str:
+    """The authenticator key the bot shows for typing in by hand."""
+    return re.search(r"by hand: ([A-Z2-7 ]+)\n", joined(replies)).group(1).replace(" ", "")
+
+
 async def signed_in(h, chat_id: int):
     user = await h.user(chat_id)
     await register(h, user)
     await sign_in_with_text(h, user, JORDAN)
     assert await h.engine.where(chat_id) == ("home", "signed_in")
     return user
+
+
+async def to_password_again(user) -> None:
+    """Sign out, then sign in again as far as the password prompt."""
+    await user.command("logout")
+    await user.command("login")
+    await user.send(JORDAN["username"])
 
 
 # -- lockouts and failures -----------------------------------------------------------------------
@@ -114,12 +126,10 @@ async def test_authenticator_failures_replay_and_lockout_are_recorded(harness):
     user = await signed_in(h, 7005)
     await user.command("profile")
     replies = await user.press("Add an authenticator app")
-    key = re.search(r"by hand: ([A-Z2-7 ]+)\n", joined(replies)).group(1).replace(" ", "")
+    key = manual_key(replies)
     await user.send(authenticator.code_at(key, h.clock.now()))
     await user.press("Done")
-    await user.command("logout")
-    await user.command("login")
-    await user.send(JORDAN["username"])
+    await to_password_again(user)
     await user.send(JORDAN["password"])
     await user.press("Use my authenticator app")
     await user.send(authenticator.code_at(key, h.clock.now()))  # used at setup: a replay
@@ -138,9 +148,7 @@ async def test_authenticator_failures_replay_and_lockout_are_recorded(harness):
 async def test_audit_events_hold_no_personal_data(harness):
     h = harness
     user = await signed_in(h, 7006)
-    await user.command("logout")
-    await user.command("login")
-    await user.send(JORDAN["username"])
+    await to_password_again(user)
     await user.send("401-22-7788 is not my password")
     other = await h.user(7007)
     await to_review(h, other, {**JORDAN, "zip": "62799"})
@@ -167,11 +175,11 @@ async def test_the_person_is_told_when_the_password_or_a_factor_changes(harness)
     assert mail.to == JORDAN["email"] and mail.subject == "Your password was changed"
 
     replies = await user.press("Add an authenticator app")
-    key = re.search(r"by hand: ([A-Z2-7 ]+)\n", joined(replies)).group(1).replace(" ", "")
+    key = manual_key(replies)
     replies = await user.send(authenticator.code_at(key, h.clock.now()))
     assert "Your authenticator app is added" in joined(replies)
     replies = await user.press("Replace my authenticator app")
-    second = re.search(r"by hand: ([A-Z2-7 ]+)\n", joined(replies)).group(1).replace(" ", "")
+    second = manual_key(replies)
     h.clock.advance(seconds=30)
     replies = await user.send(authenticator.code_at(second, h.clock.now()))
     assert "Your new authenticator works, so the old one has been removed" in joined(replies)

@@ -20,7 +20,7 @@ POLICY = {
     },
     "letters": {"code_digits": 8, "delivery_business_days_min": 3, "delivery_business_days_max": 7},
     "username": {"min_length": 4, "max_length": 20},
-    "password": {"min_length": 12},
+    "password": {"min_length": 12, "min_guesses": 1},
     "financial": {"refused_card_networks": ["amex", "discover"], "refused_card_kinds": ["debit"]},
 }
 
@@ -70,6 +70,19 @@ async def test_the_prompts_state_the_configured_numbers(bot):
     assert "Use 4 to 20 letters, digits" in said(replies)
     replies = await user.send(p["username"])
     assert "Now a password: at least 12 characters" in said(replies)
+    # min_guesses 1 turns the guess estimate off: joined words pass (the default refuses them)
+    replies = await user.send("nightshadow12")
+    assert "password-guessing programs" not in said(replies)
+
+
+def test_the_default_config_refuses_joined_words():
+    from bot.config import Settings
+    from domain import validators as v
+
+    policy = Settings().policy.password
+    assert policy.min_guesses == 1e8
+    with pytest.raises(v.Invalid, match="password-guessing programs"):
+        v.password("nightshadow12", min_length=policy.min_length, min_guesses=policy.min_guesses)
 
 
 async def test_the_default_config_still_reads_six_digits(harness):
