@@ -255,19 +255,12 @@ def password(
     ``10**min_length``, when that is less)."""
     raw = _text(text)
     if len(raw) > max_length * 4:
-        raise _too_long(max_length)
+        raise _length_refusal(max_length, too_long=True)
     value = _nfkc(raw)
     if len(value) < min_length:
-        raise Invalid(
-            ngettext(
-                "That password is too short: it needs at least {n} character. {advice}",
-                "That password is too short: it needs at least {n} characters. {advice}",
-                min_length,
-            ).format(n=min_length, advice=_(_PASSWORD_ADVICE)),
-            "password.too_short",
-        )
+        raise _length_refusal(min_length, too_long=False)
     if len(value) > max_length:
-        raise _too_long(max_length)
+        raise _length_refusal(max_length, too_long=True)
     if _has_unprintable(value):
         raise Invalid(
             _(
@@ -335,15 +328,21 @@ def password(
     return value
 
 
-def _too_long(max_length: int) -> Invalid:
-    return Invalid(
-        ngettext(
+def _length_refusal(n: int, *, too_long: bool) -> Invalid:
+    """A password over the longest length allowed (``n``), or under the shortest."""
+    if too_long:
+        text = ngettext(
             "That password is too long: the most we accept is {n} character. Please choose a shorter one. {advice}",
             "That password is too long: the most we accept is {n} characters. Please choose a shorter one. {advice}",
-            max_length,
-        ).format(n=max_length, advice=_(_PASSWORD_ADVICE)),
-        "password.too_long",
-    )
+            n,
+        )
+    else:
+        text = ngettext(
+            "That password is too short: it needs at least {n} character. {advice}",
+            "That password is too short: it needs at least {n} characters. {advice}",
+            n,
+        )
+    return Invalid(text.format(n=n, advice=_(_PASSWORD_ADVICE)), "password.too_long" if too_long else "password.too_short")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 from functools import wraps
 
 from domain.hires import Refused
+from domain.i18n import N_, _
 from domain.validators import Invalid
 from flows import invitations, roster
 from flows.admin_common import (
@@ -40,7 +41,7 @@ from flows.replies import Action, Notify, Reply
 
 __all__ = ["COMMANDS", "cancel", "command", "flow", "open_invite", "privacy_extra"]
 
-flow = Flow("admin", "Firm admin", initial="team")
+flow = Flow("admin", N_("Firm admin"), initial="team")
 
 #: commands this module answers
 COMMANDS = ("team", "invite", "invites", "remind", "admins", "export", "myid", "stop_sharing", "share_progress")
@@ -74,15 +75,21 @@ async def admins_screen(ctx: Ctx, store, me, firm):
 async def admins_text(ctx: Ctx) -> str:
     loaded = await admins_screen(ctx)
     if loaded is None:
-        return NO_LONGER_ADMIN
+        return _(NO_LONGER_ADMIN)
     me, firm, everyone = loaded
-    lines = [f"Admins of {firm.name}:"]
+    lines = [_("Admins of {firm}:").format(firm=firm.name)]
     for admin in everyone:
-        who = " (you)" if admin.user_id == me.user_id else ""
-        lines.append(f"• Telegram user {admin.user_id}{who}, since {day(ctx, admin.created_at)}")
+        if admin.user_id == me.user_id:
+            line = _("• Telegram user {id} (you), since {date}")
+        else:
+            line = _("• Telegram user {id}, since {date}")
+        lines.append(line.format(id=admin.user_id, date=day(ctx, admin.created_at)))
     lines.append(
-        "\nAdmins see the whole team and get its notices. To add someone, ask them to send /myid to this bot "
-        "and tell you the number."
+        "\n"
+        + _(
+            "Admins see the whole team and get its notices. To add someone, ask them to send /myid to this bot "
+            "and tell you the number."
+        )
     )
     return "\n".join(lines)
 
@@ -90,11 +97,11 @@ async def admins_text(ctx: Ctx) -> str:
 async def admins_choices(ctx: Ctx):
     loaded = await admins_screen(ctx)
     if loaded is None:
-        return [[("back", "Back to the team")]]
+        return [[("back", _("Back to the team"))]]
     me, _firm, everyone = loaded
-    rows = [[("add", "➕ Add an admin")]]
-    rows += [[(f"rm{a.user_id}", f"Remove {a.user_id}")] for a in everyone if a.user_id != me.user_id]
-    rows.append([("back", "Back to the team")])
+    rows = [[("add", _("➕ Add an admin"))]]
+    rows += [[(f"rm{a.user_id}", _("Remove {id}").format(id=a.user_id))] for a in everyone if a.user_id != me.user_id]
+    rows.append([("back", _("Back to the team"))])
     return rows
 
 
@@ -106,7 +113,7 @@ async def admins(ctx: Ctx, a: Answer):
         return await need_firm(ctx)  # None, and the admin menu closes
     target = int((a.choice or "rm0")[2:] or 0)
     if target not in {x.user_id for x in loaded[2]}:
-        raise Invalid("That person isn't an admin of your firm.", "firm.not_yours")
+        raise Invalid(_("That person isn't an admin of your firm."), "firm.not_yours")
     ctx.data["confirm"] = "rmadmin"
     ctx.data["target_admin"] = target
     return "confirm"
@@ -117,7 +124,7 @@ async def admin_add(ctx: Ctx, a: Answer):
         return "cancel"
     text = a.text.strip().lstrip("@")
     if not text.isdigit() or len(text) > 16:
-        raise Invalid("Please type the number only, for example 123456789.", "firm.admin_id")
+        raise Invalid(_("Please type the number only, for example 123456789."), "firm.admin_id")
     found = await need_firm(ctx)
     if found is None:
         return None
@@ -129,11 +136,17 @@ async def admin_add(ctx: Ctx, a: Answer):
     ctx.actions.append(
         Notify(
             added.chat_id,
-            f"You're now an admin of {firm.name} in this bot. /team shows your firm's new hires and /invite "
-            "invites one.",
+            _(
+                "You're now an admin of {firm} in this bot. /team shows your firm's new hires and /invite "
+                "invites one."
+            ).format(firm=firm.name),
         )
     )
-    ctx.say(f"Telegram user {added.user_id} is now an admin of {firm.name}. I've sent them a message (if they've ever opened this bot).")
+    ctx.say(
+        _(
+            "Telegram user {id} is now an admin of {firm}. I've sent them a message (if they've ever opened this bot)."
+        ).format(id=added.user_id, firm=firm.name)
+    )
 
 
 # =============================================================================================
@@ -144,10 +157,10 @@ async def admin_add(ctx: Ctx, a: Answer):
 def confirm_text(ctx: Ctx) -> str:
     what = ctx.data.get("confirm")
     if what == "revoke":
-        return "Revoke this invitation? The link stops working at once; you can send a new one later."
+        return _("Revoke this invitation? The link stops working at once; you can send a new one later.")
     if what == "remove":
-        return "Remove this person from your team list? Any unused link stops working."
-    return f"Remove {ctx.data.get('target_admin')} as an admin of your firm?"
+        return _("Remove this person from your team list? Any unused link stops working.")
+    return _("Remove {id} as an admin of your firm?").format(id=ctx.data.get("target_admin"))
 
 
 async def confirm(ctx: Ctx, a: Answer):
@@ -166,22 +179,25 @@ async def confirm(ctx: Ctx, a: Answer):
         except Refused as problem:
             raise Invalid(str(problem), "firm.admin") from None
         answered(ctx, firm_changed=True)
-        ctx.say(f"{target} is no longer an admin of {firm.name}.")
+        ctx.say(_("{id} is no longer an admin of {firm}.").format(id=target, firm=firm.name))
         if int(target) == user_id(ctx):
             leave(ctx)
             return None
         return back
     hire = await current_hire(ctx, store, firm)
     if hire is None:
-        ctx.say(FORGED)
+        ctx.say(_(FORGED))
         return "to_team"
     name = store.name(hire)
     if what == "revoke":
         count = await store.revoke(hire)
-        ctx.say(f"The invitation for {name} is revoked; the link no longer works." if count else f"{name} had no open invitation.")
+        if count:
+            ctx.say(_("The invitation for {name} is revoked; the link no longer works.").format(name=name))
+        else:
+            ctx.say(_("{name} had no open invitation.").format(name=name))
         return "to_hire"
     await store.remove_hire(hire)
-    ctx.say(f"{name} is off your team list.")
+    ctx.say(_("{name} is off your team list.").format(name=name))
     return "to_team"
 
 
@@ -189,14 +205,14 @@ async def confirm(ctx: Ctx, a: Answer):
 # The steps
 # =============================================================================================
 
-CONFIRM_HELP = "Tap Yes to go ahead or No to leave things as they are."
-ADMINS_HELP = "Add another admin by their Telegram user id (they can get it by sending /myid to this bot)."
-ADMIN_ADD_ASK = "Type the Telegram user id of the person to make an admin (they can see it by sending /myid to this bot)."
-ADMIN_ADD_HELP = "A Telegram user id is a number such as 123456789. A person can be the admin of one firm only."
-CANCEL = [[("cancel", "Cancel")]]
-YES_NO = [[("yes", "Yes"), ("no", "No, go back")]]
-SKIP_EMAIL = [[("skip", "Skip – no email")], [("cancel", "Cancel")]]
-AFTER_INVITE = [[("again", "Invite someone else")], [("team", "See the team")], [("close", "Close")]]
+CONFIRM_HELP = N_("Tap Yes to go ahead or No to leave things as they are.")
+ADMINS_HELP = N_("Add another admin by their Telegram user id (they can get it by sending /myid to this bot).")
+ADMIN_ADD_ASK = N_("Type the Telegram user id of the person to make an admin (they can see it by sending /myid to this bot).")
+ADMIN_ADD_HELP = N_("A Telegram user id is a number such as 123456789. A person can be the admin of one firm only.")
+CANCEL = [[("cancel", N_("Cancel"))]]
+YES_NO = [[("yes", N_("Yes")), ("no", N_("No, go back"))]]
+SKIP_EMAIL = [[("skip", N_("Skip – no email"))], [("cancel", N_("Cancel"))]]
+AFTER_INVITE = [[("again", N_("Invite someone else"))], [("team", N_("See the team"))], [("close", N_("Close"))]]
 BUTTONS, TYPED = False, True
 
 # name, check, ask, choices, help, typed answers accepted
@@ -227,16 +243,16 @@ async def command(ctx: Ctx, name: str, args: str, *, here: tuple[str, str]) -> l
     """Answer one of :data:`COMMANDS`. May call ``ctx.go`` to open the admin menu; the router then
     switches, or shows the current prompt again."""
     if name == "myid":
-        return [Reply(f"Your Telegram user id is {user_id(ctx)}. A firm's admin needs it to make you an admin.")]
+        return [Reply(_("Your Telegram user id is {id}. A firm's admin needs it to make you an admin.").format(id=user_id(ctx)))]
     if name in ("stop_sharing", "share_progress"):
         return [Reply(await set_sharing(ctx, name == "share_progress"))]
     if await firm_of(ctx) is None:
-        return [Reply(NOT_ADMIN)]
+        return [Reply(_(NOT_ADMIN))]
     if name == "export":
         return [await roster.export_team(ctx)]
     flow_name, _state = here
     if flow_name in BUSY_FLOWS:
-        return [Reply(f"Let's finish what we started first (or /cancel it); then send /{name} again.")]
+        return [Reply(_("Let's finish what we started first (or /cancel it); then send /{command} again.").format(command=name))]
     back = ctx.data.get("_return") if flow_name == "admin" else list(here)
     carry: dict = {"_return": back}
     state = OPENS[name]
@@ -262,7 +278,7 @@ async def privacy_extra(ctx: Ctx) -> list[Action]:
 def cancel(ctx: Ctx) -> list[Action]:
     """/cancel inside the admin menu: close it."""
     leave(ctx)
-    return [Reply("Closed the admin menu.")]
+    return [Reply(_("Closed the admin menu."))]
 
 
 # =============================================================================================

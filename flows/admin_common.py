@@ -14,6 +14,7 @@ from weakref import WeakKeyDictionary
 
 from domain import hires as rules
 from domain.hires import STAGE_LABELS, blocker_text, local
+from domain.i18n import N_, _
 from domain.validators import Invalid
 from flows.core import Answer, Ctx
 from flows.hires import facts, firm_store
@@ -21,12 +22,12 @@ from flows.hires import facts, firm_store
 #: flows an admin command must not interrupt (their answers would be lost)
 BUSY_FLOWS = ("registration", "login", "profile", "exception")
 
-NOT_ADMIN = (
+NOT_ADMIN = N_(
     "That command is for a firm's admins, and you aren't one. If your firm uses this bot, ask its admin "
     "to add you: /myid shows the number they'll need."
 )
-NO_LONGER_ADMIN = "You aren't an admin of a firm any more, so I've closed the admin menu."
-FORGED = "That person isn't on your team list (any more), so I haven't done anything."
+NO_LONGER_ADMIN = N_("You aren't an admin of a firm any more, so I've closed the admin menu.")
+FORGED = N_("That person isn't on your team list (any more), so I haven't done anything.")
 
 #: what this turn has looked up already: the admin's firm, and each screen's data
 _TURNS: WeakKeyDictionary = WeakKeyDictionary()
@@ -106,7 +107,7 @@ async def firm_of(ctx: Ctx):
 async def need_firm(ctx: Ctx):
     found = await firm_of(ctx)
     if found is None:
-        ctx.say(NO_LONGER_ADMIN)
+        ctx.say(_(NO_LONGER_ADMIN))
         leave(ctx)
     return found
 
@@ -184,32 +185,42 @@ def status_words(ctx: Ctx, d: dict) -> str:
     """One line: the stage with what matters about it."""
     stage = d["stage"]
     if rules.is_done(stage):
-        return "done ✅" + (f" (finished {day(ctx, d['done_at'])})" if d["done_at"] else "")
+        if d["done_at"]:
+            return _("done ✅ (finished {date})").format(date=day(ctx, d["done_at"]))
+        return _("done ✅")
     if stage == "invited":
         if d["opened"]:
-            return "invited (they've chosen not to share their progress)"
-        return {
-            "pending": f"invited, link not opened yet (expires {day(ctx, d['invite_expires'])})" if d["invite_expires"] else "invited",
-            "expired": f"invited, link expired on {day(ctx, d['invite_expires'])} unopened" if d["invite_expires"] else "invited",
-            "revoked": "invitation withdrawn",
-        }.get(d["invite"], "invited")
-    text = STAGE_LABELS.get(stage, stage)
+            return _("invited (they've chosen not to share their progress)")
+        invite, expires = d["invite"], d["invite_expires"]
+        if invite == "pending" and expires:
+            return _("invited, link not opened yet (expires {date})").format(date=day(ctx, expires))
+        if invite == "expired" and expires:
+            return _("invited, link expired on {date} unopened").format(date=day(ctx, expires))
+        if invite == "revoked":
+            return _("invitation withdrawn")
+        return _("invited")
+    text = _(STAGE_LABELS.get(stage, stage))
     if stage == "waiting_letter" and d["letter_expires"]:
         if d["letter_expires"] > ctx.now():
-            text += f" (its code works until {day(ctx, d['letter_expires'])})"
-        else:
-            text += f" (its code expired on {day(ctx, d['letter_expires'])}: they should sign in and ask for a new letter)"
+            return _("{stage} (its code works until {date})").format(stage=text, date=day(ctx, d["letter_expires"]))
+        return _("{stage} (its code expired on {date}: they should sign in and ask for a new letter)").format(
+            stage=text, date=day(ctx, d["letter_expires"])
+        )
     return text
 
 
 def short_status(ctx: Ctx, d: dict) -> str:
     if d["blocker"]:
-        return "⚠️ stuck"
+        return _("⚠️ stuck")
     if rules.is_done(d["stage"]):
-        return "✅ done"
+        return _("✅ done")
     if d["stage"] == "invited":
-        return {"expired": "link expired", "revoked": "withdrawn"}.get(d["invite"], "invited")
-    return STAGE_LABELS.get(d["stage"], d["stage"])
+        if d["invite"] == "expired":
+            return _("link expired")
+        if d["invite"] == "revoked":
+            return _("withdrawn")
+        return _("invited")
+    return _(STAGE_LABELS.get(d["stage"], d["stage"]))
 
 
 async def team_rows(ctx: Ctx, store, firm) -> list[tuple[object, dict]]:
@@ -221,7 +232,7 @@ async def team_rows(ctx: Ctx, store, firm) -> list[tuple[object, dict]]:
 
 def hire_rows(ctx: Ctx, rows):
     """One button per hire (name and where they stand), then the way back to the team."""
-    return [[(f"h{h.id}", f"{clip(d['name'])} · {short_status(ctx, d)}")] for h, d in rows] + [[("back", "Back to the team")]]
+    return [[(f"h{h.id}", f"{clip(d['name'])} · {short_status(ctx, d)}")] for h, d in rows] + [[("back", _("Back to the team"))]]
 
 
 def hire_list(load):
@@ -250,5 +261,5 @@ async def picked_hire(ctx: Ctx, a: Answer):
         hire_id = 0
     hire = await store.hire(firm.id, hire_id)
     if hire is None:
-        raise Invalid(FORGED, "firm.not_yours")
+        raise Invalid(_(FORGED), "firm.not_yours")
     return store, hire

@@ -186,6 +186,23 @@ def subject(ctx: Ctx) -> str:
     return f"chat:{ctx.chat_id}"
 
 
+async def _sends_used_up(ctx: Ctx, kind: CodeKind, retry_at: datetime, *, by_destination: bool) -> Invalid:
+    """Audit a send refused because the sends allowed for now are used up (``by_destination``:
+    those to the destination; otherwise those of the code's subject) and return the refusal."""
+    await ctx.repo.audit(f"code_send_limited:{kind.purpose}", chat_id=ctx.chat_id)
+    if by_destination:
+        text = _(
+            "The most {codes} allowed for now have been sent there. You can ask for another after "
+            "{when}. If a code arrives late, the newest one is the one that works."
+        )
+    else:
+        text = _(
+            "You've asked for the most {codes} allowed for now. You can ask for another after "
+            "{when}. If a code arrives late, the newest one is the one that works."
+        )
+    return Invalid(text.format(codes=kind.called_plural(), when=when(ctx, retry_at)), "code.resend_limit")
+
+
 async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | None = None) -> None:
     """Issue a new code, deliver it, and tell the user. Raises Invalid when resends are used up.
 
@@ -199,27 +216,12 @@ async def send_code(ctx: Ctx, kind: CodeKind, to: str, *, subject_key: str | Non
     sends = await budget(ctx, (kind.sends, f"{destination}:{user_id(ctx)}"), (kind.all_sends, destination))
     retry_at = sends.retry_at
     if retry_at is not None:
-        await ctx.repo.audit(f"code_send_limited:{kind.purpose}", chat_id=ctx.chat_id)
-        raise Invalid(
-            _(
-                "The most {codes} allowed for now have been sent there. You can ask for another after "
-                "{when}. If a code arrives late, the newest one is the one that works."
-            ).format(codes=kind.called_plural(), when=when(ctx, retry_at)),
-            "code.resend_limit",
-        )
+        raise await _sends_used_up(ctx, kind, retry_at, by_destination=True)
     key = subject_key or subject(ctx)
     try:
         issued = await from_repo.issue_code(key, kind.purpose, kind.channel, kind.policy(ctx))
     except TooManyCodes as exc:
-        retry_at = exc.retry_at
-        await ctx.repo.audit(f"code_send_limited:{kind.purpose}", chat_id=ctx.chat_id)
-        raise Invalid(
-            _(
-                "You've asked for the most {codes} allowed for now. You can ask for another after "
-                "{when}. If a code arrives late, the newest one is the one that works."
-            ).format(codes=kind.called_plural(), when=when(ctx, retry_at)),
-            "code.resend_limit",
-        ) from None
+        raise await _sends_used_up(ctx, kind, exc.retry_at, by_destination=False) from None
     await sends.hit(ctx)
     ctx.fresh_codes.add((key, kind.purpose))
     minutes = plural(int(policy.lifetime_minutes), "minute")

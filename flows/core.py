@@ -306,11 +306,22 @@ class Flow:
         self.exit_table = Exits(name)
 
     # -- declaring -------------------------------------------------------------------------
-    def step(self, name: str, *, ask: Dynamic, **options) -> Callable:
-        """Decorator: ``@flow.step("ssn", ask="...", secret="your SSN")`` on the check coroutine."""
+    def step(self, name: str, *, ask: Dynamic, leave: tuple[str, str, str] | None = None, **options) -> Callable:
+        """Decorator: ``@flow.step("ssn", ask="...", secret="your SSN")`` on the check coroutine.
+
+        ``leave`` (value, label, trigger): a button, first under the question, that fires
+        ``trigger`` without checking anything ("Never mind")."""
 
         def register(check):
-            self.steps[name] = Step(name=name, ask=ask, check=check, **options)
+            step_check = check
+            if leave is not None:
+                value, label, trigger = leave
+                options["choices"] = [[(value, label)]] + list(options.get("choices") or [])
+
+                async def step_check(ctx: Ctx, answer: Answer):
+                    return trigger if answer.choice == value else await check(ctx, answer)
+
+            self.steps[name] = Step(name=name, ask=ask, check=step_check, **options)
             return check
 
         return register

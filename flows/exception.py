@@ -11,12 +11,14 @@ resumes it.
 
 from __future__ import annotations
 
+from domain.i18n import N_, _
 from flows.common import user_zone
 from flows.core import Answer, Ctx, Flow
+from flows.helpdesk import desk_menu
 from flows.hires import record_hire_event
 from domain.policies import format_hours, format_local, help_desk_status
 
-flow = Flow("exception", "Exception processing", initial="handoff")
+flow = Flow("exception", N_("Exception processing"), initial="handoff")
 
 
 def identity_core(ctx: Ctx) -> str:
@@ -56,17 +58,20 @@ def desk_hours(ctx: Ctx) -> str:
     status = help_desk_status(ctx.now(), policy)
     zone = str(user_zone(ctx))
     if status.open_now:
-        now_line = f"It's open now, until {format_local(status.closes_at, policy.timezone)}."
+        now_line = _("It's open now, until {time}.").format(time=format_local(status.closes_at, policy.timezone))
     else:
         local = format_local(status.opens_at, zone)
         eastern = format_local(status.opens_at, policy.timezone)
-        now_line = f"It's closed now; it opens {eastern}" + (f" ({local} your time)." if local != eastern else ".")
-    return f"Hours: {format_hours(policy)}. {now_line}"
+        if local != eastern:
+            now_line = _("It's closed now; it opens {eastern} ({local} your time).").format(eastern=eastern, local=local)
+        else:
+            now_line = _("It's closed now; it opens {eastern}.").format(eastern=eastern)
+    return _("Hours: {hours}. {now}").format(hours=format_hours(policy), now=now_line)
 
 
 def _call_line(ctx: Ctx) -> str:
     policy = ctx.policy.help_desk
-    return f"Call the e-Help Desk at {policy.phone}: {policy.menu}."
+    return _("Call the e-Help Desk at {phone}: {menu}.").format(phone=policy.phone, menu=desk_menu(policy))
 
 
 async def _case(ctx: Ctx):
@@ -78,39 +83,39 @@ async def _handoff_text(ctx: Ctx) -> str:
     status = case.status if case else "handed_off"
     ref = case.reference if case else ctx.data.get("case_ref", "")
     if status == "approved":
-        return (
+        return _(
             "Good news: the help desk has set up your Secure Access account. Sign in with your e-Services "
             "username and the temporary password the assistor gave you; you'll choose a new password, a site "
             "phrase and a site image, then type the activation code from the letter that is on its way to your address of record."
         )
     if status == "tac_referred":
-        return (
+        return _(
             "The help desk couldn't confirm your identity by phone, so the next step is in person: make an "
             "appointment at a Taxpayer Assistance Center and bring two forms of government-issued "
             "identification.\n\n"
-            f"Once the center has verified you, call the e-Help Desk again. {_call_line(ctx)}\n"
-            f"{desk_hours(ctx)}\n\n"
+            "Once the center has verified you, call the e-Help Desk again. {call}\n"
+            "{hours}\n\n"
             "The assistor will then create your account, give you a temporary password and mail you an "
-            f"activation code. Your case reference: {ref}."
-        )
-    return (
+            "activation code. Your case reference: {ref}."
+        ).format(call=_call_line(ctx), hours=desk_hours(ctx), ref=ref)
+    return _(
         "The online checks couldn't confirm you, so the next step is exception processing by phone, which "
         "is open to you because you already have an e-Services account.\n\n"
-        f"{_call_line(ctx)}\n{desk_hours(ctx)}\n\n"
+        "{call}\n{hours}\n\n"
         "Have at hand your email, your current and prior year tax returns, and the information returns "
         "(W-2s, 1099s) and schedules that went with them.\n\n"
-        f"Give the assistor your case reference: {ref}.\n\n"
+        "Give the assistor your case reference: {ref}.\n\n"
         "If you answer their questions, they create your account, give you a temporary password and mail "
         "you an activation code; then come back here and sign in. If not, they'll explain how to be "
         "verified in person at a Taxpayer Assistance Center."
-    )
+    ).format(call=_call_line(ctx), hours=desk_hours(ctx), ref=ref)
 
 
 async def _handoff_choices(ctx: Ctx):
     case = await _case(ctx)
     if case and case.status == "approved":
-        return [[("login", "Sign in")]]
-    return [[("refresh", "I've called – check my case")], [("online", "Try online again")]]
+        return [[("login", _("Sign in"))]]
+    return [[("refresh", _("I've called – check my case"))], [("online", _("Try online again"))]]
 
 
 @flow.step(
@@ -118,8 +123,8 @@ async def _handoff_choices(ctx: Ctx):
     ask=_handoff_text,
     choices=_handoff_choices,
     typed=False,
-    help="Exception processing is a phone call with the e-Help Desk. This chat remembers your case; come back any time.",
-    stage="Help desk",
+    help=N_("Exception processing is a phone call with the e-Help Desk. This chat remembers your case; come back any time."),
+    stage=N_("Help desk"),
 )
 async def handoff(ctx: Ctx, a: Answer):
     if a.choice == "login":
@@ -129,18 +134,18 @@ async def handoff(ctx: Ctx, a: Answer):
         return resume_online(ctx)
     case = await _case(ctx)
     if case is None or case.status == "handed_off":
-        ctx.say("Your case hasn't been updated by the help desk yet. Here is what to do:")
+        ctx.say(_("Your case hasn't been updated by the help desk yet. Here is what to do:"))
     return "stay"
 
 
 def resume_online(ctx: Ctx) -> None:
     resume = ctx.data.get("_resume") or {}
-    ctx.say("OK, back to the online registration, where you left it.")
+    ctx.say(_("OK, back to the online registration, where you left it."))
     ctx.go("registration", resume.get("state"), carry=resume.get("data") or {})
 
 
 def _not_eligible_text(ctx: Ctx) -> str:
-    return (
+    return _(
         "I'm sorry: the phone route (exception processing) is only for people who already have an "
         "e-Services account, and the records show none for you, so it isn't available here.\n\n"
         "What you can still do online:\n"
@@ -154,15 +159,15 @@ def _not_eligible_text(ctx: Ctx) -> str:
 
 
 def _phone_help_text(ctx: Ctx) -> str:
-    return (
+    return _(
         "Phone help (exception processing) is for people who already have an e-Services account and "
         "whose Social Security number, date of birth, name and filing status match the tax records, "
         "with only the address differing. Yours don't all match yet, so I can't open a case.\n\n"
         "• Check those four items against your last-filed return, fix any that differ, and check again.\n"
-        f"• If you have an e-Services account and still can't get through: {_call_line(ctx)}\n"
-        f"{desk_hours(ctx)}\n"
+        "• If you have an e-Services account and still can't get through: {call}\n"
+        "{hours}\n"
         "Paused checks open again on their own; the message that paused them said when."
-    )
+    ).format(call=_call_line(ctx), hours=desk_hours(ctx))
 
 
 async def _back_online(ctx: Ctx, a: Answer):
@@ -174,16 +179,16 @@ for _name, _text, _why in (
     (
         "not_eligible",
         _not_eligible_text,
-        "Only existing e-Services users can be helped by phone; everyone else completes registration online.",
+        N_("Only existing e-Services users can be helped by phone; everyone else completes registration online."),
     ),
     (
         "phone_help",
         _phone_help_text,
-        "A phone case can be opened once your SSN, date of birth, name and filing status match the records.",
+        N_("A phone case can be opened once your SSN, date of birth, name and filing status match the records."),
     ),
 ):
     flow.step(
-        _name, ask=_text, choices=[[("online", "Try online again")]], typed=False, help=_why, stage="Help desk"
+        _name, ask=_text, choices=[[("online", N_("Try online again"))]], typed=False, help=_why, stage=N_("Help desk")
     )(_back_online)
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from domain.i18n import N_, _, using
 from domain.ports import Repository, Services
 from domain.validators import Invalid
 from flows.core import Ctx
-from flows.letters import arrival_window, send_letter
+from flows.letters import arrival_dates, send_letter
 
 WORDS = (
     "amber", "birch", "cedar", "delta", "ember", "fjord", "grove", "harbor", "indigo", "juniper",
@@ -33,22 +34,39 @@ class Approval:
 
 
 def temporary_password() -> str:
-    return "-".join(secrets.choice(WORDS) for _ in range(3)) + "-" + str(secrets.randbelow(90) + 10)
+    return "-".join(secrets.choice(WORDS) for _word in range(3)) + "-" + str(secrets.randbelow(90) + 10)
 
 
-def approved_notice(arrival: str) -> str:
-    return (
+#: the e-Help Desk's phone menu as config.yaml ships it (policy.help_desk.menu)
+SHIPPED_MENU = N_("choose your language, then prompt 1, and stay on the line for an assistor")
+
+
+def desk_menu(desk) -> str:
+    """How to get through the e-Help Desk's phone menu: in the turn's language while config.yaml
+    keeps the shipped wording, else as configured."""
+    return _(SHIPPED_MENU) if desk.menu == SHIPPED_MENU else desk.menu
+
+
+def approved_notice(ctx: Ctx) -> str:
+    first, last = arrival_dates(ctx)
+    return _(
         "The help desk has set up your Secure Access account. Sign in with /login using your "
         "e-Services username and the temporary password the assistor gave you. Your activation "
-        f"code is in the mail and should arrive {arrival}."
-    )
+        "code is in the mail and should arrive between {first} and {last}."
+    ).format(first=first, last=last)
 
 
-TAC_NOTICE = (
+TAC_NOTICE = N_(
     "The help desk couldn't confirm your identity by phone. Next, visit a Taxpayer Assistance "
     "Center with two forms of government-issued ID, then call the e-Help Desk again. Send "
     "/status here any time to see the details."
 )
+
+
+async def _language_of(repo: Repository, chat_id: int | None) -> str | None:
+    """The language the person's chat speaks (its stored choice), where the storage keeps one."""
+    lookup = getattr(repo, "chat_language", None)
+    return await lookup(chat_id) if lookup is not None and chat_id else None
 
 
 async def _open_case(repo: Repository, reference: str):
@@ -89,16 +107,21 @@ async def approve(repo: Repository, services: Services, reference: str) -> Appro
         must_change_password=True,
         chat_id=case.chat_id,
     )
-    # the letter is written as the person's own chat would write it (their zone, the limits)
+    # the letter is written as the person's own chat would write it (their zone, the limits, their
+    # language)
     ctx = Ctx(chat_id=case.chat_id or 0, data={"address": person["address"]}, services=services, repo=repo, incoming=None)
+    language = await _language_of(repo, case.chat_id)
     try:
-        await send_letter(ctx, account_id=account_id, username=username, person=person)
+        with using(language):
+            await send_letter(ctx, account_id=account_id, username=username, person=person)
     except Invalid as exc:
         raise HelpDeskError(exc.message) from None
     await repo.update_case(case, status="approved")
     await repo.audit("exception_approved", account_id)
     if case.chat_id:
-        await repo.notify(case.chat_id, approved_notice(arrival_window(ctx)))
+        with using(language):
+            notice = approved_notice(ctx)
+        await repo.notify(case.chat_id, notice)
     return Approval(username, temp)
 
 
@@ -108,4 +131,6 @@ async def refer_to_tac(repo: Repository, reference: str) -> None:
     await repo.update_case(case, status="tac_referred")
     await repo.audit("exception_tac_referral")
     if case.chat_id:
-        await repo.notify(case.chat_id, TAC_NOTICE)
+        with using(await _language_of(repo, case.chat_id)):
+            notice = _(TAC_NOTICE)
+        await repo.notify(case.chat_id, notice)

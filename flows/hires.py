@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain import hires as rules
+from domain.i18n import _
 from flows.core import Ctx
 from flows.registration_base import refused_cards_of
 
@@ -84,7 +85,7 @@ async def _apply(ctx: Ctx, store, hire, event: str, until: datetime | None) -> N
     await store.notify_admins(hire, rules.notice(notice, store.name(hire), after, ctx.policy.firms.timezone, facts(ctx.policy)))
     if notice == rules.HELP:
         firm = await store.firm(hire.firm_id)
-        ctx.say(f"I've let your admin at {firm.name} know what's holding you up, so they can help you with it.")
+        ctx.say(_("I've let your admin at {firm} know what's holding you up, so they can help you with it.").format(firm=firm.name))
 
 
 # -- the hire's side: what the firm sees, and saying no ---------------------------------------
@@ -97,28 +98,28 @@ async def privacy_note(ctx: Ctx) -> str | None:
         return None
     names = ", ".join(sorted({(await store.firm(h.firm_id)).name for h in hires}))
     if all(not h.tracking for h in hires):
-        return (
-            f"You came here through an invitation from {names}. You've chosen not to share your progress, so "
+        return _(
+            "You came here through an invitation from {firms}. You've chosen not to share your progress, so "
             "they only see whether you're invited or done. /share_progress lets them follow it again."
-        )
-    return (
-        f"You came here through an invitation from {names}. Their admins see the name they invited you "
+        ).format(firms=names)
+    return _(
+        "You came here through an invitation from {firms}. Their admins see the name they invited you "
         "under, how far you've got (for example \"identity confirmed\"), when you were last active, and "
         "if you're held up, only the kind of problem (such as \"credit freeze\") so they can help. They "
         "never see your SSN, date of birth, account digits, phone number, answers or password.\n"
         "/stop_sharing stops this: they'll then only see whether you're invited or done."
-    )
+    ).format(firms=names)
 
 
 async def set_sharing(ctx: Ctx, share: bool) -> str:
     store, hires = await _chat_hires(ctx)
     if not hires:
-        return "Nobody follows your registration: you didn't come here through a firm's invitation."
+        return _("Nobody follows your registration: you didn't come here through a firm's invitation.")
     for hire in hires:
         store.save_progress(hire, rules.sharing(store.progress(hire), share))
     if share:
-        return "Thanks: your firm can follow your progress again (stage, last active and the kind of any problem)."
-    return (
+        return _("Thanks: your firm can follow your progress again (stage, last active and the kind of any problem).")
+    return _(
         "Done: your firm now sees only whether you're invited or done, nothing in between. "
         "/share_progress turns sharing back on."
     )

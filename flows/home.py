@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from domain.i18n import N_, _
 from flows.core import Answer, Ctx, Flow
 from flows.registration import SITE_IMAGES
 from flows.registration_base import refused_cards
 
-flow = Flow("home", "Home", initial="welcome")
+flow = Flow("home", N_("Home"), initial="welcome")
 
-CHECKLIST = (
+CHECKLIST = N_(
     "Hello! I'll register you for a Secure Access account, which e-Services requires: identity "
     "proofing plus a security code at every sign-in. With everything at hand it takes about 15 minutes.\n\n"
     "Have these ready:\n"
@@ -26,10 +27,10 @@ CHECKLIST = (
 
 @flow.step(
     "welcome",
-    ask=lambda ctx: CHECKLIST.format(refused_cards=refused_cards(ctx)),
-    choices=[[("begin", "Begin registration")], [("login", "I already have an account – sign in")]],
+    ask=lambda ctx: _(CHECKLIST).format(refused_cards=refused_cards(ctx)),
+    choices=[[("begin", N_("Begin registration"))], [("login", N_("I already have an account – sign in"))]],
     typed=False,
-    help="Tap \"Begin registration\" to start, or sign in if you registered before.",
+    help=N_("Tap \"Begin registration\" to start, or sign in if you registered before."),
 )
 async def welcome(ctx: Ctx, a: Answer):
     ctx.go("registration" if a.choice == "begin" else "login")
@@ -37,10 +38,10 @@ async def welcome(ctx: Ctx, a: Answer):
 
 @flow.step(
     "registered",
-    ask="Your account is ready. Sign in whenever you need it.",
-    choices=[[("login", "Sign in")]],
+    ask=N_("Your account is ready. Sign in whenever you need it."),
+    choices=[[("login", N_("Sign in"))]],
     typed=False,
-    help="Tap \"Sign in\" (or send /login) to sign in with your username, password and a security code.",
+    help=N_("Tap \"Sign in\" (or send /login) to sign in with your username, password and a security code."),
 )
 async def registered(ctx: Ctx, a: Answer):
     ctx.go("login", carry={"login_from": "registered"})
@@ -48,13 +49,13 @@ async def registered(ctx: Ctx, a: Answer):
 
 @flow.step(
     "awaiting_letter",
-    ask=(
+    ask=N_(
         "Your account is waiting for the activation code from your letter. When it arrives, sign in "
         "and type it."
     ),
-    choices=[[("login", "Sign in")]],
+    choices=[[("login", N_("Sign in"))]],
     typed=False,
-    help="Sign in with your username and password once the letter has come, then type its code.",
+    help=N_("Sign in with your username and password once the letter has come, then type its code."),
 )
 async def awaiting_letter(ctx: Ctx, a: Answer):
     ctx.go("login", carry={"login_from": "awaiting_letter"})
@@ -63,19 +64,21 @@ async def awaiting_letter(ctx: Ctx, a: Answer):
 def _signed_in_text(ctx: Ctx) -> str:
     s = ctx.data.get("session") or {}
     image = SITE_IMAGES.get(s.get("site_image"), "")
-    return f"You're signed in as {s.get('username')}. {image}\nSend /logout to sign out."
+    return _("You're signed in as {username}. {image}\nSend /logout to sign out.").format(
+        username=s.get("username"), image=_(image)
+    )
 
 
 @flow.step(
     "signed_in",
     ask=_signed_in_text,
-    choices=[[("logout", "Sign out")]],
+    choices=[[("logout", N_("Sign out"))]],
     typed=False,
-    help="You're signed in. /logout signs you out.",
+    help=N_("You're signed in. /logout signs you out."),
 )
 async def signed_in(ctx: Ctx, a: Answer):
     ctx.data.pop("session", None)
-    ctx.say("You're signed out.")
+    ctx.say(_("You're signed out."))
     ctx.go("home", "registered")
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from domain import hires as rules
 from domain import validators as v
+from domain.i18n import N_, _, ngettext
 from domain.validators import Invalid
 from flows.admin_common import (
     BUSY_FLOWS,
@@ -36,15 +37,15 @@ def link_for(ctx: Ctx, token: str) -> str:
 
 def invitation_text(ctx: Ctx, firm, name: str, token: str, expires) -> str:
     """The message the admin forwards to the hire."""
-    return (
-        f"Hello {name},\n\n{firm.name} invites you to register for your Secure Access account (the "
+    return _(
+        "Hello {name},\n\n{firm} invites you to register for your Secure Access account (the "
         "identity check and two-step sign-in IRS e-Services requires). A chat assistant walks you "
         "through it in about 15 minutes.\n\n"
-        f"Open your personal link in Telegram:\n{link_for(ctx, token)}\n"
-        f"(In the terminal chat, send: /start {token})\n\n"
-        f"The link works once and until {day(ctx, expires)}. Have at hand: an email you can open, your SSN, "
+        "Open your personal link in Telegram:\n{link}\n"
+        "(In the terminal chat, send: /start {token})\n\n"
+        "The link works once and until {date}. Have at hand: an email you can open, your SSN, "
         "your last-filed tax return, a credit card or loan account number, and a mobile phone in your name."
-    )
+    ).format(name=name, firm=firm.name, link=link_for(ctx, token), token=token, date=day(ctx, expires))
 
 
 async def _check_room(ctx: Ctx, store, firm) -> None:
@@ -52,8 +53,14 @@ async def _check_room(ctx: Ctx, store, firm) -> None:
     policy = ctx.policy.invites
     if await store.pending_invites(firm.id) >= policy.max_pending_per_firm:
         raise Invalid(
-            f"Your firm has {policy.max_pending_per_firm} unopened invitations, the most allowed at once. "
-            "Revoke some you no longer need (/invites), or wait until they're opened or expire.",
+            # English says "invitations" even for one (as it always has); other languages agree
+            ngettext(
+                "Your firm has {n} unopened invitations, the most allowed at once. "
+                "Revoke some you no longer need (/invites), or wait until they're opened or expire.",
+                "Your firm has {n} unopened invitations, the most allowed at once. "
+                "Revoke some you no longer need (/invites), or wait until they're opened or expire.",
+                policy.max_pending_per_firm,
+            ).format(n=policy.max_pending_per_firm),
             "firm.too_many_invites",
         )
 
@@ -67,7 +74,9 @@ async def issue_invite(ctx: Ctx, store, firm, hire) -> None:
     ctx.say(text)
     email = store.email(hire)
     if email:
-        await ctx.deliver("email", email, subject=f"{firm.name} invites you to register for Secure Access", body=text)
+        await ctx.deliver(
+            "email", email, subject=_("{firm} invites you to register for Secure Access").format(firm=firm.name), body=text
+        )
     ctx.data["invited_name"] = name
     ctx.data["invited_email"] = email or ""
 
@@ -76,13 +85,16 @@ async def issue_invite(ctx: Ctx, store, firm, hire) -> None:
 # Inviting
 # =============================================================================================
 
-NAME_HELP = "Their name as you'd like to see it on your team list, for example Alex Kim."
-EMAIL_HELP = "Optional: with an email address I send them the invitation myself. You can always forward it too."
-SENT_HELP = "The link is personal and works once. If they lose it, re-send it from their card in /team."
+NAME_HELP = N_("Their name as you'd like to see it on your team list, for example Alex Kim.")
+EMAIL_HELP = N_("Optional: with an email address I send them the invitation myself. You can always forward it too.")
+SENT_HELP = N_("The link is personal and works once. If they lose it, re-send it from their card in /team.")
 
 
 def name_prompt(ctx: Ctx) -> str:
-    return "Who are you inviting? Type the new hire's first and last name (it's only shown to your firm's admins and to them)."
+    return _(
+        "Who are you inviting? Type the new hire's first and last name (it's only shown to your firm's admins "
+        "and to them)."
+    )
 
 
 async def invite_name(ctx: Ctx, a: Answer):
@@ -94,15 +106,15 @@ async def invite_name(ctx: Ctx, a: Answer):
 def hire_name(text: str) -> str:
     name = v.person_name(text, field="new hire's name")
     if len(name) < 2:
-        raise Invalid("Please type at least two letters of their name.", "firm.name_short")
+        raise Invalid(_("Please type at least two letters of their name."), "firm.name_short")
     return name
 
 
 def email_prompt(ctx: Ctx) -> str:
-    return (
-        f"Their email address, if you'd like me to email {ctx.data.get('invite_name')} the link as well? "
+    return _(
+        "Their email address, if you'd like me to email {name} the link as well? "
         "Otherwise tap Skip and forward the link yourself."
-    )
+    ).format(name=ctx.data.get("invite_name"))
 
 
 async def invite_email(ctx: Ctx, a: Answer):
@@ -122,13 +134,30 @@ async def invite_email(ctx: Ctx, a: Answer):
 
 
 def sent_text(ctx: Ctx) -> str:
-    name = ctx.data.get("invited_name", "them")
+    name = ctx.data.get("invited_name")
     email = ctx.data.get("invited_email")
-    also = f" I've also emailed it to {email}." if email else ""
-    return (
-        f"☝️ Forward that message to {name}, or copy the link into a message to them.{also} "
-        "I'll tell you when they finish or if they get stuck; /team shows where everyone is."
-    )
+    if name is None:
+        if email:
+            text = _(
+                "☝️ Forward that message to them, or copy the link into a message to them. I've also emailed it "
+                "to {email}. I'll tell you when they finish or if they get stuck; /team shows where everyone is."
+            )
+        else:
+            text = _(
+                "☝️ Forward that message to them, or copy the link into a message to them. "
+                "I'll tell you when they finish or if they get stuck; /team shows where everyone is."
+            )
+    elif email:
+        text = _(
+            "☝️ Forward that message to {name}, or copy the link into a message to them. I've also emailed it "
+            "to {email}. I'll tell you when they finish or if they get stuck; /team shows where everyone is."
+        )
+    else:
+        text = _(
+            "☝️ Forward that message to {name}, or copy the link into a message to them. "
+            "I'll tell you when they finish or if they get stuck; /team shows where everyone is."
+        )
+    return text.format(name=name, email=email)
 
 
 async def invite_sent(ctx: Ctx, a: Answer):
@@ -144,7 +173,7 @@ async def invite_sent(ctx: Ctx, a: Answer):
 # The unopened invitations
 # =============================================================================================
 
-INVITES_HELP = "Invitations that haven't been opened: tap one to re-send it (a new link) or revoke it."
+INVITES_HELP = N_("Invitations that haven't been opened: tap one to re-send it (a new link) or revoke it.")
 
 
 @firm_screen
@@ -156,12 +185,12 @@ async def unopened_screen(ctx: Ctx, store, _admin, firm):
 async def invites_text(ctx: Ctx) -> str:
     rows = await unopened_screen(ctx)
     if rows is None:
-        return NO_LONGER_ADMIN
+        return _(NO_LONGER_ADMIN)
     if not rows:
-        return "No unopened invitations: everyone you invited has opened their link."
-    lines = [f"Invitations not opened yet ({len(rows)}):", ""]
+        return _("No unopened invitations: everyone you invited has opened their link.")
+    lines = [_("Invitations not opened yet ({n}):").format(n=len(rows)), ""]
     lines += [f"• {d['name']}: {status_words(ctx, d)}" for _h, d in rows]
-    lines += ["", "Tap a name to re-send or revoke their invitation."]
+    lines += ["", _("Tap a name to re-send or revoke their invitation.")]
     return "\n".join(lines)
 
 
@@ -182,7 +211,7 @@ async def invites(ctx: Ctx, a: Answer):
 # A hire opens their link
 # =============================================================================================
 
-INTRO = (
+INTRO = N_(
     "Welcome! {firm} invited you to register for your Secure Access account, so you can use IRS "
     "e-Services at work.\n\n"
     "{firm}'s admins will see how far you've got, when you were last active and, if you get held "
@@ -197,20 +226,24 @@ def _refusal(ctx: Ctx, found) -> str | None:
     invite, hire, firm = found.invite, found.hire, found.firm
     if invite.used_at is not None:
         if invite.used_by_chat == ctx.chat_id:
-            return f"You've already opened your invitation from {firm.name}. Here's where you are:"
-        return (
-            f"This invitation from {firm.name} has already been used: each link works only once. If that "
+            return _("You've already opened your invitation from {firm}. Here's where you are:").format(firm=firm.name)
+        return _(
+            "This invitation from {firm} has already been used: each link works only once. If that "
             "wasn't you, ask them for a new link."
-        )
+        ).format(firm=firm.name)
     if found.replaced:
-        return f"That link was replaced by a newer one from {firm.name}. Please open the most recent link they sent you."
+        return _(
+            "That link was replaced by a newer one from {firm}. Please open the most recent link they sent you."
+        ).format(firm=firm.name)
     if invite.revoked_at is not None or hire.removed_at is not None:
-        return f"{firm.name} has withdrawn this invitation. If you still need one, ask them for a new link."
-    if invite.expires_at <= ctx.now():
-        return (
-            f"This invitation from {firm.name} expired on {day(ctx, invite.expires_at)}. Ask them to send "
-            "you a new link; it only takes them a moment."
+        return _("{firm} has withdrawn this invitation. If you still need one, ask them for a new link.").format(
+            firm=firm.name
         )
+    if invite.expires_at <= ctx.now():
+        return _(
+            "This invitation from {firm} expired on {date}. Ask them to send "
+            "you a new link; it only takes them a moment."
+        ).format(firm=firm.name, date=day(ctx, invite.expires_at))
     return None
 
 
@@ -222,9 +255,11 @@ async def open_invite(ctx: Ctx, token: str, *, here: tuple[str, str]) -> list[Ac
     if found is None:
         return [
             Reply(
-                "I don't recognise that invitation link. Check that you opened the whole link you were sent, "
-                "or ask the person who invited you for a new one. You can also register without one: "
-                "tap \"Begin registration\"."
+                _(
+                    "I don't recognise that invitation link. Check that you opened the whole link you were sent, "
+                    "or ask the person who invited you for a new one. You can also register without one: "
+                    "tap \"Begin registration\"."
+                )
             )
         ]
     if found.invite.used_by_chat == ctx.chat_id:
@@ -236,17 +271,25 @@ async def open_invite(ctx: Ctx, token: str, *, here: tuple[str, str]) -> list[Ac
     now = ctx.now()
     store.open_invite(found.invite, hire, ctx.chat_id, now)
     mark_hire(ctx)
-    intro = INTRO.format(firm=firm.name)
+    intro = _(INTRO).format(firm=firm.name)
     account = await store.account_for_chat(ctx.chat_id)
     if account is not None:
         store.link_account(hire, account.id)
     progress = rules.opened(store.progress(hire), account.status if account is not None else None, now)
     if progress.done:
         await store.finish(hire, now)
-        return [Reply(f"{intro}\n\nYou already have an account, so there's nothing more to do: I've told {firm.name} you're all set.")]
+        return [
+            Reply(
+                intro
+                + "\n\n"
+                + _("You already have an account, so there's nothing more to do: I've told {firm} you're all set.").format(
+                    firm=firm.name
+                )
+            )
+        ]
     store.save_progress(hire, progress)
     flow_name, _state = here
     if flow_name in BUSY_FLOWS or flow_name == "admin" or account is not None:
-        return [Reply(f"{intro}\n\nLet's carry on where you are:")]
+        return [Reply(intro + "\n\n" + _("Let's carry on where you are:"))]
     ctx.go("home", "welcome")
     return [Reply(intro)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from domain.addresses import Address
+from domain.i18n import N_, _, format_date, ngettext
 from domain.policies import add_business_days
 from domain.validators import Invalid
 from flows.common import CodeKind, when
@@ -29,15 +30,24 @@ def code_policy(ctx: Ctx):
 
 
 #: the mailed activation code: its new code comes with a new letter
-LETTER_CODE = CodeKind(PURPOSE, "activation code", "mail", code_policy, resend_label="Send me a new letter")
+LETTER_CODE = CodeKind(PURPOSE, N_("activation code"), "mail", code_policy, resend_label=N_("Send me a new letter"))
 
 
-def arrival_window(ctx: Ctx) -> str:
+def arrival_dates(ctx: Ctx) -> tuple[str, str]:
+    """The first and last day a letter sent now should arrive ("Tue, Mar 3"), in the turn's
+    language."""
     policy = ctx.policy.letters
     today = ctx.now().date()
     first = add_business_days(today, policy.delivery_business_days_min)
     last = add_business_days(today, policy.delivery_business_days_max)
-    return f"between {first:%a, %b} {first.day} and {last:%a, %b} {last.day}"
+    pattern = _("EEE, MMM d")
+    return format_date(first, pattern), format_date(last, pattern)
+
+
+def arrival_window(ctx: Ctx) -> str:
+    """When a letter sent now should arrive: "between Tue, Mar 3 and Thu, Mar 5"."""
+    first, last = arrival_dates(ctx)
+    return _("between {first} and {last}").format(first=first, last=last)
 
 
 async def letter_allowed(ctx: Ctx, account_id: int) -> None:
@@ -49,8 +59,10 @@ async def letter_allowed(ctx: Ctx, account_id: int) -> None:
         earliest = latest.created_at + timedelta(hours=policy.min_hours_between)
         if now < earliest:
             raise Invalid(
-                f"A letter was sent very recently. Another one can be sent after {when(ctx, earliest)}; "
-                "the newest letter's code is the one that works.",
+                _(
+                    "A letter was sent very recently. Another one can be sent after {time}; "
+                    "the newest letter's code is the one that works."
+                ).format(time=when(ctx, earliest)),
                 "letter.too_soon",
             )
     window_start = now - timedelta(days=policy.window_days)
@@ -58,8 +70,12 @@ async def letter_allowed(ctx: Ctx, account_id: int) -> None:
     if len(recent) >= policy.max_per_window:
         earliest = recent[0].created_at + timedelta(days=policy.window_days)
         raise Invalid(
-            f"You've had the most letters allowed in {policy.window_days} days. Another can be sent after "
-            f"{when(ctx, earliest)}.",
+            # English says "days" even for one (as it always has); other languages agree
+            ngettext(
+                "You've had the most letters allowed in {days} days. Another can be sent after {time}.",
+                "You've had the most letters allowed in {days} days. Another can be sent after {time}.",
+                policy.window_days,
+            ).format(days=policy.window_days, time=when(ctx, earliest)),
             "letter.limit",
         )
 
@@ -77,12 +93,21 @@ async def send_letter(ctx: Ctx, *, account_id: int, username: str, person: dict)
         f"{name}\n"
         + "\n".join(envelope[1:])
         + "\n\n"
-        f"Your Secure Access activation code: {issued.code}\n\n"
-        f"This code works until {expires:%B} {expires.day}, {expires.year} ({policy.code_lifetime_days} days).\n"
-        "To finish registering: open the chat with the registration bot, sign in with your username "
-        f"({username}) and password, and type this code when asked. Then add a phone that can receive "
-        "texts, or an authenticator app, for the security code needed at every sign-in.\n\n"
-        "If you did not ask for this letter, contact the e-Help Desk."
+        + _("Your Secure Access activation code: {code}").format(code=issued.code)
+        + "\n\n"
+        + ngettext(  # English says "days" even for one (as it always has)
+            "This code works until {date} ({days} days).",
+            "This code works until {date} ({days} days).",
+            policy.code_lifetime_days,
+        ).format(date=format_date(expires, _("MMMM d, y")), days=policy.code_lifetime_days)
+        + "\n"
+        + _(
+            "To finish registering: open the chat with the registration bot, sign in with your username "
+            "({username}) and password, and type this code when asked. Then add a phone that can receive "
+            "texts, or an authenticator app, for the security code needed at every sign-in."
+        ).format(username=username)
+        + "\n\n"
+        + _("If you did not ask for this letter, contact the e-Help Desk.")
     )
     await ctx.repo.add_letter(
         account_id=account_id,

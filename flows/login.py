@@ -13,6 +13,7 @@ from __future__ import annotations
 from domain import authenticator
 from domain.authenticator import STEP_SECONDS
 from domain import validators as v
+from domain.i18n import N_, _
 from domain.validators import Invalid
 from flows.code_entry import code_entry_step
 from flows.common import (
@@ -25,12 +26,13 @@ from flows.common import (
     send_code,
     site_phrase_help,
     site_phrase_of,
+    by_article,
+    spelled,
     tries_left,
     when,
-    with_article,
 )
 from flows.core import Answer, Ctx, Flow, delete_secret
-from flows.letters import LETTER_CODE, arrival_window, send_letter
+from flows.letters import LETTER_CODE, arrival_dates, send_letter
 from flows.limits import (
     AUTHENTICATOR,
     AUTHENTICATOR_STREAK,
@@ -42,7 +44,6 @@ from flows.limits import (
 from flows.registration import SITE_IMAGES
 from flows.core import Choices
 from flows.sign_in_support import (
-    APP_CODE,
     APP_CODE_DIGITS,
     _totp_prompt,
     enroll_authenticator,
@@ -51,7 +52,7 @@ from flows.sign_in_support import (
     refuse_if_locked,
 )
 
-flow = Flow("login", "Sign-in", initial="login_username")
+flow = Flow("login", N_("Sign-in"), initial="login_username")
 
 def account_subject(ctx: Ctx) -> str:
     return f"account:{ctx.data['login_account_id']}"
@@ -106,19 +107,21 @@ def wants_app(ctx: Ctx) -> bool:
 
 @flow.step(
     "login_username",
-    ask="Let's sign you in. What is your username?",
-    help="The username you chose when you registered, or your e-Services username.",
+    ask=N_("Let's sign you in. What is your username?"),
+    help=N_("The username you chose when you registered, or your e-Services username."),
 )
 async def login_username(ctx: Ctx, a: Answer):
     name = a.text.strip()
     if not name or len(name) > 64:
-        raise Invalid("Please type your username.", "login.username")
+        raise Invalid(_("Please type your username."), "login.username")
     if not v.could_be_username(name):
         # not a username at all: most likely the password, typed a step early
-        ctx.actions.extend(delete_secret(a.incoming, "something that may be your password", ctx))
+        ctx.actions.extend(delete_secret(a.incoming, N_("something that may be your password"), ctx))
         raise Invalid(
-            "That can't be a username: usernames start with a letter and use only letters, digits, "
-            "periods, underscores and hyphens, with no spaces. Please type your username.",
+            _(
+                "That can't be a username: usernames start with a letter and use only letters, digits, "
+                "periods, underscores and hyphens, with no spaces. Please type your username."
+            ),
             "login.not_username",
         )
     ctx.data["login_username"] = name
@@ -144,14 +147,12 @@ async def _security_code_for_account(ctx: Ctx, account) -> None:
 
 @flow.step(
     "login_password",
-    ask="And your password?",
-    choices=[[("other_user", "That wasn't my username")]],
-    secret="your password",
-    help="Type the password you set when you registered (or the temporary one from the help desk).",
+    ask=N_("And your password?"),
+    leave=("other_user", N_("That wasn't my username"), "restart"),
+    secret=N_("your password"),
+    help=N_("Type the password you set when you registered (or the temporary one from the help desk)."),
 )
 async def login_password(ctx: Ctx, a: Answer):
-    if a.choice == "other_user":
-        return "restart"
     username = ctx.data["login_username"]
     account = await ctx.repo.account_by_username(username)
     tries = await password_tries(ctx, username, account)
@@ -159,8 +160,10 @@ async def login_password(ctx: Ctx, a: Answer):
     if retry_at is not None:
         await ctx.repo.audit("sign_in_locked", chat_id=ctx.chat_id)
         raise Invalid(
-            f"Too many wrong passwords. Sign-in for this username is paused until {when(ctx, retry_at)}. "
-            "Meanwhile, make sure you're using the username you registered with.",
+            _(
+                "Too many wrong passwords. Sign-in for this username is paused until {time}. "
+                "Meanwhile, make sure you're using the username you registered with."
+            ).format(time=when(ctx, retry_at)),
             "login.locked",
         )
     typed = a.incoming.text
@@ -171,7 +174,7 @@ async def login_password(ctx: Ctx, a: Answer):
         await tries.hit(ctx)
         await ctx.repo.audit("sign_in_failed", chat_id=ctx.chat_id)
         raise Invalid(
-            f"That username and password don't go together. Check both and try again.{tries_left(tries.remaining - 1)}",
+            _("That username and password don't go together. Check both and try again.") + tries_left(tries.remaining - 1),
             "login.wrong",
         )
     await refuse_if_locked(ctx, account, *STREAKS)
@@ -181,7 +184,7 @@ async def login_password(ctx: Ctx, a: Answer):
         if await PASSWORD_STREAK.fail(ctx, account):
             raise Invalid(locked_text(ctx), "login.account_locked")
         raise Invalid(
-            f"That username and password don't go together. Check both and try again.{tries_left(tries.remaining - 1)}",
+            _("That username and password don't go together. Check both and try again.") + tries_left(tries.remaining - 1),
             "login.wrong",
         )
     await PASSWORD_STREAK.clear(ctx, account)
@@ -190,8 +193,10 @@ async def login_password(ctx: Ctx, a: Answer):
     ctx.data["needs_site"] = not phrase or account.site_image not in SITE_IMAGES
     if phrase and account.site_image in SITE_IMAGES:
         ctx.say(
-            f"Your site image is {SITE_IMAGES.get(account.site_image, account.site_image)} and your site phrase "
-            f"is \"{phrase}\". If those aren't the ones you chose, stop here and send /cancel.",
+            _(
+                "Your site image is {image} and your site phrase "
+                "is \"{phrase}\". If those aren't the ones you chose, stop here and send /cancel."
+            ).format(image=_(SITE_IMAGES.get(account.site_image, account.site_image)), phrase=phrase),
             protect=True,
         )
     if not must_change(ctx) and account.status == "active":
@@ -207,18 +212,22 @@ async def _existing_e_services_user(ctx: Ctx, username: str, ssn_hash: str):
         await ctx.repo.update_account(personal, username=username, username_key=username.lower())
         _signing_in(ctx, personal)
         ctx.say(
-            f"You already had a personal Secure Access account ({old}), so the two are now one: you'll "
-            f"sign in with your e-Services username {username}, and the password stays the one of your "
-            "Secure Access account. Use that password from now on."
+            _(
+                "You already had a personal Secure Access account ({old}), so the two are now one: you'll "
+                "sign in with your e-Services username {username}, and the password stays the one of your "
+                "Secure Access account. Use that password from now on."
+            ).format(old=old, username=username)
         )
         if personal.status == "active":
             await _security_code_for_account(ctx, personal)
         return "next"
     person = await ctx.records.person_of_record(ssn_hash)
     ctx.say(
-        f"Welcome back, {person['first_name']}. Your e-Services account hasn't moved to Secure Access "
-        f"yet. Your username {username} stays (it's permanent); we'll check a financial account, "
-        "confirm a phone (or send a code by mail), and you'll set a new password that meets today's rules."
+        _(
+            "Welcome back, {first_name}. Your e-Services account hasn't moved to Secure Access "
+            "yet. Your username {username} stays (it's permanent); we'll check a financial account, "
+            "confirm a phone (or send a code by mail), and you'll set a new password that meets today's rules."
+        ).format(first_name=person["first_name"], username=username)
     )
     ctx.go("registration", "fin_kind", carry={
         "upgrade": True,
@@ -234,18 +243,18 @@ async def _existing_e_services_user(ctx: Ctx, username: str, ssn_hash: str):
 
 @flow.step(
     "new_password",
-    ask=lambda ctx: (
-        f"Before going on, please set a new password: {password_rule(ctx)}, any characters, spaces "
+    ask=lambda ctx: _(
+        "Before going on, please set a new password: {rule}, any characters, spaces "
         "welcome. Common or leaked passwords and ones containing your username or name are refused."
-    ),
-    secret="your password",
-    help="A temporary or old password must be replaced before you continue.",
+    ).format(rule=password_rule(ctx)),
+    secret=N_("your password"),
+    help=N_("A temporary or old password must be replaced before you continue."),
 )
 async def new_password(ctx: Ctx, a: Answer):
     account = await current_account(ctx)
     chosen = checked_password(ctx, a.incoming.text, username=account.username, profile=account_profile(ctx, account))
     if await ctx.vault.verify_password(account.password_hash, chosen):
-        raise Invalid("That's the password you already have. Please choose a new one.", "password.same")
+        raise Invalid(_("That's the password you already have. Please choose a new one."), "password.same")
     await ctx.repo.update_account(
         account,
         password_hash=await ctx.vault.hash_password(chosen),
@@ -253,7 +262,7 @@ async def new_password(ctx: Ctx, a: Answer):
         password_changed_at=ctx.now(),
     )
     ctx.data["must_change"] = False
-    ctx.say("Your new password is set.")
+    ctx.say(_("Your new password is set."))
     if needs_site_details(ctx):
         return "site"
     if account.status == "active":
@@ -267,7 +276,7 @@ def needs_site_details(ctx: Ctx) -> bool:
 
 @flow.step(
     "set_site_phrase",
-    ask=(
+    ask=N_(
         "Pick a site phrase: a few words that I'll show you when you sign in, so you know it's "
         "really us. Don't use your password."
     ),
@@ -285,16 +294,16 @@ SITE_IMAGE_CHOICES: Choices = [[(k, label)] for k, label in SITE_IMAGES.items()]
 
 @flow.step(
     "set_site_image",
-    ask="Now choose a site image. It appears with your site phrase when you sign in.",
+    ask=N_("Now choose a site image. It appears with your site phrase when you sign in."),
     choices=SITE_IMAGE_CHOICES,
     typed=False,
-    help="Pick the picture you'll remember.",
+    help=N_("Pick the picture you'll remember."),
 )
 async def set_site_image(ctx: Ctx, a: Answer):
     account = await current_account(ctx)
     await ctx.repo.update_account(account, site_image=a.choice)
     ctx.data["needs_site"] = False
-    ctx.say(f"Your site phrase and image are set: {SITE_IMAGES[a.choice]}.")
+    ctx.say(_("Your site phrase and image are set: {image}.").format(image=_(SITE_IMAGES[a.choice])))
     if account.status == "active":
         await _security_code_for_account(ctx, account)
 
@@ -306,35 +315,56 @@ async def _new_letter(ctx: Ctx) -> None:
     account = await current_account(ctx)
     person = await ctx.records.person_of_record(account.ssn_hash)
     await send_letter(ctx, account_id=account.id, username=account.username, person=person)
-    ctx.say(f"A new letter is on its way; it should arrive {arrival_window(ctx)}. Only its code will work.")
+    first, last = arrival_dates(ctx)
+    ctx.say(
+        _("A new letter is on its way; it should arrive between {first} and {last}. Only its code will work.").format(
+            first=first, last=last
+        )
+    )
 
 
 async def _letter_accepted(ctx: Ctx) -> None:
-    ctx.say("Your activation code is accepted.")
+    ctx.say(_("Your activation code is accepted."))
+
+
+def _letter_help(ctx: Ctx) -> str:
+    digits = LETTER_CODE.policy(ctx).digits
+    text = by_article(
+        digits,
+        _(
+            "The letter holds a {digits}-digit activation code and the date it works until. If it "
+            "never came or has run out, ask for a new letter."
+        ),
+        _(
+            "The letter holds an {digits}-digit activation code and the date it works until. If it "
+            "never came or has run out, ask for a new letter."
+        ),
+    )
+    return text.format(digits=spelled(digits))
 
 
 code_entry_step(
     flow,
     "letter_code",
     LETTER_CODE,
-    ask=lambda ctx: "Type the activation code from the letter we mailed you.",
+    ask=lambda ctx: _("Type the activation code from the letter we mailed you."),
     resend=_new_letter,
-    resend_choice=("new_letter", "Send me a new letter"),
+    resend_choice=("new_letter", N_("Send me a new letter")),
     on_success=_letter_accepted,
     subject=account_subject,
-    help=lambda ctx: (
-        f"The letter holds {with_article(LETTER_CODE.digits(ctx))} activation code and the date it works until. If it "
-        "never came or has run out, ask for a new letter."
-    ),
+    help=_letter_help,
 )
 
 
 @flow.step(
     "choose_factor",
-    ask="How would you like to get the security code you'll need at every sign-in?",
-    choices=[[("sms", "Text messages to a phone")], [("app", "An authenticator app")]],
+    ask=N_("How would you like to get the security code you'll need at every sign-in?"),
+    choices=[[("sms", N_("Text messages to a phone"))], [("app", N_("An authenticator app"))]],
     typed=False,
-    help="Any U.S. phone that receives texts works now (prepaid, family or work phones too), or an authenticator app on a phone or tablet.",
+    help=N_(
+        "Any U.S. phone that receives texts works now (prepaid, family or work phones too), or an "
+        "authenticator app on a phone or tablet."
+    ),
 )
 async def choose_factor(ctx: Ctx, a: Answer):
     ctx.data["factor"] = a.choice
@@ -342,10 +372,10 @@ async def choose_factor(ctx: Ctx, a: Answer):
 
 @flow.step(
     "add_phone",
-    ask="Which phone should get the texts? Any U.S. number that can receive text messages.",
-    secret="your phone number",
-    choices=[[("app", "Use an authenticator app instead")]],
-    help="The number just needs to receive texts; it doesn't have to be in your name now.",
+    ask=N_("Which phone should get the texts? Any U.S. number that can receive text messages."),
+    secret=N_("your phone number"),
+    choices=[[("app", N_("Use an authenticator app instead"))]],
+    help=N_("The number just needs to receive texts; it doesn't have to be in your name now."),
 )
 async def add_phone(ctx: Ctx, a: Answer):
     if a.choice == "app":
@@ -356,12 +386,23 @@ async def add_phone(ctx: Ctx, a: Answer):
     owner = await ctx.repo.phone_owner(phone_hash)
     if owner is not None and owner.id != ctx.data["login_account_id"]:
         raise Invalid(
-            "That number already belongs to another user's account, and one phone serves one user. "
-            "Please use a different number.",
+            _(
+                "That number already belongs to another user's account, and one phone serves one user. "
+                "Please use a different number."
+            ),
             "phone.taken",
         )
     ctx.data["new_phone"] = number
     await send_code(ctx, ACTIVATION_TEXT, number, subject_key=account_subject(ctx))
+
+
+def _text_code_help(digits: int) -> str:
+    text = by_article(
+        digits,
+        _("The text holds a {digits}-digit code valid for a few minutes."),
+        _("The text holds an {digits}-digit code valid for a few minutes."),
+    )
+    return text.format(digits=spelled(digits))
 
 
 async def _resend_to_new_phone(ctx: Ctx) -> None:
@@ -377,7 +418,7 @@ async def _new_phone_confirmed(ctx: Ctx) -> None:
         phone_enc=ctx.vault.encrypt(number, context="account.phone"),
         status="active",
     )
-    ctx.say("Your phone is set up and your registration is complete. 🎉 You're signed in.")
+    ctx.say(_("Your phone is set up and your registration is complete. 🎉 You're signed in."))
     await start_session(ctx, account)
 
 
@@ -385,22 +426,26 @@ code_entry_step(
     flow,
     "add_phone_code",
     ACTIVATION_TEXT,
-    ask=lambda ctx: f"Type the {ACTIVATION_TEXT.digits(ctx)} activation code I just texted to that phone.",
+    ask=lambda ctx: _("Type the {digits}-digit activation code I just texted to that phone.").format(
+        digits=spelled(ACTIVATION_TEXT.policy(ctx).digits)
+    ),
     resend=_resend_to_new_phone,
-    change=("change", "Use a different number", "change"),
+    change=("change", N_("Use a different number"), "change"),
     on_success=_new_phone_confirmed,
     subject=account_subject,
     note=False,
-    help=lambda ctx: f"The text holds {with_article(ACTIVATION_TEXT.digits(ctx))} code valid for a few minutes.",
+    help=lambda ctx: _text_code_help(ACTIVATION_TEXT.policy(ctx).digits),
 )
 
 
 @flow.step(
     "totp_setup",
     ask=_totp_prompt,
-    choices=[[("show", "Show the key again")]],
-    secret="a code",
-    help=f"Any standard authenticator app works. The code changes every {STEP_SECONDS} seconds, so type the current one.",
+    choices=[[("show", N_("Show the key again"))]],
+    secret=N_("a code"),
+    help=lambda ctx: _(
+        "Any standard authenticator app works. The code changes every {seconds} seconds, so type the current one."
+    ).format(seconds=STEP_SECONDS),
     protect=True,
 )
 async def totp_setup(ctx: Ctx, a: Answer):
@@ -412,13 +457,13 @@ async def totp_setup(ctx: Ctx, a: Answer):
         ctx,
         account,
         a.text,
-        wrong=(
+        wrong=_(
             "That code doesn't match. Type the code the app shows right now, and check the device's clock "
             "is set automatically."
         ),
         status="active",
     )
-    ctx.say("Your authenticator app is set up and your registration is complete. 🎉 You're signed in.")
+    ctx.say(_("Your authenticator app is set up and your registration is complete. 🎉 You're signed in."))
     await start_session(ctx, account)
 
 
@@ -427,10 +472,10 @@ async def totp_setup(ctx: Ctx, a: Answer):
 
 @flow.step(
     "pick_factor",
-    ask="How will you get your security code this time?",
-    choices=[[("sms", "Text me a code")], [("app", "Use my authenticator app")]],
+    ask=N_("How will you get your security code this time?"),
+    choices=[[("sms", N_("Text me a code"))], [("app", N_("Use my authenticator app"))]],
     typed=False,
-    help="Use whichever device you have with you.",
+    help=N_("Use whichever device you have with you."),
 )
 async def pick_factor(ctx: Ctx, a: Answer):
     ctx.data["factor"] = a.choice
@@ -465,21 +510,27 @@ code_entry_step(
     flow,
     "login_code",
     SECURITY_TEXT,
-    ask=lambda ctx: f"Type the {SECURITY_TEXT.digits(ctx)} security code I texted to your phone.",
+    ask=lambda ctx: _("Type the {digits}-digit security code I texted to your phone.").format(
+        digits=spelled(SECURITY_TEXT.policy(ctx).digits)
+    ),
     resend=_send_security_code,
     on_success=_security_code_right,
     guard=_security_code_guard,
     on_failure=_security_code_wrong,
     subject=account_subject,
-    help="Every sign-in needs a fresh security code from your phone.",
+    help=N_("Every sign-in needs a fresh security code from your phone."),
 )
 
 
 @flow.step(
     "login_totp",
-    ask=f"Type the {APP_CODE} security code your authenticator app shows now.",
-    secret="a code",
-    help=f"The app shows a new code every {STEP_SECONDS} seconds; the device's clock must be right.",
+    ask=lambda ctx: _("Type the {digits}-digit security code your authenticator app shows now.").format(
+        digits=spelled(APP_CODE_DIGITS)
+    ),
+    secret=N_("a code"),
+    help=lambda ctx: _("The app shows a new code every {seconds} seconds; the device's clock must be right.").format(
+        seconds=STEP_SECONDS
+    ),
 )
 async def login_totp(ctx: Ctx, a: Answer):
     code = v.one_time_code(a.text, digits=APP_CODE_DIGITS)
@@ -489,7 +540,7 @@ async def login_totp(ctx: Ctx, a: Answer):
     retry_at = tries.retry_at
     if retry_at is not None:
         await ctx.repo.audit("totp_locked", account.id, ctx.chat_id)
-        raise Invalid(f"Too many wrong codes. Try again after {when(ctx, retry_at)}.", "totp.locked")
+        raise Invalid(_("Too many wrong codes. Try again after {time}.").format(time=when(ctx, retry_at)), "totp.locked")
     secret = ctx.vault.decrypt(account.totp_secret_enc, context="account.totp")
     step = authenticator.matching_step(secret, code, ctx.now(), account.totp_last_step)
     if step is None:
@@ -499,12 +550,13 @@ async def login_totp(ctx: Ctx, a: Answer):
         if authenticator.matching_step(secret, code, ctx.now(), None) is not None:
             await ctx.repo.audit("totp_replay_refused", account.id, ctx.chat_id)
             raise Invalid(
-                "That code was already used. Wait for the app to show a new one, then type it.",
+                _("That code was already used. Wait for the app to show a new one, then type it."),
                 "totp.replay",
             )
         await ctx.repo.audit("totp_failed", account.id, ctx.chat_id)
         raise Invalid(
-            f"That code isn't right. Type the code the app shows now, and check the device's clock.{tries_left(tries.remaining - 1)}",
+            _("That code isn't right. Type the code the app shows now, and check the device's clock.")
+            + tries_left(tries.remaining - 1),
             "totp.wrong",
         )
     await ctx.repo.update_account(account, totp_last_step=step)

@@ -3,6 +3,7 @@ authenticator app, and change phone (which means registering again)."""
 
 from __future__ import annotations
 
+from domain.i18n import N_, _, format_date, ngettext
 from domain.validators import Invalid
 from flows.common import account_profile, new_password, password_rule, tries_left, when
 from flows.core import Answer, Ctx, Flow
@@ -10,7 +11,7 @@ from flows.limits import SIGN_IN, user_id
 from flows.sign_in_support import _totp_prompt, account_key, enroll_authenticator, forget_pending_key
 from flows.registration import SITE_IMAGES
 
-flow = Flow("profile", "Profile", initial="overview")
+flow = Flow("profile", N_("Profile"), initial="overview")
 
 
 async def account(ctx: Ctx):
@@ -19,7 +20,7 @@ async def account(ctx: Ctx):
 
 def _mask_email(email: str | None) -> str:
     if not email or "@" not in email:
-        return "not given"
+        return _("not given")
     local, domain = email.split("@", 1)
     return f"{local[:1]}•••@{domain}"
 
@@ -28,25 +29,34 @@ async def _overview(ctx: Ctx) -> str:
     acc = await account(ctx)
     profile = account_profile(ctx, acc)
     phone = ctx.vault.decrypt(acc.phone_enc, context="account.phone") if acc.phone_enc else None
-    return (
-        f"Your account\n\nUsername: {acc.username} (permanent)\n"
-        f"Name: {profile.get('first_name', '')} {profile.get('last_name', '')}\n"
-        f"Email: {_mask_email(profile.get('email'))}\n"
-        f"Text messages: {'phone ending in ' + phone[-2:] if phone else 'none'}\n"
-        f"Authenticator app: {'set up' if acc.totp_secret_enc else 'none'}\n"
-        f"Site image: {SITE_IMAGES.get(acc.site_image, acc.site_image)}\n"
-        f"Registered: {acc.created_at:%b %-d, %Y}\n\nWhat would you like to do?"
+    return _(
+        "Your account\n\nUsername: {username} (permanent)\n"
+        "Name: {first_name} {last_name}\n"
+        "Email: {email}\n"
+        "Text messages: {texts}\n"
+        "Authenticator app: {app}\n"
+        "Site image: {image}\n"
+        "Registered: {date}\n\nWhat would you like to do?"
+    ).format(
+        username=acc.username,
+        first_name=profile.get("first_name", ""),
+        last_name=profile.get("last_name", ""),
+        email=_mask_email(profile.get("email")),
+        texts=_("phone ending in {digits}").format(digits=phone[-2:]) if phone else _("none"),
+        app=_("set up") if acc.totp_secret_enc else _("none"),
+        image=_(SITE_IMAGES.get(acc.site_image, acc.site_image)),
+        date=format_date(acc.created_at, _("MMM d, y")),
     )
 
 
 async def _overview_choices(ctx: Ctx):
     acc = await account(ctx)
-    app_label = "Replace my authenticator app" if acc.totp_secret_enc else "Add an authenticator app"
+    app_label = _("Replace my authenticator app") if acc.totp_secret_enc else _("Add an authenticator app")
     return [
-        [("password", "Change password")],
+        [("password", _("Change password"))],
         [("app", app_label)],
-        [("phone", "Change phone number")],
-        [("done", "Done")],
+        [("phone", _("Change phone number"))],
+        [("done", _("Done"))],
     ]
 
 
@@ -55,7 +65,7 @@ async def _overview_choices(ctx: Ctx):
     ask=_overview,
     choices=_overview_choices,
     typed=False,
-    help="Your account details. Secrets such as your password or codes are never shown.",
+    help=N_("Your account details. Secrets such as your password or codes are never shown."),
 )
 async def overview(ctx: Ctx, a: Answer):
     if a.choice == "done":
@@ -66,36 +76,34 @@ async def overview(ctx: Ctx, a: Answer):
 
 @flow.step(
     "current_password",
-    ask="To change your password, first type your current one.",
-    choices=[[("cancel", "Never mind")]],
-    secret="your password",
-    help="We ask for the current password so nobody else can change it from an open chat.",
+    ask=N_("To change your password, first type your current one."),
+    leave=("cancel", N_("Never mind"), "cancel"),
+    secret=N_("your password"),
+    help=N_("We ask for the current password so nobody else can change it from an open chat."),
 )
 async def current_password(ctx: Ctx, a: Answer):
-    if a.choice == "cancel":
-        return "cancel"
     acc = await account(ctx)
     tries = await SIGN_IN.allowance(ctx, f"{account_key(ctx, acc.username)}:{user_id(ctx)}")
     retry_at = tries.retry_at
     if retry_at is not None:
         await ctx.repo.audit("sign_in_locked", acc.id, ctx.chat_id)
-        raise Invalid(f"Too many wrong passwords. Try again after {when(ctx, retry_at)}.", "password.locked")
+        raise Invalid(_("Too many wrong passwords. Try again after {time}.").format(time=when(ctx, retry_at)), "password.locked")
     if not await ctx.vault.verify_password(acc.password_hash, a.incoming.text):
         await tries.hit(ctx)
         await ctx.repo.audit("password_check_failed", acc.id, ctx.chat_id)
-        raise Invalid(f"That isn't your current password.{tries_left(tries.remaining - 1)}", "password.wrong")
+        raise Invalid(_("That isn't your current password.") + tries_left(tries.remaining - 1), "password.wrong")
 
 
 @flow.step(
     "choose_password",
-    ask=lambda ctx: f"Now the new password: {password_rule(ctx)}, any characters; common or leaked ones are refused.",
-    choices=[[("cancel", "Never mind")]],
-    secret="your password",
-    help="A few unrelated words make a strong password that is easy to remember.",
+    ask=lambda ctx: _("Now the new password: {rule}, any characters; common or leaked ones are refused.").format(
+        rule=password_rule(ctx)
+    ),
+    leave=("cancel", N_("Never mind"), "cancel"),
+    secret=N_("your password"),
+    help=N_("A few unrelated words make a strong password that is easy to remember."),
 )
 async def choose_password(ctx: Ctx, a: Answer):
-    if a.choice == "cancel":
-        return "cancel"
     acc = await account(ctx)
     profile = account_profile(ctx, acc)
     chosen = new_password(ctx, a.incoming.text, username=acc.username, profile=profile)
@@ -107,12 +115,25 @@ async def choose_password(ctx: Ctx, a: Answer):
         await ctx.deliver(
             "email",
             profile["email"],
-            subject="Your password was changed",
-            body="The password of your Secure Access account was just changed. If that wasn't you, contact the e-Help Desk right away.",
+            subject=_("Your password was changed"),
+            body=_(
+                "The password of your Secure Access account was just changed. If that wasn't you, contact "
+                "the e-Help Desk right away."
+            ),
         )
     others = await ctx.repo.sign_out_other_chats(acc.id, ctx.chat_id)
-    elsewhere = f" I've signed you out everywhere else ({others} other chat{'' if others == 1 else 's'})." if others else ""
-    ctx.say(f"Your password is changed.{elsewhere} If you didn't do this, contact the e-Help Desk right away.")
+    if others:
+        ctx.say(
+            ngettext(
+                "Your password is changed. I've signed you out everywhere else ({n} other chat). If you "
+                "didn't do this, contact the e-Help Desk right away.",
+                "Your password is changed. I've signed you out everywhere else ({n} other chats). If you "
+                "didn't do this, contact the e-Help Desk right away.",
+                others,
+            ).format(n=others)
+        )
+    else:
+        ctx.say(_("Your password is changed. If you didn't do this, contact the e-Help Desk right away."))
 
 
 def _app_prompt(ctx: Ctx):
@@ -123,9 +144,9 @@ def _app_prompt(ctx: Ctx):
 @flow.step(
     "new_app",
     ask=_app_prompt,
-    choices=[[("show", "Show the key again")], [("cancel", "Never mind")]],
-    secret="a code",
-    help="Set up the new device first; the old one keeps working until the new one is proven.",
+    choices=[[("show", N_("Show the key again"))], [("cancel", N_("Never mind"))]],
+    secret=N_("a code"),
+    help=N_("Set up the new device first; the old one keeps working until the new one is proven."),
     protect=True,
 )
 async def new_app(ctx: Ctx, a: Answer):
@@ -141,28 +162,33 @@ async def new_app(ctx: Ctx, a: Answer):
         ctx,
         acc,
         a.text,
-        wrong=(
+        wrong=_(
             "That code doesn't match the new key. Type the code your app shows for the new entry, and "
             "check the device's clock."
         ),
     )
     await ctx.repo.audit("authenticator_replaced" if replaced else "authenticator_added", acc.id, ctx.chat_id)
     if replaced:
-        ctx.say("Your new authenticator works, so the old one has been removed. You can delete the old entry from the old device now.")
+        ctx.say(
+            _(
+                "Your new authenticator works, so the old one has been removed. You can delete the old entry "
+                "from the old device now."
+            )
+        )
     else:
-        ctx.say("Your authenticator app is added. You can use it for the security code from now on.")
+        ctx.say(_("Your authenticator app is added. You can use it for the security code from now on."))
 
 
 @flow.step(
     "change_phone",
-    ask=(
+    ask=N_(
         "A phone number can't simply be swapped: changing it means going through registration again "
         "(identity, financial account and the new phone). Your username stays the same, and your "
         "current phone keeps working until the new one is confirmed."
     ),
-    choices=[[("start", "Start re-registering")], [("cancel", "Not now")]],
+    choices=[[("start", N_("Start re-registering"))], [("cancel", N_("Not now"))]],
     typed=False,
-    help="Re-registration proves the new phone is yours, the same way the first registration did.",
+    help=N_("Re-registration proves the new phone is yours, the same way the first registration did."),
 )
 async def change_phone(ctx: Ctx, a: Answer):
     if a.choice == "cancel":

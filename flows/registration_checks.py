@@ -57,45 +57,39 @@ async def fin_kind(ctx: Ctx, a: Answer):
     ctx.data.pop("card_kind", None)
 
 
-@flow.step(
-    "card_network",
-    ask=N_("Which network is the card on?"),
-    choices=[[(k, label)] for k, label in CARD_NETWORKS.items()],
-    typed=False,
-    help=N_("The network's name is printed on the card (Visa, Mastercard, Discover...)."),
-    stage="Financial account",
-)
-async def card_network(ctx: Ctx, a: Answer):
-    if a.choice in ctx.policy.financial.refused_card_networks:
-        ctx.say(
-            _(
-                "{network} cards can't be used for this check. Please pick another "
-                "credit card, or a mortgage, home equity or car loan."
-            ).format(network=_(CARD_NETWORKS.get(a.choice, a.choice)))
-        )
-        await record_hire_event(ctx, "unsupported_card")
-        return "refused"
-    ctx.data["card_network"] = a.choice
+def _network_refusal(network: str) -> str:
+    return _(
+        "{network} cards can't be used for this check. Please pick another "
+        "credit card, or a mortgage, home equity or car loan."
+    ).format(network=_(CARD_NETWORKS.get(network, network)))
 
 
-@flow.step(
-    "card_kind",
-    ask=N_("What kind of card is it?"),
-    choices=[[(k, label)] for k, label in CARD_KINDS.items()],
-    typed=False,
-    help=N_("Only a personal credit card works here."),
-    stage="Financial account",
-)
-async def card_kind(ctx: Ctx, a: Answer):
-    if a.choice in ctx.policy.financial.refused_card_kinds:
-        reason = {
-            "debit": N_("Debit cards aren't credit accounts, so the check can't use them."),
-            "corporate": N_("A card your company issued in your name belongs to the company's account, not yours."),
-        }.get(a.choice, N_("That kind of card can't be used."))
-        ctx.say(_(reason) + " " + _("Please pick a personal credit card, or a mortgage, home equity or car loan."))
-        await record_hire_event(ctx, "unsupported_card")
-        return "refused"
-    ctx.data["card_kind"] = a.choice
+def _kind_refusal(kind: str) -> str:
+    reason = {
+        "debit": N_("Debit cards aren't credit accounts, so the check can't use them."),
+        "corporate": N_("A card your company issued in your name belongs to the company's account, not yours."),
+    }.get(kind, N_("That kind of card can't be used."))
+    return _(reason) + " " + _("Please pick a personal credit card, or a mortgage, home equity or car loan.")
+
+
+def _card_question(name: str, labels: dict, refusal, ask: str, help: str) -> None:
+    """A step picking the card's ``name`` among ``labels``: a choice the policy refuses
+    (``policy.financial.refused_<name>s``) is turned away with ``refusal(choice)``."""
+
+    async def check(ctx: Ctx, a: Answer):
+        if a.choice in getattr(ctx.policy.financial, f"refused_{name}s"):
+            ctx.say(refusal(a.choice))
+            await record_hire_event(ctx, "unsupported_card")
+            return "refused"
+        ctx.data[name] = a.choice
+
+    choices = [[(k, label)] for k, label in labels.items()]
+    flow.step(name, ask=ask, choices=choices, typed=False, help=help, stage="Financial account")(check)
+
+
+_card_question("card_network", CARD_NETWORKS, _network_refusal, N_("Which network is the card on?"),
+               N_("The network's name is printed on the card (Visa, Mastercard, Discover...)."))
+_card_question("card_kind", CARD_KINDS, _kind_refusal, N_("What kind of card is it?"), N_("Only a personal credit card works here."))
 
 
 def _digits_prompt(ctx: Ctx) -> str:
@@ -212,14 +206,12 @@ async def freeze_hold(ctx: Ctx, a: Answer):
 @flow.step(
     "phone",
     ask=N_("What is your mobile phone number? A U.S. number in your name that can receive texts."),
-    choices=[[("no_phone", N_("I don't have a mobile phone in my name"))]],
+    leave=("no_phone", N_("I don't have a mobile phone in my name"), "no_phone"),
     secret=N_("your phone number"),
     help=N_("A prepaid, business or family-plan phone usually isn't in your name; then the code can come by mail instead."),
     stage="Mobile phone",
 )
 async def phone(ctx: Ctx, a: Answer):
-    if a.choice == "no_phone":
-        return "no_phone"
     number = v.us_mobile_number(a.text)
     phone_hash = ctx.vault.digest("phone", number)
     owner = await ctx.repo.phone_owner_ssn(phone_hash)

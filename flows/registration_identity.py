@@ -164,7 +164,7 @@ async def addr_where(ctx: Ctx, a: Answer):
     ctx.data["address"] = {"country": "US"} if a.choice == "us" else {}
 
 
-def _address_part(name: str, part: str, read, *, ask: str, help: str, skip: str = "") -> None:
+def _address_part(name: str, part: str, read, skip: str, ask: str, help: str) -> None:
     """A step reading one part of the address with ``read``; ``skip`` labels a button that leaves
     the part empty."""
 
@@ -177,60 +177,23 @@ def _address_part(name: str, part: str, read, *, ask: str, help: str, skip: str 
     flow.step(name, ask=ask, choices=choices, help=help, stage="Identity")(check)
 
 
-_address_part(
-    "line1",
-    "line1",
-    v.address_line,
-    ask=N_("Address line 1, exactly as on that return (street number and name):"),
-    help=N_(
-        "Type it the way the return shows it; don't add or drop words such as an apartment number that the return puts on line 2."
-    ),
-)
-_address_part(
-    "line2",
-    "line2",
-    v.address_line,
-    ask=N_("Address line 2 (apartment, suite, unit), if the return has one:"),
-    skip=N_("Skip – there is no line 2"),
-    help=N_("Only if your return has a second address line. Otherwise tap Skip."),
-)
-_address_part(
-    "city",
-    "city",
-    v.city,
-    ask=N_("City, as on the return:"),
-    help=N_("The city exactly as written on your last-filed return."),
-)
-_address_part(
-    "state",
-    "state",
-    v.us_state,
-    ask=N_("State (two-letter code or full name):"),
-    help=N_("For example IL or Illinois. Military addresses use AA, AE or AP."),
-)
-_address_part(
-    "zip",
-    "postal_code",
-    v.zip_code,
-    ask=N_("ZIP code (five digits, or ZIP+4):"),
-    help=N_("For example 62704 or 62704-1234."),
-)
-_address_part(
-    "province",
-    "state",
-    v.province,
-    ask=N_("Province, state or region, if the return shows one:"),
-    skip=N_("Skip – none on the return"),
-    help=N_("For example ON for Ontario. Skip it if your return has none."),
-)
-_address_part(
-    "postal_code",
-    "postal_code",
-    lambda text: v.postal_code(text, "XX"),
-    ask=N_("Postal code, as on the return:"),
-    skip=N_("Skip – none on the return"),
-    help=N_("The postal code exactly as your return shows it."),
-)
+#: the steps reading the address part by part: the step, the part it fills, how it reads the
+#: answer, the label of a button leaving the part empty (if any), the question, then its help
+_SKIP_NONE = N_("Skip – none on the return")
+for _row in (
+    ("line1", "line1", v.address_line, "", N_("Address line 1, exactly as on that return (street number and name):"),
+     N_("Type it the way the return shows it; don't add or drop words such as an apartment number that the return puts on line 2.")),
+    ("line2", "line2", v.address_line, N_("Skip – there is no line 2"), N_("Address line 2 (apartment, suite, unit), if the return has one:"),
+     N_("Only if your return has a second address line. Otherwise tap Skip.")),
+    ("city", "city", v.city, "", N_("City, as on the return:"), N_("The city exactly as written on your last-filed return.")),
+    ("state", "state", v.us_state, "", N_("State (two-letter code or full name):"), N_("For example IL or Illinois. Military addresses use AA, AE or AP.")),
+    ("zip", "postal_code", v.zip_code, "", N_("ZIP code (five digits, or ZIP+4):"), N_("For example 62704 or 62704-1234.")),
+    ("province", "state", v.province, _SKIP_NONE, N_("Province, state or region, if the return shows one:"),
+     N_("For example ON for Ontario. Skip it if your return has none.")),
+    ("postal_code", "postal_code", lambda text: v.postal_code(text, "XX"), _SKIP_NONE, N_("Postal code, as on the return:"),
+     N_("The postal code exactly as your return shows it.")),
+):
+    _address_part(*_row)
 
 
 @flow.step(

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from domain import hires as rules
 from domain.hires import BLOCKERS, STAGE_LABELS, local
+from domain.i18n import N_, _, ngettext
 from domain.validators import Invalid
 from flows.admin_common import (
     FORGED,
@@ -40,7 +41,7 @@ from flows.replies import Document, Notify
 # The team
 # =============================================================================================
 
-TEAM_HELP = (
+TEAM_HELP = N_(
     "Your firm's new hires and how far each has got. Tap a name for details. /invite invites someone, "
     "/remind nudges a hire, /export sends the list as a spreadsheet, /admins manages admins."
 )
@@ -55,27 +56,33 @@ async def team_screen(ctx: Ctx, store, _admin, firm):
 async def team_text(ctx: Ctx) -> str:
     loaded = await team_screen(ctx)
     if loaded is None:
-        return NO_LONGER_ADMIN
+        return _(NO_LONGER_ADMIN)
     _store, firm, rows = loaded
     if not rows:
-        return (
-            f"{firm.name}: nobody invited yet.\n\nTap \"Invite a new hire\" to create a personal link for "
+        return _(
+            "{firm}: nobody invited yet.\n\nTap \"Invite a new hire\" to create a personal link for "
             "someone; you forward it to them and follow their registration here."
-        )
-    lines = [f"{firm.name}: your team ({len(rows)})", ""]
+        ).format(firm=firm.name)
+    lines = [_("{firm}: your team ({n})").format(firm=firm.name, n=len(rows)), ""]
     for i, (_hire, d) in enumerate(rows, 1):
         line = f"{i}. {d['name']}: {status_words(ctx, d)}"
         if d["last_active"]:
-            line += f"\n    last active {time(ctx, d['last_active'])}"
+            line += "\n    " + _("last active {time}").format(time=time(ctx, d["last_active"]))
         if d["blocker"]:
-            line += f"\n    ⚠️ Stuck: {d['blocker_text']}"
+            line += "\n    " + _("⚠️ Stuck: {problem}").format(problem=d["blocker_text"])
         lines.append(line)
-    lines += ["", "Tap a name for details, reminders and the invitation link."]
+    lines += ["", _("Tap a name for details, reminders and the invitation link.")]
     most = ctx.policy.firms.roster_buttons
     if len(rows) > most:
         lines.append(
-            f"(Buttons are shown for {most} people, those stuck or in progress first; /remind NAME and "
-            "/invites reach the others.)"
+            # English says "people" even for one (as it always has); other languages agree
+            ngettext(
+                "(Buttons are shown for {n} people, those stuck or in progress first; /remind NAME and "
+                "/invites reach the others.)",
+                "(Buttons are shown for {n} people, those stuck or in progress first; /remind NAME and "
+                "/invites reach the others.)",
+                most,
+            ).format(n=most)
         )
     return "\n".join(lines)
 
@@ -97,15 +104,15 @@ def _button_order(item) -> tuple:
 async def team_choices(ctx: Ctx):
     loaded = await team_screen(ctx)
     if loaded is None:
-        return [[("close", "Close")]]
+        return [[("close", _("Close"))]]
     _store, _firm, rows = loaded
     shown = sorted(rows, key=_button_order)[: ctx.policy.firms.roster_buttons]
     shown.sort(key=lambda item: (item[0].created_at, item[0].id))
     rows = [[(f"h{hire.id}", f"{clip(d['name'])} · {short_status(ctx, d)}")] for hire, d in shown]
     rows += [
-        [("invite", "➕ Invite a new hire")],
-        [("export", "📄 Export (CSV)"), ("invites", "Invitations")],
-        [("admins", "Admins"), ("close", "Close")],
+        [("invite", _("➕ Invite a new hire"))],
+        [("export", _("📄 Export (CSV)")), ("invites", _("Invitations"))],
+        [("admins", _("Admins")), ("close", _("Close"))],
     ]
     return rows
 
@@ -133,7 +140,7 @@ async def team(ctx: Ctx, a: Answer):
 # One hire
 # =============================================================================================
 
-HIRE_HELP = "One hire: their stage, when they were last active and anything holding them up, with what to tell them."
+HIRE_HELP = N_("One hire: their stage, when they were last active and anything holding them up, with what to tell them.")
 
 
 @firm_screen
@@ -150,45 +157,47 @@ async def hire_screen(ctx: Ctx, store, _admin, firm):
 async def hire_text(ctx: Ctx) -> str:
     loaded = await hire_screen(ctx)
     if loaded is None:
-        return NO_LONGER_ADMIN
+        return _(NO_LONGER_ADMIN)
     _store, hire, _invite, d = loaded
     if hire is None:
-        return FORGED
+        return _(FORGED)
     lines = [d["name"]]
     if d["email"]:
-        lines.append(f"Email: {d['email']}")
-    lines.append(f"Stage: {status_words(ctx, d)}")
-    lines.append(f"Invited: {day(ctx, d['invited_at'])}")
+        lines.append(_("Email: {email}").format(email=d["email"]))
+    lines.append(_("Stage: {stage}").format(stage=status_words(ctx, d)))
+    lines.append(_("Invited: {date}").format(date=day(ctx, d["invited_at"])))
     if d["last_active"]:
-        lines.append(f"Last active: {time(ctx, d['last_active'])}")
+        lines.append(_("Last active: {time}").format(time=time(ctx, d["last_active"])))
     if d["blocker"]:
-        lines.append(f"\n⚠️ Stuck: {d['blocker_text']}")
+        lines.append("\n" + _("⚠️ Stuck: {problem}").format(problem=d["blocker_text"]))
     if not d["shared"]:
-        lines.append("\nThey've chosen not to share their progress, so you'll only see when they're done.")
+        lines.append("\n" + _("They've chosen not to share their progress, so you'll only see when they're done."))
     if d["reminded_at"]:
-        lines.append(f"Last reminder: {time(ctx, d['reminded_at'])}")
+        lines.append(_("Last reminder: {time}").format(time=time(ctx, d["reminded_at"])))
     if d["stage"] == "invited" and not d["opened"] and d["invite"] == "pending":
-        lines.append("\nThey haven't opened their link yet. If they lost it, re-send it (the old link stops working).")
+        lines.append(
+            "\n" + _("They haven't opened their link yet. If they lost it, re-send it (the old link stops working).")
+        )
     return "\n".join(lines)
 
 
 async def hire_choices(ctx: Ctx):
     loaded = await hire_screen(ctx)
     if loaded is None or loaded[1] is None:
-        return [[("back", "Back to the team")]]
+        return [[("back", _("Back to the team"))]]
     _store, hire, invite, _d = loaded
     state = invite_state(ctx, invite)
     done = rules.is_done(hire.stage)
     rows = []
     if hire.chat_id is not None and not done:
-        rows.append([("remind", "🔔 Send a reminder")])
+        rows.append([("remind", _("🔔 Send a reminder"))])
     if hire.chat_id is None:
-        rows.append([("resend", "Re-send invite (new link)")])
+        rows.append([("resend", _("Re-send invite (new link)"))])
         if state == "pending":
-            rows.append([("revoke", "Revoke invite")])
+            rows.append([("revoke", _("Revoke invite"))])
     if hire.chat_id is None and state != "pending" or done:
-        rows.append([("remove", "Remove from the list")])
-    rows.append([("back", "Back to the team")])
+        rows.append([("remove", _("Remove from the list"))])
+    rows.append([("back", _("Back to the team"))])
     return rows
 
 
@@ -201,14 +210,14 @@ async def hire_card(ctx: Ctx, a: Answer):
     store, _admin, firm = found
     hire = await current_hire(ctx, store, firm)
     if hire is None:
-        ctx.say(FORGED)
+        ctx.say(_(FORGED))
         return "back"
     if a.choice == "remind":
         await remind(ctx, store, firm, hire)
         return "stay"
     if a.choice == "resend":
         if hire.chat_id is not None:
-            raise Invalid("They've already opened their invitation, so there's nothing to re-send.", "firm.opened")
+            raise Invalid(_("They've already opened their invitation, so there's nothing to re-send."), "firm.opened")
         await issue_invite(ctx, store, firm, hire)
         return "invited"
     ctx.data["confirm"] = a.choice  # revoke | remove
@@ -219,7 +228,9 @@ async def hire_card(ctx: Ctx, a: Answer):
 # Reminding
 # =============================================================================================
 
-REMIND_HELP = "A reminder is a short message to the hire with their next step. Each hire gets at most one every few hours."
+REMIND_HELP = N_(
+    "A reminder is a short message to the hire with their next step. Each hire gets at most one every few hours."
+)
 
 
 async def remind(ctx: Ctx, store, firm, hire) -> None:
@@ -227,24 +238,28 @@ async def remind(ctx: Ctx, store, firm, hire) -> None:
     name = store.name(hire)
     if hire.chat_id is None:
         raise Invalid(
-            f"{name} hasn't opened their invitation yet, so I can't message them. Re-send the invitation "
-            "from their card (it makes a new link), and forward it to them again.",
+            _(
+                "{name} hasn't opened their invitation yet, so I can't message them. Re-send the invitation "
+                "from their card (it makes a new link), and forward it to them again."
+            ).format(name=name),
             "firm.not_opened",
         )
     if rules.is_done(hire.stage):
-        raise Invalid(f"{name} has already finished; no reminder needed.", "firm.done")
+        raise Invalid(_("{name} has already finished; no reminder needed.").format(name=name), "firm.done")
     every = timedelta(hours=ctx.policy.firms.remind_every_hours)
     if hire.reminded_at is not None and ctx.now() < hire.reminded_at + every:
         raise Invalid(
-            f"{name} was reminded at {time(ctx, hire.reminded_at)}. To avoid pestering them, the next reminder "
-            f"can go after {time(ctx, hire.reminded_at + every)}.",
+            _(
+                "{name} was reminded at {time}. To avoid pestering them, the next reminder "
+                "can go after {next}."
+            ).format(name=name, time=time(ctx, hire.reminded_at), next=time(ctx, hire.reminded_at + every)),
             "firm.remind_too_soon",
         )
     letter_expires = await store.letter_expiry(hire.account_id)
     text = rules.nudge_text(firm.name, store.progress(hire), letter_expires, zone(ctx), facts(ctx.policy))
     ctx.actions.append(Notify(hire.chat_id, text))
     store.mark_reminded(hire, ctx.now())
-    ctx.say(f"Sent {name} this reminder:\n\n{text}")
+    ctx.say(_("Sent {name} this reminder:\n\n{text}").format(name=name, text=text))
 
 
 @firm_screen
@@ -264,12 +279,15 @@ async def remind_screen(ctx: Ctx, store, _admin, firm):
 async def remind_text(ctx: Ctx) -> str:
     rows = await remind_screen(ctx)
     if rows is None:
-        return NO_LONGER_ADMIN
+        return _(NO_LONGER_ADMIN)
     if not rows:
         if ctx.data.get("remind_filter"):
-            return f"Nobody on your team matching \"{ctx.data['remind_filter']}\" can be reminded right now (they must have opened their link and not be done yet)."
-        return "Nobody to remind: reminders go to hires who've opened their link and haven't finished."
-    return "Who should I remind? They get a short message with their next step."
+            return _(
+                "Nobody on your team matching \"{name}\" can be reminded right now (they must have opened their "
+                "link and not be done yet)."
+            ).format(name=ctx.data["remind_filter"])
+        return _("Nobody to remind: reminders go to hires who've opened their link and haven't finished.")
+    return _("Who should I remind? They get a short message with their next step.")
 
 
 remind_choices = hire_list(remind_screen)
@@ -331,16 +349,16 @@ def export_document(ctx: Ctx, firm, rows) -> Document:
     for _hire, d in rows:
         what, advice = "", ""
         if d["blocker"]:
-            what, advice, _ = BLOCKERS.get(d["blocker"], ("", "", ""))
+            what, advice, _hint = BLOCKERS.get(d["blocker"], ("", "", ""))
         writer.writerow(
             [
                 _cell(x)
                 for x in (
                     d["name"],
                     d["email"],
-                    STAGE_LABELS.get(d["stage"], d["stage"]),
-                    what,
-                    advice,
+                    _(STAGE_LABELS.get(d["stage"], d["stage"])),
+                    _(what),
+                    _(advice),
                     local(d["locked_until"], where) if d["locked_until"] else "",
                     local(d["letter_expires"], where, with_time=False) if d["letter_expires"] else "",
                     local(d["last_active"], where) if d["last_active"] else "",
@@ -356,5 +374,7 @@ def export_document(ctx: Ctx, firm, rows) -> Document:
     return Document(
         data=buffer.getvalue().encode("utf-8-sig"),
         filename=f"team-{today}.csv",
-        caption=f"{firm.name}: {len(rows)} {'person' if len(rows) == 1 else 'people'} as of {time(ctx, ctx.now())}.",
+        caption=ngettext("{firm}: {n} person as of {time}.", "{firm}: {n} people as of {time}.", len(rows)).format(
+            firm=firm.name, n=len(rows), time=time(ctx, ctx.now())
+        ),
     )

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from domain import authenticator
 from domain import validators as v
+from domain.i18n import _
 from domain.policies import format_hours
 from domain.validators import Invalid
 from flows.common import spelled
 from flows.core import Ctx
+from flows.helpdesk import desk_menu
 from flows.limits import SIGN_IN, SIGN_IN_ACCOUNT, Streak, budget, user_id
 from flows.replies import Photo
 
 #: authenticator apps show codes of this many digits (the TOTP standard's usual length)
 APP_CODE_DIGITS = 6
-APP_CODE = f"{spelled(APP_CODE_DIGITS)}-digit"
 
 
 def account_key(ctx: Ctx, username: str) -> str:
@@ -36,12 +37,12 @@ async def password_tries(ctx: Ctx, username: str, account):
 def locked_text(ctx: Ctx) -> str:
     """What to do about an account locked after too many failures in a row."""
     desk = ctx.policy.help_desk
-    return (
+    return _(
         "This account is locked because of too many failed sign-in attempts in a row. If it's your "
         "account, sign in from the chat you registered it in (that still works and unlocks it), or "
-        f"call the e-Help Desk at {desk.phone} ({format_hours(desk)}): {desk.menu}. The assistor "
+        "call the e-Help Desk at {phone} ({hours}): {menu}. The assistor "
         "confirms who you are and sets up your access again."
-    )
+    ).format(phone=desk.phone, hours=format_hours(desk), menu=desk_menu(desk))
 
 
 async def refuse_if_locked(ctx: Ctx, account, *streaks: Streak) -> None:
@@ -60,16 +61,16 @@ async def _totp_prompt(ctx: Ctx) -> str:
     if not ctx.data.get("totp_shown"):
         uri = authenticator.provisioning_uri(secret, ctx.data.get("login_username") or "account")
         ctx.actions.append(
-            Photo(authenticator.qr_png(uri), caption="Scan this with your authenticator app.", filename="authenticator.png", protect=True,
+            Photo(authenticator.qr_png(uri), caption=_("Scan this with your authenticator app."), filename="authenticator.png", protect=True,
                   qr=uri)
         )
         ctx.data["totp_shown"] = True
-        return (
+        return _(
             "Open your authenticator app, add an account and scan the picture above, or type this key "
-            f"by hand: {authenticator.grouped(secret)}\n\n"
-            f"Make sure the device's clock is right. Then type the {APP_CODE} code the app shows."
-        )
-    return f"Type the {APP_CODE} code your authenticator app shows now."
+            "by hand: {key}\n\n"
+            "Make sure the device's clock is right. Then type the {digits}-digit code the app shows."
+        ).format(key=authenticator.grouped(secret), digits=spelled(APP_CODE_DIGITS))
+    return _("Type the {digits}-digit code your authenticator app shows now.").format(digits=spelled(APP_CODE_DIGITS))
 
 
 def forget_pending_key(ctx: Ctx) -> None:
@@ -87,7 +88,7 @@ async def enroll_authenticator(ctx: Ctx, account, typed: str, *, wrong: str, **f
         raise Invalid(wrong, "totp.wrong")
     device = ctx.vault.digest("totp_device", secret)
     if await ctx.repo.totp_device_taken(device, account.id):
-        raise Invalid("That authenticator is already linked to another account.", "totp.taken")
+        raise Invalid(_("That authenticator is already linked to another account."), "totp.taken")
     await ctx.repo.update_account(
         account,
         totp_secret_enc=ctx.vault.encrypt(secret, context="account.totp"),
