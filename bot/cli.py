@@ -12,6 +12,7 @@ import click
 
 from bot.config import ConfigError, load_settings
 from bot.preflight import StartupError
+from domain.i18n import LANGUAGES, using
 
 
 def _settings():
@@ -119,10 +120,14 @@ def main() -> None:
 @main.command()
 @click.option("--chat-id", default=1, show_default=True, help="Which local conversation to hold.")
 @click.option("--demo/--no-demo", default=None, help="Load the demo people into an empty record store.")
-def chat(chat_id: int, demo: bool | None) -> None:
+@click.option("--lang", "language", type=click.Choice(sorted(LANGUAGES)), default=None,
+              help="The language to speak (the chat keeps it; /language changes it). Default: the chat's own, "
+                   "English for a new chat.")
+def chat(chat_id: int, demo: bool | None, language: str | None) -> None:
     """Talk to the bot in this terminal (no Telegram token needed)."""
     from bot.engine import Engine
     from bot.services import load_demo_records_if_empty
+    from bot.storage.repo import chat_language, set_chat_language
     from bot.terminal import TerminalChat
 
     async def work(services):
@@ -130,7 +135,14 @@ def chat(chat_id: int, demo: bool | None) -> None:
             loaded = await load_demo_records_if_empty(services)
             if loaded and sys.stdin.isatty():
                 click.echo(f"(Loaded {loaded} demo people into the empty record store: see bot/data/demo_records.yaml.)")
-        await TerminalChat(services, Engine(services), chat_id=chat_id).run()
+        if language:
+            await set_chat_language(services.sessions, chat_id, language)  # a chat held before: it switches
+            spoken = language
+        else:
+            async with services.sessions() as session:
+                spoken = await chat_language(session, chat_id)
+        with using(spoken):  # the terminal's own lines, in the chat's language
+            await TerminalChat(services, Engine(services), chat_id=chat_id, language=language).run()
 
     _with_services(work)
 
@@ -257,7 +269,7 @@ def exception_list() -> None:
 
     _listing(list_cases, "No cases.", lambda case: (
         f"{case.reference}  {case.status:<13} opened {case.created_at:%Y-%m-%d %H:%M} UTC, "
-        f"updated {case.updated_at:%Y-%m-%d %H:%M} UTC"
+        f"updated {case.updated_at:%Y-%m-%d %H:%M} UTC, speaks {LANGUAGES.get(case.language or 'en', case.language)}"
     ))
 
 

@@ -19,7 +19,8 @@ from bot.services import Services
 from bot.state_cache import StateCache
 from bot.ticker import Ticker
 from bot.turn import RECENT_UPDATES, TurnRunner
-from flows.notices import TRY_AGAIN
+from domain.i18n import language_for
+from flows.notices import TRY_AGAIN, try_again
 from flows.replies import Action, Incoming, Notify, Reply
 
 __all__ = ["Engine", "RECENT_UPDATES", "TRY_AGAIN", "_Pending"]
@@ -54,7 +55,8 @@ class Engine:
                 return await self.turns.handle(incoming)
             except Exception:  # noqa: BLE001 - the user gets an answer whatever went wrong
                 log.exception("step failed for chat %s (kind=%s)", incoming.chat_id, incoming.kind)
-                return [Reply(TRY_AGAIN)]
+                # in the language the person's app asks for (the chat's own is in the database)
+                return [Reply(try_again(language_for(incoming.language_code)))]
 
     def sent(self, chat_id: int, update_id: int) -> None:
         """The replies to this update reached Telegram: they are deleted with the next transaction."""

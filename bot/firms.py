@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Callable
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.crypto import Vault
 from bot.storage.direct import connection, run
+from bot.storage.repo import chat_language
 from bot.storage.models import (
     Account,
     Conversation,
@@ -32,7 +34,7 @@ from bot.storage.models import (
 )
 from domain import hires as rules
 from domain.hires import Progress, Refused
-from domain.i18n import _
+from domain.i18n import _, current_language, using
 from flows.hires import facts as hire_facts
 
 #: largest Telegram user id we accept (they fit in 52 bits)
@@ -185,7 +187,7 @@ class FirmStore:
     async def finish(self, hire: FirmHire, at: datetime) -> None:
         """``hire`` is done: recorded, and their admins told."""
         self.save_progress(hire, rules.finished(self.progress(hire), at))
-        await self.notify_admins(hire, rules.finished_notice(self.name(hire)))
+        await self.notify_admins(hire, lambda: rules.finished_notice(self.name(hire)))
 
     @staticmethod
     def link_account(hire: FirmHire, account_id: int | None) -> None:
@@ -204,6 +206,7 @@ class FirmStore:
         invite.used_by_chat = chat_id
         hire.chat_id = chat_id
         hire.opened_at = at
+        hire.language = current_language()  # the hire's turn: the language their chat speaks
 
     async def firm(self, firm_id: int) -> Firm | None:
         return await self.session.get(Firm, firm_id)
@@ -345,17 +348,27 @@ class FirmStore:
         inviter = [a.chat_id for a in admins if a.user_id == hire.invited_by]
         return inviter or [a.chat_id for a in admins]
 
-    async def notify_admins(self, hire: FirmHire, text: str) -> None:
+    async def notify_admins(self, hire: FirmHire, text: str | Callable[[], str]) -> None:
+        """Tell ``hire``'s admins: ``text`` is a function writing the notice, called in each admin
+        chat's language."""
         now = self.clock.now()
         for chat_id in await self.admin_chats_for(hire):
+            body = await self._written_for(chat_id, text)
             self.session.add(
-                Notification(chat_id=chat_id, text_enc=self.vault.encrypt(text, context="notification"), created_at=now)
+                Notification(chat_id=chat_id, text_enc=self.vault.encrypt(body, context="notification"), created_at=now)
             )
 
-    async def notify_chat(self, chat_id: int, text: str) -> None:
+    async def notify_chat(self, chat_id: int, text: str | Callable[[], str]) -> None:
+        body = await self._written_for(chat_id, text)
         self.session.add(
-            Notification(chat_id=chat_id, text_enc=self.vault.encrypt(text, context="notification"), created_at=self.clock.now())
+            Notification(chat_id=chat_id, text_enc=self.vault.encrypt(body, context="notification"), created_at=self.clock.now())
         )
+
+    async def _written_for(self, chat_id: int, text: str | Callable[[], str]) -> str:
+        if not callable(text):
+            return text
+        with using(await chat_language(self.session, chat_id)):
+            return text()
 
 
 # -- the operator's side (`sabot firm ...`; tests create firms the same way) ----------------------
@@ -439,7 +452,7 @@ async def firm_notices(session: AsyncSession, services, now: datetime) -> None:
         expires = await store.letter_expiry(hire.account_id)
         if rules.letter_warning_due(expires, hire.letter_warned_for, now, policy.letter_warning_days):
             hire.letter_warned_for = expires
-            await store.notify_admins(hire, rules.letter_expiring_notice(store.name(hire), expires, zone))
+            await store.notify_admins(hire, lambda: rules.letter_expiring_notice(store.name(hire), expires, zone))
 
     stuck = select(FirmHire).where(
         FirmHire.blocker.is_not(None),
@@ -452,7 +465,9 @@ async def firm_notices(session: AsyncSession, services, now: datetime) -> None:
     stale = (await _claimed(session, stuck, FirmHire)).scalars().all()
     for hire in stale:
         hire.blocker_notified_at = now
-        await store.notify_admins(hire, rules.stuck_notice(store.name(hire), store.progress(hire), zone, hire_facts(services.settings.policy)))
+        await store.notify_admins(
+            hire, lambda: rules.stuck_notice(store.name(hire), store.progress(hire), zone, hire_facts(services.settings.policy))
+        )
 
     unopened = select(FirmInvite, FirmHire).join(FirmHire, FirmHire.id == FirmInvite.hire_id).where(
         FirmInvite.used_at.is_(None),
@@ -464,4 +479,4 @@ async def firm_notices(session: AsyncSession, services, now: datetime) -> None:
     expired = (await _claimed(session, unopened, FirmInvite)).all()
     for invite, hire in expired:
         invite.expiry_noted_at = now
-        await store.notify_admins(hire, rules.invite_expired_notice(store.name(hire), invite.expires_at, zone))
+        await store.notify_admins(hire, lambda: rules.invite_expired_notice(store.name(hire), invite.expires_at, zone))

@@ -29,7 +29,8 @@ from bot.storage.db import conversations_touched, transaction
 from bot.storage.direct import (OPEN, PENDING, RELEASE, ROLLBACK_TO, STEP_KEY, WROTE, connection, note_step_write,
                                 open_step_savepoint)
 from bot.turn import TurnRunner
-from flows.notices import TRY_AGAIN
+from domain.i18n import language_for
+from flows.notices import try_again
 from flows.replies import Action, DeleteUserMessage, Incoming, Reply
 
 log = logging.getLogger("sabot.engine")
@@ -65,6 +66,11 @@ class Pending:
     prepared: dict = field(default_factory=dict)
     #: the deletion of the person's message is stored (before slow work on what it carried)
     deletion_stored: bool = False
+
+
+def _apology(pending: Pending) -> list[Action]:
+    """The answer to a step that failed, in the language the person's app asks for."""
+    return [Reply(try_again(language_for(pending.incoming.language_code)))]
 
 
 def _answer(pending: Pending, actions: list[Action]) -> None:
@@ -227,7 +233,7 @@ class GroupCommit:
                         log.exception("step failed for chat %s (kind=%s)", chat, pending.incoming.kind)
                         if state == OPEN:
                             await self._roll_back_step(driver)
-                        finished.append((pending, [Reply(TRY_AGAIN)]))
+                        finished.append((pending, _apology(pending)))
                     finally:
                         info.pop(STEP_KEY, None)
                         prepared_work.reset(token)
@@ -285,7 +291,7 @@ class GroupCommit:
                         early.append(row)
                 except Exception:  # noqa: BLE001 - this step alone is rolled back
                     log.exception("step failed for chat %s (kind=%s)", pending.incoming.chat_id, pending.incoming.kind)
-                    finished.append((pending, [Reply(TRY_AGAIN)]))
+                    finished.append((pending, _apology(pending)))
                 finally:
                     prepared_work.reset(token)
                     session.expunge_all()
@@ -296,7 +302,7 @@ class GroupCommit:
     @staticmethod
     def _give_up(group: list[Pending]) -> None:
         for pending in group:
-            _answer(pending, [Reply(TRY_AGAIN)])
+            _answer(pending, _apology(pending))
 
     def do_work(self, pending: Pending, need: NeedsWork) -> None:
         """Do a step's slow work outside any transaction, then queue the step again with it."""
@@ -307,7 +313,7 @@ class GroupCommit:
                 pending.prepared[need.key] = await need.compute()
             except Exception:  # noqa: BLE001
                 log.exception("slow work failed for chat %s", pending.incoming.chat_id)
-                _answer(pending, [Reply(TRY_AGAIN)])
+                _answer(pending, _apology(pending))
                 return
             self.submit(pending)
 

@@ -9,6 +9,7 @@ from bot.services import Services
 from bot.storage.db import transaction
 from bot.storage.models import ExceptionCase
 from bot.storage.repo import Repo
+from domain.i18n import using
 from flows import helpdesk
 from flows.helpdesk import Approval, HelpDeskError, temporary_password
 
@@ -20,13 +21,22 @@ async def list_cases(services: Services) -> list[ExceptionCase]:
         return list((await session.scalars(select(ExceptionCase).order_by(ExceptionCase.id))).all())
 
 
+async def _language(session, reference: str) -> str | None:
+    """The language of the case's person: the letter and the notice are written in it."""
+    return await session.scalar(
+        select(ExceptionCase.language).where(ExceptionCase.reference == reference.strip().upper())
+    )
+
+
 async def approve(services: Services, reference: str) -> Approval:
     """The person passed the phone questions: create the account, temporary password, letter."""
     async with transaction(services.sessions) as session:
-        return await helpdesk.approve(Repo(session, services.vault, services.clock), services, reference)
+        with using(await _language(session, reference)):
+            return await helpdesk.approve(Repo(session, services.vault, services.clock), services, reference)
 
 
 async def refer_to_tac(services: Services, reference: str) -> None:
     """The person could not answer the questions: an in-person visit comes first."""
     async with transaction(services.sessions) as session:
-        await helpdesk.refer_to_tac(Repo(session, services.vault, services.clock), reference)
+        with using(await _language(session, reference)):
+            await helpdesk.refer_to_tac(Repo(session, services.vault, services.clock), reference)

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from bot.services import Services
 from bot.storage.models import Letter
 from domain.addresses import country_name
-from domain.i18n import _, format_date
+from domain.i18n import _, format_date, using
 
 FONTS = Path(__file__).parent / "data" / "fonts"
 FONT = "DejaVuSans"
@@ -37,6 +37,15 @@ class PrintedLetter:
     code_expires_at: datetime
     envelope: list[str]
     body: str
+    #: the language of the person it goes to (the page is printed in it)
+    language: str | None = None
+
+
+def in_their_languages(letters: list[PrintedLetter]):
+    """Each letter in turn, with its person's language spoken while it is printed."""
+    for letter in letters:
+        with using(letter.language):
+            yield letter
 
 
 async def letters_for_day(services: Services, day: date, *, mark_exported: bool = True) -> list[PrintedLetter]:
@@ -58,6 +67,7 @@ async def letters_for_day(services: Services, day: date, *, mark_exported: bool 
                     row.code_expires_at,
                     envelope_lines(services.vault.decrypt(row.address_enc, context="letter.address")),
                     _country_named(services.vault.decrypt(row.body_enc, context="letter.body")),
+                    row.language,
                 )
             )
             if mark_exported and row.exported_at is None:
@@ -122,10 +132,10 @@ def _pdf() -> FPDF:
 
 def to_pdf(letters: list[PrintedLetter]) -> bytes:
     """One letter-size page per letter: the address block where a window envelope shows it,
-    then the letter. The heading is in the current language (``domain.i18n.using``)."""
+    then the letter. Each page is printed in its person's language (``Letter.language``)."""
     pdf = _pdf()
     pdf.set_auto_page_break(auto=True, margin=54)
-    for letter in letters:
+    for letter in in_their_languages(letters):
         pdf.add_page()
         pdf.set_font(FONT, "B", 14)
         pdf.cell(0, 20, _("Secure Access registration"), new_x="LMARGIN", new_y="NEXT")

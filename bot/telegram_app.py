@@ -6,7 +6,9 @@
   notices to many hires waits its turn instead of meeting flood control.
 * Telegram sends only the kinds of update the handler reads (:data:`ALLOWED_UPDATES`).
 * The command menu: everyone sees the person's commands (:data:`PERSON_MENU`); each firm admin's
-  chat sees the admin's commands as well (:data:`ADMIN_MENU`).
+  chat sees the admin's commands as well (:data:`ADMIN_MENU`). Each menu is set once per language
+  the bot speaks: in English for everyone, and in Spanish (``language_code="es"``) for people whose
+  Telegram app is in Spanish, who see /idioma where others see /language.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from telegram.request import BaseRequest
 from bot.storage.models import FirmAdmin
 from bot.telegram_handler import Engine, TelegramAdapter
 from bot.telegram_messages import RetryPolicy, call_with_retry
+from domain.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, _, using
 
 log = logging.getLogger("bot.telegram_adapter")
 
@@ -33,27 +36,31 @@ ALLOWED_UPDATES: tuple[str, ...] = (Update.MESSAGE, Update.EDITED_MESSAGE, Updat
 #: The menu everyone sees: (command, what it does), each answered by the commands table
 #: (flows.commands).
 PERSON_MENU: tuple[tuple[str, str], ...] = (
-    ("start", "Begin, or see where you are"),
-    ("status", "Where you are"),
-    ("back", "Change the last answer"),
-    ("cancel", "Stop what is in progress"),
-    ("login", "Sign in"),
-    ("profile", "Your account (once signed in)"),
-    ("logout", "Sign out"),
-    ("privacy", "What is kept, for how long, who sees it"),
-    ("delete_my_data", "Erase what I keep about you"),
-    ("help", "Help with the current question"),
+    ("start", N_("Begin, or see where you are")),
+    ("status", N_("Where you are")),
+    ("back", N_("Change the last answer")),
+    ("cancel", N_("Stop what is in progress")),
+    ("login", N_("Sign in")),
+    ("profile", N_("Your account (once signed in)")),
+    ("logout", N_("Sign out")),
+    ("privacy", N_("What is kept, for how long, who sees it")),
+    ("delete_my_data", N_("Erase what I keep about you")),
+    ("language", N_("English or Spanish (Español)")),
+    ("help", N_("Help with the current question")),
 )
 
 #: What a firm admin's chat sees besides the person's menu (flows.admin answers them).
 ADMIN_MENU: tuple[tuple[str, str], ...] = (
-    ("team", "Your new hires and how far they are"),
-    ("invite", "Invite a new hire"),
-    ("invites", "Invitations not yet opened"),
-    ("remind", "Send a hire their next step"),
-    ("export", "The team as a CSV file"),
-    ("admins", "Add or remove admins"),
+    ("team", N_("Your new hires and how far they are")),
+    ("invite", N_("Invite a new hire")),
+    ("invites", N_("Invitations not yet opened")),
+    ("remind", N_("Send a hire their next step")),
+    ("export", N_("The team as a CSV file")),
+    ("admins", N_("Add or remove admins")),
 )
+
+#: A command shown under another of its names in a language's menu (each answers it everywhere).
+MENU_NAMES: dict[str, dict[str, str]] = {"es": {"language": "idioma"}}
 
 
 #: Library loggers that log message contents (PTB at DEBUG: every Bot API call with its
@@ -144,8 +151,16 @@ def build_application(
 # --------------------------------------------------------------------------------------------
 
 
-def _commands(menu: tuple[tuple[str, str], ...]) -> list[BotCommand]:
-    return [BotCommand(name, description) for name, description in menu]
+def _commands(menu: tuple[tuple[str, str], ...], language: str = DEFAULT_LANGUAGE) -> list[BotCommand]:
+    """The menu in ``language``: its descriptions translated, its commands under their names there."""
+    names = MENU_NAMES.get(language, {})
+    with using(language):
+        return [BotCommand(names.get(name, name), _(description)) for name, description in menu]
+
+
+def _language_code(language: str) -> str | None:
+    """Telegram's ``language_code`` for a menu: none for the default one, which everyone else sees."""
+    return None if language == DEFAULT_LANGUAGE else language
 
 
 async def admin_chats(sessions) -> list[int]:
@@ -157,19 +172,23 @@ async def admin_chats(sessions) -> list[int]:
 
 async def set_command_menus(bot: Any, admin_chat_ids: list[int], *, policy: RetryPolicy | None = None) -> None:
     """Show the person's menu to everyone, and to each admin's chat the admin's commands after
-    it (a chat's own menu replaces the default one there). A chat Telegram refuses (a blocked
-    bot, a chat gone) is skipped; the bot starts whatever the menus do."""
-    person = _commands(PERSON_MENU)
-    admin = person + _commands(ADMIN_MENU)
-    try:
-        await call_with_retry(bot.set_my_commands, person, scope=BotCommandScopeDefault(), policy=policy,
-                              what="setMyCommands")
-    except TelegramError as exc:
-        log.warning("command menu not set (%s)", type(exc).__name__)
-        return
-    for chat_id in admin_chat_ids:
+    it (a chat's own menu replaces the default one there), each in every language: English by
+    default, and the others for people whose app is set to them. A chat Telegram refuses (a
+    blocked bot, a chat gone) is skipped; the bot starts whatever the menus do."""
+    languages = [DEFAULT_LANGUAGE] + [code for code in LANGUAGES if code != DEFAULT_LANGUAGE]
+    for language in languages:
         try:
-            await call_with_retry(bot.set_my_commands, admin, scope=BotCommandScopeChat(chat_id), policy=policy,
-                                  what="setMyCommands")
+            await call_with_retry(bot.set_my_commands, _commands(PERSON_MENU, language), scope=BotCommandScopeDefault(),
+                                  language_code=_language_code(language), policy=policy, what="setMyCommands")
         except TelegramError as exc:
-            log.warning("chat %s: admin menu not set (%s)", chat_id, type(exc).__name__)
+            log.warning("command menu (%s) not set (%s)", language, type(exc).__name__)
+            return
+    for chat_id in admin_chat_ids:
+        for language in languages:
+            admin = _commands(PERSON_MENU, language) + _commands(ADMIN_MENU, language)
+            try:
+                await call_with_retry(bot.set_my_commands, admin, scope=BotCommandScopeChat(chat_id),
+                                      language_code=_language_code(language), policy=policy, what="setMyCommands")
+            except TelegramError as exc:
+                log.warning("chat %s: admin menu (%s) not set (%s)", chat_id, language, type(exc).__name__)
+                break

@@ -179,6 +179,8 @@ def to_incoming(update: Update) -> Incoming | None:
         "user_id": user.id if user else None,
         "username": user.username if user else None,
         "update_id": update.update_id,
+        # the language the person's Telegram app is set to: a new chat starts in it
+        "language_code": user.language_code if user else None,
     }
 
     if update.callback_query is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
 import sys
 from typing import TextIO
@@ -27,10 +28,12 @@ from flows.replies import Action, DeleteUserMessage, Document, Incoming, Notify,
 
 class TerminalChat:
     def __init__(self, services: Services, engine: Engine, *, chat_id: int = 1,
-                 stdin: TextIO | None = None, stdout: TextIO | None = None):
+                 stdin: TextIO | None = None, stdout: TextIO | None = None, language: str | None = None):
         self.services = services
         self.engine = engine
         self.chat_id = chat_id
+        #: the language asked for (``sabot chat --lang es``), as a Telegram app would say it
+        self.language = language
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.interactive = self.stdin.isatty()
@@ -124,7 +127,7 @@ class TerminalChat:
         return Incoming(self.chat_id, "text", text=text, message_id=self.message_id)
 
     async def say(self, line: str) -> None:
-        incoming = self.to_incoming(line)
+        incoming = dataclasses.replace(self.to_incoming(line), language_code=self.language)
         actions = await self.engine.handle(incoming)
         await self._show_deliveries()
         self._render(actions)

@@ -15,6 +15,7 @@ from bot.services import Services
 from bot.state_cache import StateCache
 from bot.storage.db import transaction
 from bot.storage.models import Account, Letter, Notification
+from domain.i18n import using
 from flows.notices import letter_reminder
 from flows.replies import Notify
 
@@ -68,7 +69,8 @@ class Ticker:
             letter.reminder_sent_at = now
             if latest != letter.id:
                 continue  # a newer letter replaced this one
-            out.append(Notify(account.chat_id, letter_reminder(max(0, (letter.code_expires_at - now).days))))
+            with using(letter.language):  # the language the letter was asked for in
+                out.append(Notify(account.chat_id, letter_reminder(max(0, (letter.code_expires_at - now).days))))
         return out
 
     async def _notices(self, session, now: datetime, chat_id: int | None, limit: int) -> list[Notify]:

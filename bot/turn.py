@@ -1,5 +1,9 @@
 """One turn of one chat: read its conversation, run the step (flows.router.dispatch), write it back.
 
+The step runs, and its replies are written, in the chat's language: the one it chose with
+/language, or at its first message the one its app is set to when the bot speaks it (English
+otherwise), kept in ``conversations.language``.
+
 The step's answer is committed before its reply is returned, so a restart or a second worker
 finds the conversation exactly where the user left it; its replies are stored in the same
 transaction (bot.outbox), so they too survive a crash before they are sent. bot.group_commit runs several chats' turns
@@ -21,6 +25,7 @@ from bot.storage.db import is_sqlite, transaction
 from bot.storage.direct import connection, run, run_many
 from bot.storage.models import Conversation
 from bot.storage.repo import Repo
+from domain.i18n import DEFAULT_LANGUAGE, language_for, using
 from flows.core import Ctx
 from flows.replies import Action, Incoming
 from flows.router import FLOWS, ConversationState, dispatch
@@ -34,7 +39,7 @@ _CONVERSATIONS = Conversation.__table__
 #: the conversations of a group (or one chat), locked for the transaction where the database can
 _LOAD = (
     select(_CONVERSATIONS.c.chat_id, _CONVERSATIONS.c.flow, _CONVERSATIONS.c.state, _CONVERSATIONS.c.data_enc,
-           _CONVERSATIONS.c.version)
+           _CONVERSATIONS.c.version, _CONVERSATIONS.c.language)
     .where(_CONVERSATIONS.c.chat_id.in_(bindparam("ids", expanding=True)))
     .with_for_update()
 )
@@ -51,10 +56,13 @@ _SAVE = (
         account_id=bindparam("b_account_id"),
         version=bindparam("b_version"),
         updated_at=bindparam("b_updated_at"),
+        language=bindparam("b_language"),
     )
 )
 #: a write's keys -> _SAVE's parameter names
-_SAVE_NAMES = {k: f"b_{k}" for k in ("chat_id", "flow", "state", "data_enc", "account_id", "version", "updated_at")}
+_SAVE_NAMES = {
+    k: f"b_{k}" for k in ("chat_id", "flow", "state", "data_enc", "account_id", "version", "updated_at", "language")
+}
 _INSERT = _CONVERSATIONS.insert()
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 #: every chat of a group in one round trip, in ascending order so two workers can't deadlock
@@ -134,8 +142,11 @@ class TurnRunner:
         if stored is None:
             conv = ConversationState.new()
             version = 0
+            # first contact: the language the person's app is set to, if the bot speaks it
+            language = language_for(incoming.language_code) or DEFAULT_LANGUAGE
         else:
             version = stored.version or 0
+            language = stored.language or language_for(incoming.language_code) or DEFAULT_LANGUAGE
             try:
                 data = self.states.decrypted(incoming.chat_id, stored.data_enc)
             except DecryptionError:
@@ -156,14 +167,16 @@ class TurnRunner:
                          incoming.update_id, len(stored_replies))
                 return stored_replies, None, conv.data
             conv.data["_update_ids"] = (seen + [incoming.update_id])[-RECENT_UPDATES:]
-        ctx = Ctx(
-            chat_id=incoming.chat_id,
-            data=conv.data,
-            services=services,
-            repo=Repo(session, vault, services.clock, forget_hires=self._forget_hires),
-            incoming=incoming,
-        )
-        actions = await dispatch(conv, ctx, incoming)
+        with using(language):
+            ctx = Ctx(
+                chat_id=incoming.chat_id,
+                data=conv.data,
+                services=services,
+                repo=Repo(session, vault, services.clock, forget_hires=self._forget_hires),
+                incoming=incoming,
+            )
+            ctx.language = language
+            actions = await dispatch(conv, ctx, incoming)
         write = {
             "chat_id": incoming.chat_id,
             "flow": conv.flow,
@@ -172,6 +185,8 @@ class TurnRunner:
             "account_id": (conv.data.get("session") or {}).get("account_id"),
             "version": version + 1,
             "updated_at": now,
+            # /language may have changed it during the step
+            "language": ctx.language,
         }
         if stored is None:
             write["created_at"] = now

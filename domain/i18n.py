@@ -54,6 +54,24 @@ def current_language() -> str:
     return _current.get()
 
 
+#: what a person may type to name a language (besides its code and its own name), by language
+_NAMES: dict[str, tuple[str, ...]] = {
+    "en": ("english", "inglés", "ingles", "eng"),
+    "es": ("spanish", "español", "espanol", "castellano", "esp"),
+}
+
+
+def language_named(text: str | None) -> str | None:
+    """The language a person typed ("Español", "spanish", "es", "es-MX"), or None."""
+    word = " ".join((text or "").split()).casefold()
+    if not word:
+        return None
+    for code, own in LANGUAGES.items():
+        if word == own.casefold() or word in _NAMES.get(code, ()):
+            return code
+    return language_for(word) if len(word) <= 12 and " " not in word else None
+
+
 @contextmanager
 def using(language: str | None) -> Iterator[str]:
     """Speak ``language`` (an unknown or empty one means the default) inside the block."""
@@ -63,6 +81,14 @@ def using(language: str | None) -> Iterator[str]:
         yield chosen
     finally:
         _current.reset(token)
+
+
+def switch_to(language: str | None) -> str:
+    """Speak ``language`` from here to the end of the enclosing :func:`using` block (a turn whose
+    person has just chosen another language: the rest of the turn speaks it)."""
+    chosen = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    _current.set(chosen)
+    return chosen
 
 
 def _catalog(language: str) -> NullTranslations:
@@ -85,8 +111,11 @@ def gettext(message: str) -> str:
     return _catalog(_current.get()).gettext(message)
 
 
-def ngettext(singular: str, plural: str, n: int) -> str:
-    """The singular or plural sentence for ``n``, in the current language."""
+def ngettext(singular: str, plural: str, n: int | float) -> str:
+    """The singular or plural sentence for ``n``, in the current language (a fraction such as
+    1.5 takes the plural, as in "1.5 hours")."""
+    if isinstance(n, float):
+        n = int(n) if n.is_integer() else max(2, int(n))
     return _catalog(_current.get()).ngettext(singular, plural, n)
 
 

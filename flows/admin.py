@@ -37,7 +37,7 @@ from flows.admin_common import (
 from flows.core import Answer, Ctx, Flow
 from flows.hires import privacy_note, set_sharing
 from flows.invitations import open_invite
-from flows.replies import Action, Notify, Reply
+from flows.replies import Action, Reply
 
 __all__ = ["COMMANDS", "cancel", "command", "flow", "open_invite", "privacy_extra"]
 
@@ -133,14 +133,12 @@ async def admin_add(ctx: Ctx, a: Answer):
         added = await store.add_admin(firm.id, int(text), added_by=me.user_id)
     except Refused as problem:
         raise Invalid(str(problem), "firm.admin") from None
-    ctx.actions.append(
-        Notify(
-            added.chat_id,
-            _(
-                "You're now an admin of {firm} in this bot. /team shows your firm's new hires and /invite "
-                "invites one."
-            ).format(firm=firm.name),
-        )
+    await ctx.notify(
+        added.chat_id,
+        lambda: _(
+            "You're now an admin of {firm} in this bot. /team shows your firm's new hires and /invite "
+            "invites one."
+        ).format(firm=firm.name),
     )
     ctx.say(
         _(

@@ -13,15 +13,17 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 
 from flows import admin, hires, registration
 from flows.core import MORE, Ctx, Exit, Exits, Flow, buttons, history
-from flows.replies import Action, Incoming, Reply
+from flows.replies import Action, Button, Incoming, Reply
+from domain.i18n import LANGUAGES, N_, _, format_number, language_named, ngettext, switch_to
 
 if TYPE_CHECKING:  # pragma: no cover
     from flows.router import ConversationState
 
-COMMANDS_HELP = (
+COMMANDS_HELP = N_(
     "Commands: /status where you are, /back change the last answer, /cancel stop and forget "
     "this registration, /login sign in, /profile your account (once signed in), /logout, "
-    "/privacy what is kept, /delete_my_data erase what I keep about you, /help this help."
+    "/privacy what is kept, /delete_my_data erase what I keep about you, /language English or "
+    "Spanish, /help this help."
 )
 
 #: flows whose answers a command must not drop
@@ -32,43 +34,51 @@ ADMIN_RETURNS = ("welcome", "registered", "awaiting_letter", "signed_in")
 
 
 def _days(n: float) -> str:
-    return f"{n:g} day{'' if n == 1 else 's'}"
+    """A number of days ("30 days"), a phrase inside a longer sentence."""
+    return ngettext("{n} day", "{n} days", n).format(n=format_number(n))
 
 
 def privacy_text(ctx: Ctx) -> str:
     """/privacy in short; the buttons under it (:data:`PRIVACY_MORE`) say the rest."""
     keep = ctx.services.settings.privacy
-    return (
+    return _(
         "Privacy in short: I ask only for what each step needs and keep it encrypted. Your SSN and "
         "codes are kept only as fingerprints that can't be turned back, account digits never, and I "
         "delete your messages that carry them as soon as I've read them. Unfinished answers are erased "
-        f"after {_days(keep.abandoned_after_days)}. Only this service's operators see your data.\n\n"
+        "after {days}. Only this service's operators see your data.\n\n"
         "/cancel erases a registration's answers; /delete_my_data erases what I keep about you. The "
         "buttons below say more."
-    )
+    ).format(days=_days(keep.abandoned_after_days))
 
 
 def privacy_kept(ctx: Ctx) -> str:
     """What is kept, and for how long: the numbers come from config.yaml (privacy:)."""
     keep = ctx.services.settings.privacy
-    return (
+    return _(
         "What I keep, and for how long:\n"
         "• While you register: your answers so far (name, email, date of birth, filing status, address, "
-        f"phone), encrypted, so you can carry on later; erased if you don't come back for {_days(keep.abandoned_after_days)}.\n"
+        "phone), encrypted, so you can carry on later; erased if you don't come back for {abandoned}.\n"
         "• Your SSN and every code: only as a keyed fingerprint. Codes are deleted "
-        f"{_days(keep.codes_retention_days)} after they stop working.\n"
+        "{codes} after they stop working.\n"
         "• Financial account digits: never. They're checked once against the records and dropped.\n"
         "• Once you're registered, your account for as long as it exists: your username, your password "
         "only as a one-way hash (argon2) and, encrypted, your name, email, date of birth, filing status, "
         "address, phone, site phrase and authenticator key.\n"
-        f"• Emails and texts I send you: an encrypted copy for {_days(keep.outbox_retention_days)}; letters "
-        f"with a mailed code until {_days(keep.letters_retention_days)} after the code expires.\n"
-        f"• Security events: their kind and time only, for {_days(keep.audit_retention_days)}; counters "
-        f"behind attempt limits, {_days(keep.attempts_retention_days)}."
+        "• Emails and texts I send you: an encrypted copy for {outbox}; letters "
+        "with a mailed code until {letters} after the code expires.\n"
+        "• Security events: their kind and time only, for {audit}; counters "
+        "behind attempt limits, {attempts}."
+    ).format(
+        abandoned=_days(keep.abandoned_after_days),
+        codes=_days(keep.codes_retention_days),
+        outbox=_days(keep.outbox_retention_days),
+        letters=_days(keep.letters_retention_days),
+        audit=_days(keep.audit_retention_days),
+        attempts=_days(keep.attempts_retention_days),
     )
 
 
-PRIVACY_WHO = (
+PRIVACY_WHO = N_(
     "Who sees it: only the operators of this service, with its own tools. Nobody can read your "
     "password or SSN back. The tax records you're checked against belong to the tax authority, not "
     "to this bot.\n\n"
@@ -78,7 +88,7 @@ PRIVACY_WHO = (
 )
 
 
-DELETE_KEPT = (
+DELETE_KEPT = N_(
     "What stays, and why: security events (kind and time only, no longer linked to this chat); "
     "counters behind attempt limits until their time runs out (so erasing can't undo a lockout); the "
     "tax records you were checked against (they're the tax authority's, not yours or this bot's); "
@@ -88,15 +98,17 @@ DELETE_KEPT = (
 )
 
 
-PRIVACY_ERASING = (
-    "Erasing: /cancel stops a registration and erases its answers. /delete_my_data erases what I keep "
-    "about you, and your account too if you're signed in.\n\n" + DELETE_KEPT
-)
+def privacy_erasing(ctx: Ctx) -> str:
+    return _(
+        "Erasing: /cancel stops a registration and erases its answers. /delete_my_data erases what I keep "
+        "about you, and your account too if you're signed in."
+    ) + "\n\n" + _(DELETE_KEPT)
 
-MORE.update({"privacy_kept": privacy_kept, "privacy_who": PRIVACY_WHO, "privacy_erasing": PRIVACY_ERASING, "commands": COMMANDS_HELP})
+
+MORE.update({"privacy_kept": privacy_kept, "privacy_who": PRIVACY_WHO, "privacy_erasing": privacy_erasing, "commands": COMMANDS_HELP})
 
 #: the buttons under /privacy
-PRIVACY_MORE = [("privacy_kept", "What is kept"), ("privacy_who", "Who sees it"), ("privacy_erasing", "Erasing")]
+PRIVACY_MORE = [("privacy_kept", N_("What is kept")), ("privacy_who", N_("Who sees it")), ("privacy_erasing", N_("Erasing"))]
 
 
 def status_text(conv: "ConversationState", ctx: Ctx) -> str:
@@ -106,33 +118,33 @@ def status_text(conv: "ConversationState", ctx: Ctx) -> str:
         lines = []
         for i, stage in enumerate(registration.STAGES):
             mark = "✅" if i < current else ("➡️" if i == current else "▫️")
-            lines.append(f"{mark} {stage}")
-        return "Registration progress:\n" + "\n".join(lines) + "\n\nYour answers so far are saved."
+            lines.append(f"{mark} {_(stage)}")
+        return _("Registration progress:\n{stages}\n\nYour answers so far are saved.").format(stages="\n".join(lines))
     if conv.flow == "login":
-        return "You're signing in."
+        return _("You're signing in.")
     if conv.flow == "exception":
         if conv.state == "handoff":
-            return (
+            return _(
                 "Your registration is with the e-Help Desk (exception processing), case "
-                f"{ctx.data.get('case_ref', '')}. The details are below; your online answers are kept."
-            )
+                "{case}. The details are below; your online answers are kept."
+            ).format(case=ctx.data.get("case_ref", ""))
         if conv.state == "phone_help":
-            return "A phone case needs your SSN, date of birth, name and filing status to match the records first; what to do is below."
-        return "Exception processing isn't open to you; the options that remain are below."
+            return _("A phone case needs your SSN, date of birth, name and filing status to match the records first; what to do is below.")
+        return _("Exception processing isn't open to you; the options that remain are below.")
     if conv.flow == "profile":
-        return "You're signed in and looking at your profile."
+        return _("You're signed in and looking at your profile.")
     if conv.flow == "admin":
-        return "You're in your firm's admin menu. /cancel closes it."
+        return _("You're in your firm's admin menu. /cancel closes it.")
     if ctx.data.get("session"):
-        return f"You're signed in as {ctx.data['session'].get('username')}."
+        return _("You're signed in as {username}.").format(username=ctx.data["session"].get("username"))
     if conv.state == "registered":
-        return "You're registered and signed out. /login signs you in."
+        return _("You're registered and signed out. /login signs you in.")
     if conv.state == "awaiting_letter":
-        return (
+        return _(
             "Your account is set up and waiting for the activation code from your letter. When it "
             "arrives, sign in with /login and type the code."
         )
-    return "You haven't started yet. Tap \"Begin registration\" to start."
+    return _("You haven't started yet. Tap \"{button}\" to start.").format(button=_("Begin registration"))
 
 
 # -- the turn a command is answered in -----------------------------------------------------------
@@ -218,7 +230,7 @@ async def _close_admin(t: Turn) -> list[Action]:
 
 async def _start(t: Turn) -> list[Action]:
     if t.busy:
-        return [Reply(f"You're already in the middle of {t.flow.title.lower()}. Here's where we are:")] + await t.prompt()
+        return [Reply(_(IN_THE_MIDDLE_OF.get(t.conv.flow, IN_THE_MIDDLE_OF["registration"])))] + await t.prompt()
     if t.ctx.data.get("session") or (t.conv.flow == "home" and t.conv.state != "welcome"):
         # registered (or waiting for a letter): their own screen, not the first-time welcome
         return await t.prompt()
@@ -227,8 +239,11 @@ async def _start(t: Turn) -> list[Action]:
 
 async def _help(t: Turn) -> list[Action]:
     step = t.flow.steps[t.conv.state]
-    t.ctx.more.append(("commands", "All commands"))
-    return await t.reply((await step.help_text(t.ctx)).strip() or "Answer the question below, or tap \"All commands\".")
+    t.ctx.more.append(("commands", N_("All commands")))
+    return await t.reply(
+        (await step.help_text(t.ctx)).strip()
+        or _("Answer the question below, or tap \"{button}\".").format(button=_("All commands"))
+    )
 
 
 async def _privacy(t: Turn) -> list[Action]:
@@ -243,21 +258,25 @@ def _signed_in_account(ctx: Ctx) -> int | None:
 async def _ask_delete(t: Turn) -> list[Action]:
     ctx = t.ctx
     plan = await ctx.repo.erasure_plan(ctx.chat_id, _signed_in_account(ctx))
-    text = (
-        "Do you want me to erase what I keep about you? That is your answers in this chat, the codes "
-        "and messages I sent you, and reminders waiting for you"
-    )
-    text += ", and your Secure Access account with its sign-in details and devices." if plan.accounts else "."
     if plan.accounts:
-        text += " You'd have to register again to use it."
+        text = _(
+            "Do you want me to erase what I keep about you? That is your answers in this chat, the codes "
+            "and messages I sent you, and reminders waiting for you, and your Secure Access account with "
+            "its sign-in details and devices. You'd have to register again to use it."
+        )
+    else:
+        text = _(
+            "Do you want me to erase what I keep about you? That is your answers in this chat, the codes "
+            "and messages I sent you, and reminders waiting for you."
+        )
     if plan.needs_sign_in:
-        text += (
-            "\n\nYour Secure Access account registered from this chat stays unless you're signed in: to "
+        text += "\n\n" + _(
+            "Your Secure Access account registered from this chat stays unless you're signed in: to "
             "erase it too, cancel this, sign in with /login, then send /delete_my_data again."
         )
-    text += "\n\n" + DELETE_KEPT
+    text += "\n\n" + _(DELETE_KEPT)
     ctx.data["_pending_delete"] = True
-    return [Reply(text, buttons("_delete", [[("yes", "Yes, erase my data"), ("no", "No, keep it")]]))]
+    return [Reply(text, buttons("_delete", [[("yes", N_("Yes, erase my data")), ("no", N_("No, keep it"))]]))]
 
 
 async def _status(t: Turn) -> list[Action]:
@@ -268,40 +287,54 @@ async def _back(t: Turn) -> list[Action]:
     past = history(t.ctx)
     if not past:
         if t.ctx.data.get("_checkpoint"):
-            reason = (
+            reason = _(
                 "There's no earlier answer to change at this point: what came before has already been "
                 "verified. Use /cancel if you need to start over."
             )
         elif t.busy:
-            reason = "This is the first question here, so there's nothing earlier to change."
+            reason = _("This is the first question here, so there's nothing earlier to change.")
         else:
-            reason = "There's nothing to go back to here."
+            reason = _("There's nothing to go back to here.")
         return await t.reply(reason)
     t.conv.state = past.pop()
-    return await t.reply("OK, let's redo that one.")
+    return await t.reply(_("OK, let's redo that one."))
+
+
+#: /cancel's question and its yes, for what is in progress (a registration, a sign-in, a change)
+CANCEL_QUESTIONS = {
+    "registration": (
+        N_("Do you want to cancel this registration? Everything you've entered so far will be erased."),
+        N_("Yes, cancel the registration"),
+    ),
+    "login": (N_("Do you want to cancel this sign-in?"), N_("Yes, cancel the sign-in")),
+    "profile": (N_("Do you want to cancel this change?"), N_("Yes, cancel the change")),
+}
+CANCEL_QUESTIONS["exception"] = CANCEL_QUESTIONS["registration"]
+
+#: /start while something is in progress, by flow
+IN_THE_MIDDLE_OF = {
+    "registration": N_("You're already in the middle of registration. Here's where we are:"),
+    "login": N_("You're already in the middle of sign-in. Here's where we are:"),
+    "profile": N_("You're already in the middle of profile. Here's where we are:"),
+    "exception": N_("You're already in the middle of exception processing. Here's where we are:"),
+}
 
 
 async def _cancel(t: Turn) -> list[Action]:
     if not t.busy:
-        return await t.reply("There's nothing in progress to cancel.")
+        return await t.reply(_("There's nothing in progress to cancel."))
     t.ctx.data["_pending_cancel"] = True
-    what = {"registration": "registration", "login": "sign-in", "profile": "change", "exception": "registration"}[t.conv.flow]
-    extra = " Everything you've entered so far will be erased." if what == "registration" else ""
-    return [
-        Reply(
-            f"Do you want to cancel this {what}?{extra}",
-            buttons("_cancel", [[("yes", f"Yes, cancel the {what}"), ("no", "No, keep going")]]),
-        )
-    ]
+    question, yes = CANCEL_QUESTIONS[t.conv.flow]
+    return [Reply(_(question), buttons("_cancel", [[("yes", yes), ("no", N_("No, keep going"))]]))]
 
 
 async def _login(t: Turn) -> list[Action]:
     if t.conv.flow == "registration":
         return await t.reply(
-            "You're in the middle of registering. Finish it first, or /cancel it if you meant to sign in to an existing account."
+            _("You're in the middle of registering. Finish it first, or /cancel it if you meant to sign in to an existing account.")
         )
     if t.ctx.data.get("session"):
-        return await t.reply("You're already signed in.")
+        return await t.reply(_("You're already signed in."))
     if t.conv.flow == "login":
         return await t.prompt()
     return await t.move("login", carry={"login_from": t.conv.state} if t.conv.flow == "home" else None)
@@ -312,22 +345,57 @@ async def _logout(t: Turn) -> list[Action]:
         # the answers stay: only the screen changes
         t.ctx.exits.check("home", "registered")
         t.conv.flow, t.conv.state = "home", "registered"
-        return await t.reply("You're signed out.")
-    return await t.reply("You aren't signed in.")
+        return await t.reply(_("You're signed out."))
+    return await t.reply(_("You aren't signed in."))
 
 
 async def _profile(t: Turn) -> list[Action]:
     if not t.ctx.data.get("session"):
-        return await t.reply("Sign in first with /login; then /profile shows your account.")
+        return await t.reply(_("Sign in first with /login; then /profile shows your account."))
     if t.busy:
-        return await t.reply("Let's finish what we started first:")
+        return await t.reply(_("Let's finish what we started first:"))
     return await t.move("profile")
 
 
 async def _register(t: Turn) -> list[Action]:
     if t.busy:
-        return await t.reply("Let's finish what we started first:")
+        return await t.reply(_("Let's finish what we started first:"))
     return await t.move("registration")
+
+
+# -- /language (/idioma) --------------------------------------------------------------------------
+
+#: the prefix of the buttons /language shows ("_lang:es"): they work whenever they are pressed
+LANGUAGE_BUTTONS = "_lang"
+#: set while /language waits for a language to be typed (the next message only)
+PENDING_LANGUAGE = "_pending_language"
+
+
+async def _language(t: Turn) -> list[Action]:
+    """/language es (/idioma español) switches at once; /language alone offers each language by
+    its own name. Nothing of what is in progress is lost: the current question comes back."""
+    wanted = language_named(t.incoming.text)
+    if wanted is not None:
+        return await switch_language(t, wanted)
+    t.ctx.data[PENDING_LANGUAGE] = True
+    keyboard = (tuple(Button(name, f"{LANGUAGE_BUTTONS}:{code}") for code, name in LANGUAGES.items()),)
+    return [Reply(_("Which language should I write in?"), keyboard)]
+
+
+async def switch_language(t: Turn, language: str) -> list[Action]:
+    """Speak ``language`` in this chat from now on (this turn included), then the current
+    question again, in that language."""
+    ctx = t.ctx
+    if language not in LANGUAGES:
+        return await t.reply(_("That button belongs to an earlier message, so I've ignored it. Here is where we are now:"))
+    if language == ctx.language:
+        return await t.reply(_("I'm already writing in English."))
+    ctx.language = switch_to(language)
+    note = getattr(ctx.repo, "note_language", None)
+    if note is not None:  # the help desk's cases and the firm's roster show it
+        await note(ctx.chat_id, language)
+    # the sentence names the language it is written in: each catalog names its own
+    return await t.reply(_("From now on I'll write in English."))
 
 
 # -- the answers to the confirmations /cancel and /delete_my_data ask for --------------------------
@@ -338,13 +406,17 @@ async def confirm_delete(t: Turn, answer: str) -> list[Action]:
     ctx = t.ctx
     ctx.exits = COMMANDS_BY_NAME["delete_my_data"][0].exits
     if answer == "no":
-        return [Reply("Nothing was erased.")] + await t.prompt()
+        return [Reply(_("Nothing was erased."))] + await t.prompt()
     report = await ctx.repo.erase_personal_data(ctx.chat_id, _signed_in_account(ctx), dict(ctx.data))
     ctx.data.pop("session", None)
-    what = "Your data is erased, including your Secure Access account." if report.accounts else "Your data is erased."
+    if report.accounts:
+        what = _("Your data is erased, including your Secure Access account.")
+    else:
+        what = _("Your data is erased.")
     if report.needs_sign_in:
-        what += " Your Secure Access account stays: sign in and send /delete_my_data to erase it too."
-    return await t.move("home", "welcome", [Reply(f"{what} This chat starts afresh.\n\n{DELETE_KEPT}")])
+        what += " " + _("Your Secure Access account stays: sign in and send /delete_my_data to erase it too.")
+    what += " " + _("This chat starts afresh.")
+    return await t.move("home", "welcome", [Reply(f"{what}\n\n{_(DELETE_KEPT)}")])
 
 
 async def confirm_cancel(t: Turn, answer: str) -> list[Action]:
@@ -352,23 +424,28 @@ async def confirm_cancel(t: Turn, answer: str) -> list[Action]:
     ctx = t.ctx
     ctx.exits = _cancel_row.exits
     if answer == "no":
-        return [Reply("Good, let's carry on.")] + await t.prompt()
+        return [Reply(_("Good, let's carry on."))] + await t.prompt()
     if ctx.data.get("session"):
-        return await t.move("home", "signed_in", [Reply("Cancelled. You're still signed in.")])
-    what = "registration" if t.conv.flow == "registration" else "sign-in"
+        return await t.move("home", "signed_in", [Reply(_("Cancelled. You're still signed in."))])
     back = ctx.data.get("login_from") if t.conv.flow == "login" else None
     if back in ("registered", "awaiting_letter"):
         # a registered chat goes back to its own screen, not the first-time welcome
-        return await t.move("home", back, [Reply("The sign-in is cancelled.")])
+        return await t.move("home", back, [Reply(_("The sign-in is cancelled."))])
     if t.conv.flow == "registration":
         await hires.record_hire_event(ctx, "cancelled")
-    out = [Reply(f"The {what} is cancelled and what you entered has been erased. You can start again any time.")]
-    return await t.move("home", "welcome", out)
+        done = _("The registration is cancelled and what you entered has been erased. You can start again any time.")
+    else:
+        done = _("The sign-in is cancelled and what you entered has been erased. You can start again any time.")
+    return await t.move("home", "welcome", [Reply(done)])
 
 
 async def unknown(t: Turn) -> list[Action]:
-    t.ctx.more.append(("commands", "All commands"))
-    return await t.reply(f"I don't know the command /{t.incoming.command}. Tap \"All commands\" for the ones I know.")
+    t.ctx.more.append(("commands", N_("All commands")))
+    return await t.reply(
+        _("I don't know the command /{command}. Tap \"{button}\" for the ones I know.").format(
+            command=t.incoming.command, button=_("All commands")
+        )
+    )
 
 
 # -- the table --------------------------------------------------------------------------------------
@@ -411,6 +488,7 @@ COMMANDS: tuple[Command, ...] = (
         exits=_exits("delete_my_data", [("erased", "home", "welcome")]),
     ),
     Command(("status",), _status),
+    Command(("language", "idioma"), _language, title="/language, /idioma"),
     Command(("back",), _back),
     _cancel_row,
     Command(

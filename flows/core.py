@@ -7,19 +7,25 @@ explanation when it cannot be used, or returns the name of the trigger to fire (
 returns nothing). The machine decides where that trigger leads, using conditions over the answers.
 Nothing here knows about Telegram: input is an :class:`~flows.replies.Incoming`, output a list of
 plain actions.
+
+Texts declared with a step (its question, its help, its buttons' labels, the "Why?" explanations)
+are written in English and marked with ``N_``; they are translated here, each time they are shown,
+into the language of the turn (:mod:`domain.i18n`).
 """
 
 from __future__ import annotations
 
 import inspect
 import re
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Iterable, Union
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Union
 
 from transitions import Machine
 
-from flows.replies import Action, Button, DeleteUserMessage, Incoming, Reply
+from flows.replies import Action, Button, DeleteUserMessage, Incoming, Notify, Reply
+from domain.i18n import DEFAULT_LANGUAGE, N_, _, current_language, using
 from domain.ports import RecordsAdapter, Repository, Services, Vault
 from domain.validators import Invalid
 
@@ -47,12 +53,12 @@ WORDED_DATE = re.compile(
 
 
 def personal_data(text: str) -> str | None:
-    """What a message seems to carry that shouldn't stay in a chat ("a long number", "a date"),
-    wherever it is typed; None when nothing."""
+    """What a message seems to carry that shouldn't stay in a chat ("a long number", "a date":
+    marked for translation, shown with ``_()``), wherever it is typed; None when nothing."""
     if DIGIT_RUN.search(text):
-        return "a long number"
+        return N_("a long number")
     if WORDED_DATE.search(text):
-        return "a date"
+        return N_("a date")
     return None
 
 
@@ -145,6 +151,8 @@ class Ctx:
         self.more: list[tuple[str, str]] = []
         #: what this turn has learnt that its prompt may use (not kept after the turn)
         self.turn: dict[str, Any] = {}
+        #: the chat's language ("en", "es"): the turn speaks it; /language changes it
+        self.language: str = current_language()
 
     # services, for readability inside steps
     @property
@@ -163,7 +171,27 @@ class Ctx:
         return self.services.clock.now()
 
     def say(self, text: str, choices: Choices | None = None, *, protect: bool = False, state: str = "_") -> None:
-        self.actions.append(Reply(text, buttons(state, choices or []), protect))
+        self.actions.append(Reply(_(text), buttons(state, choices or []), protect))
+
+    async def language_of(self, chat_id: int) -> str:
+        """The language another chat speaks (its stored choice; English for a chat never seen)."""
+        if chat_id == self.chat_id:
+            return self.language
+        lookup = getattr(self.repo, "chat_language", None)
+        return (await lookup(chat_id) if lookup is not None else None) or DEFAULT_LANGUAGE
+
+    @asynccontextmanager
+    async def speaking_to(self, chat_id: int) -> AsyncIterator[str]:
+        """Inside the block, texts are written in ``chat_id``'s language (a message for another
+        chat); afterwards this turn's language again."""
+        with using(await self.language_of(chat_id)) as language:
+            yield language
+
+    async def notify(self, chat_id: int, build: Callable[[], str]) -> None:
+        """A message for another chat, written by ``build`` in that chat's language."""
+        async with self.speaking_to(chat_id):
+            text = build()
+        self.actions.append(Notify(chat_id, text))
 
     def go(self, flow: str, state: str | None = None, carry: dict | None = None) -> None:
         """Leave this flow for another (its first step unless ``state`` is given).
@@ -194,17 +222,17 @@ def explanation(key: str, full: str) -> str:
     return full
 
 
-def explain(ctx: Ctx, key: str, full: str, short: str, label: str = "Why?") -> str:
+def explain(ctx: Ctx, key: str, full: str, short: str, label: str = N_("Why?")) -> str:
     """``full`` the first time this conversation needs the explanation ``key`` (declared with
     :func:`explanation`); afterwards ``short`` (one line), with a button under the question that
-    shows the full text again."""
+    shows the full text again. Both are returned translated (compare the result with ``_(full)``)."""
     given = ctx.data.setdefault(EXPLAINED, [])
     if key not in given:
         given.append(key)
-        return full
+        return _(full)
     if (key, label) not in ctx.more:
         ctx.more.append((key, label))
-    return short
+    return _(short)
 
 
 def more_buttons(actions: list[Action], more: list[tuple[str, str]]) -> list[Action]:
@@ -215,7 +243,7 @@ def more_buttons(actions: list[Action], more: list[tuple[str, str]]) -> list[Act
     for i in range(len(actions) - 1, -1, -1):
         reply = actions[i]
         if isinstance(reply, Reply):
-            rows = tuple((Button(label, f"_more:{key}"),) for key, label in more)
+            rows = tuple((Button(_(label), f"_more:{key}"),) for key, label in more)
             out = list(actions)
             out[i] = Reply(reply.text, tuple(reply.buttons) + rows, reply.protect)
             return out
@@ -223,7 +251,14 @@ def more_buttons(actions: list[Action], more: list[tuple[str, str]]) -> list[Act
 
 
 def buttons(state: str, choices: Choices) -> tuple[tuple[Button, ...], ...]:
-    return tuple(tuple(Button(label, f"{state}:{value}") for value, label in row) for row in choices)
+    """The keyboard for ``choices``, its labels in the turn's language."""
+    return tuple(tuple(Button(_(label), f"{state}:{value}") for value, label in row) for row in choices)
+
+
+def shown(text: Any) -> Any:
+    """A text as shown: a declared one (marked with ``N_``) translated into the turn's language;
+    one built at the time (already translated, so no msgid) comes back as it is."""
+    return _(text) if isinstance(text, str) else text
 
 
 async def _resolve(value: Any, ctx: Ctx) -> Any:
@@ -253,20 +288,28 @@ class Step:
     #: the prompt shows a secret (an authenticator key): sent with Telegram's protect_content
     protect: bool = False
 
-    #: the buttons and the {value: label} of fixed choices, built once (None: not built yet)
-    _fixed: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    #: per language, the buttons and the {value: label} of fixed choices, built once each
+    _fixed: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     def _fixed_choices(self) -> tuple | None:
-        """(buttons, values) when the choices don't depend on the conversation."""
+        """(buttons, values) when the choices don't depend on the conversation, in the turn's
+        language."""
         if callable(self.choices):
             return None
         if self._fixed is None:
+            self._fixed = {}
+        language = current_language()
+        built = self._fixed.get(language)
+        if built is None:
             choices = self.choices or []
-            self._fixed = (buttons(self.name, choices), {value: label for row in choices for value, label in row})
-        return self._fixed
+            built = self._fixed[language] = (
+                buttons(self.name, choices),
+                {value: _(label) for row in choices for value, label in row},
+            )
+        return built
 
     async def prompt(self, ctx: Ctx) -> Reply:
-        text = await _resolve(self.ask, ctx)
+        text = shown(await _resolve(self.ask, ctx))
         fixed = self._fixed_choices()
         if fixed is not None:
             return Reply(text, fixed[0], protect=self.protect)
@@ -274,14 +317,21 @@ class Step:
         return Reply(text, buttons(self.name, choices), protect=self.protect)
 
     async def help_text(self, ctx: Ctx) -> str:
-        return await _resolve(self.help, ctx)
+        return shown(await _resolve(self.help, ctx))
 
     async def choice_values(self, ctx: Ctx) -> dict[str, str]:
+        """{value: label} of the buttons, the labels in the turn's language."""
         fixed = self._fixed_choices()
         if fixed is not None:
             return fixed[1]
         choices = await _resolve(self.choices, ctx) or []
-        return {value: label for row in choices for value, label in row}
+        return {value: _(label) for row in choices for value, label in row}
+
+    def declared_labels(self) -> dict[str, str]:
+        """{value: label} of fixed choices as written (English): typed, they count too."""
+        if callable(self.choices) or not self.choices:
+            return {}
+        return {value: label for row in self.choices for value, label in row}
 
 
 class _Cursor:
@@ -420,7 +470,7 @@ class Flow:
 # -- running a step ----------------------------------------------------------------------------
 
 
-WHY_DELETED = (
+WHY_DELETED = N_(
     "Chats with bots aren't end-to-end encrypted, and a message stays on every device signed in to "
     "your Telegram account. So I delete each message that carries an SSN, a date of birth, account "
     "digits, a password or a code as soon as I've read it."
@@ -429,14 +479,16 @@ MORE["deleted"] = WHY_DELETED
 
 
 def delete_secret(incoming: Incoming, what: str, ctx: Ctx | None = None) -> list[Action]:
-    """Delete the user's message because it held ``what`` ("your SSN"), and say so: in full the
-    first time in the conversation, then in short. The short note has no "Why?" button: it comes
-    before a question whose own buttons stay as they are (/privacy says why, too)."""
-    note = f"(I deleted your message because it held {what}, so it doesn't stay in this chat.)"
+    """Delete the user's message because it held ``what`` ("your SSN", declared with ``N_``), and
+    say so: in full the first time in the conversation, then in short. The short note has no
+    "Why?" button: it comes before a question whose own buttons stay as they are (/privacy says
+    why, too)."""
+    what = _(what)
+    note = _("(I deleted your message because it held {what}, so it doesn't stay in this chat.)").format(what=what)
     if ctx is not None:
         given = ctx.data.setdefault(EXPLAINED, [])
         if "deleted" in given:
-            note = f"(Deleted: it held {what}.)"
+            note = _("(Deleted: it held {what}.)").format(what=what)
         else:
             given.append("deleted")
     return [DeleteUserMessage(incoming.message_id), Reply(note)]
@@ -458,22 +510,29 @@ async def run_answer(flow: Flow, state: str, ctx: Ctx, incoming: Incoming) -> tu
     values = await step.choice_values(ctx)
     choice: str | None = None
     if incoming.kind == "button":
-        prefix, _, value = incoming.data.partition(":")
+        prefix, _sep, value = incoming.data.partition(":")
         if prefix != state or value not in values:
-            out.append(Reply("That button belongs to an earlier question, so I've ignored it. Here is where we are now:"))
+            out.append(Reply(_("That button belongs to an earlier question, so I've ignored it. Here is where we are now:")))
             out.append(await step.prompt(ctx))
             return state, out
         choice = value
         text = values[value]
     else:
         text = incoming.text.strip()
-        # A typed label (or value) counts as pressing its button.
+        # A typed label (or value) counts as pressing its button; so does a fixed button's
+        # English label in another language.
+        typed = text.casefold()
         for value, label in values.items():
-            if text.casefold() in (label.casefold(), value.casefold()):
+            if typed in (label.casefold(), value.casefold()):
                 choice = value
                 break
+        else:
+            for value, label in step.declared_labels().items():
+                if typed == label.casefold() and value in values:
+                    choice = value
+                    break
         if choice is None and not step.typed:
-            out.append(Reply("Please pick one of the buttons below (or type its label)."))
+            out.append(Reply(_("Please pick one of the buttons below (or type its label).")))
             out.append(await step.prompt(ctx))
             return state, out
 
@@ -482,7 +541,7 @@ async def run_answer(flow: Flow, state: str, ctx: Ctx, incoming: Incoming) -> tu
         trigger = await step.check(ctx, answer) or "next"
     except Invalid as problem:
         out.extend(ctx.actions)
-        out.append(Reply(problem.message))
+        out.append(Reply(_(problem.message)))
         out.append(await step.prompt(ctx))
         return state, out
 

@@ -82,7 +82,8 @@ async def _apply(ctx: Ctx, store, hire, event: str, until: datetime | None) -> N
         store.save_progress(hire, after)
     if notice is None:
         return
-    await store.notify_admins(hire, rules.notice(notice, store.name(hire), after, ctx.policy.firms.timezone, facts(ctx.policy)))
+    # written in each admin chat's language
+    await store.notify_admins(hire, lambda: rules.notice(notice, store.name(hire), after, ctx.policy.firms.timezone, facts(ctx.policy)))
     if notice == rules.HELP:
         firm = await store.firm(hire.firm_id)
         ctx.say(_("I've let your admin at {firm} know what's holding you up, so they can help you with it.").format(firm=firm.name))

@@ -40,6 +40,9 @@ class Incoming:
     username: str | None = None
     #: the transport's sequence number (Telegram's update_id), to drop redelivered updates
     update_id: int | None = None
+    #: the language the person's app is set to ("es", "es-MX"; Telegram's ``language_code``): the
+    #: chat speaks it from its first message when the bot knows it (domain.i18n), until /language
+    language_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,8 @@ class Document:
 
 @dataclass(frozen=True)
 class Notify:
-    """A message for another chat (e.g. a firm admin told that a hire finished)."""
+    """A message for another chat (e.g. a firm admin told that a hire finished), written in that
+    chat's language (build it with ``flows.core.Ctx.notify``)."""
 
     chat_id: int
     text: str

@@ -256,7 +256,8 @@ async def remind(ctx: Ctx, store, firm, hire) -> None:
             "firm.remind_too_soon",
         )
     letter_expires = await store.letter_expiry(hire.account_id)
-    text = rules.nudge_text(firm.name, store.progress(hire), letter_expires, zone(ctx), facts(ctx.policy))
+    async with ctx.speaking_to(hire.chat_id):  # in the hire's language
+        text = rules.nudge_text(firm.name, store.progress(hire), letter_expires, zone(ctx), facts(ctx.policy))
     ctx.actions.append(Notify(hire.chat_id, text))
     store.mark_reminded(hire, ctx.now())
     ctx.say(_("Sent {name} this reminder:\n\n{text}").format(name=name, text=text))

@@ -14,6 +14,7 @@ from flows import admin, commands, exception, hires, home, login, profile, regis
 from flows.commands import Turn
 from flows.core import MORE, Ctx, Exits, Flow, enter, more_buttons, personal_data, run_answer
 from flows.replies import Action, DeleteUserMessage, Incoming, Reply
+from domain.i18n import N_, _, format_number, language_named, ngettext
 from domain.validators import yes_no
 
 FLOWS: dict[str, Flow] = {
@@ -41,13 +42,13 @@ def check_exits() -> None:
 
 
 OTHER_WORDS = {
-    "photo": "a photo",
-    "sticker": "a sticker",
-    "voice": "a voice message",
-    "video": "a video",
-    "document": "a file",
-    "location": "a location",
-    "contact": "a contact",
+    "photo": N_("a photo"),
+    "sticker": N_("a sticker"),
+    "voice": N_("a voice message"),
+    "video": N_("a video"),
+    "document": N_("a file"),
+    "location": N_("a location"),
+    "contact": N_("a contact"),
 }
 
 
@@ -82,19 +83,25 @@ async def _switch(
     return await _current_prompt(conv, ctx)
 
 
-def _plural(count: float, unit: str) -> str:
-    return f"{count:g} {unit}" + ("" if count == 1 else "s")
-
-
 def _session_expired(ctx: Ctx, now: datetime) -> str | None:
     s = ctx.data.get("session")
     if not s:
         return None
     policy = ctx.policy.session
     if now - datetime.fromisoformat(s["started"]) > timedelta(hours=policy.max_hours):
-        return f"For your security, sessions end after {_plural(policy.max_hours, 'hour')}, so I've signed you out."
+        n = policy.max_hours
+        return ngettext(
+            "For your security, sessions end after {n} hour, so I've signed you out.",
+            "For your security, sessions end after {n} hours, so I've signed you out.",
+            n,
+        ).format(n=format_number(n))
     if now - datetime.fromisoformat(s["seen"]) > timedelta(minutes=policy.idle_minutes):
-        return f"You were inactive for over {_plural(policy.idle_minutes, 'minute')}, so I've signed you out."
+        n = policy.idle_minutes
+        return ngettext(
+            "You were inactive for over {n} minute, so I've signed you out.",
+            "You were inactive for over {n} minutes, so I've signed you out.",
+            n,
+        ).format(n=format_number(n))
     s["seen"] = now.isoformat()
     return None
 
@@ -148,18 +155,30 @@ async def _more(conv: ConversationState, ctx: Ctx, key: str) -> list[Action]:
     """A "more" button: its text, then the question again."""
     text = MORE.get(key)
     if text is None:
-        return [Reply("That button belongs to an earlier message, so I've ignored it. Here is where we are now:")] + await _current_prompt(conv, ctx)
+        return [Reply(_("That button belongs to an earlier message, so I've ignored it. Here is where we are now:"))] + await _current_prompt(conv, ctx)
     if callable(text):
         text = text(ctx)
-    return [Reply(text)] + await _current_prompt(conv, ctx)
+    return [Reply(_(text))] + await _current_prompt(conv, ctx)
 
 
 # The questions awaiting a yes: the flag that marks one, its buttons' prefix, what a yes does, and
 # what a typed answer leaves undone
 _PENDING = (
-    ("_pending_delete", "_delete", commands.confirm_delete, "erased"),
-    ("_pending_cancel", "_cancel", commands.confirm_cancel, "cancelled"),
+    ("_pending_delete", "_delete", commands.confirm_delete,
+     N_("(Nothing was erased: I've read that as your answer to the question.)")),
+    ("_pending_cancel", "_cancel", commands.confirm_cancel,
+     N_("(Nothing was cancelled: I've read that as your answer to the question.)")),
 )
+
+
+def _language_chosen(ctx: Ctx, incoming: Incoming) -> str | None:
+    """The language a /language button names, or the one typed right after /language."""
+    asked = ctx.data.pop(commands.PENDING_LANGUAGE, False)  # /language waits for one message only
+    if incoming.kind == "button" and incoming.data.startswith(commands.LANGUAGE_BUTTONS + ":"):
+        return incoming.data.partition(":")[2]
+    if asked and incoming.kind == "text":
+        return language_named(incoming.text)
+    return None
 
 
 async def _dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> list[Action]:
@@ -174,10 +193,17 @@ async def _dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> li
             ctx.go("home", "registered")
             return await _follow(conv, ctx, out)
 
+    language = _language_chosen(ctx, incoming)
     if incoming.kind == "button" and incoming.data.startswith("_more:"):
-        for pending, *_ in _PENDING:
+        for pending, *_rest in _PENDING:
             ctx.data.pop(pending, None)
         return out + await _more(conv, ctx, incoming.data.partition(":")[2])
+
+    if language is not None:
+        for pending, *_rest in _PENDING:
+            ctx.data.pop(pending, None)
+        ctx.exits = Exits("/language", [])
+        return out + await commands.switch_language(_turn(conv, ctx, incoming), language)
 
     for pending, buttons, confirm, not_done in _PENDING:
         if ctx.data.pop(pending, False):
@@ -185,7 +211,7 @@ async def _dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> li
             if answer is not None:
                 return out + await confirm(_turn(conv, ctx, incoming), answer)
             if incoming.kind == "text":
-                out.append(Reply(f"(Nothing was {not_done}: I've read that as your answer to the question.)"))
+                out.append(Reply(_(not_done)))
 
     if incoming.kind == "command":
         return out + await _command(conv, ctx, incoming)
@@ -195,15 +221,16 @@ async def _dispatch(conv: ConversationState, ctx: Ctx, incoming: Incoming) -> li
         carries = incoming.other == "contact" or (incoming.text and (personal_data(incoming.text) or on_secret_step))
         if carries and incoming.message_id is not None:
             out.append(DeleteUserMessage(incoming.message_id))
-            out.append(Reply("(I deleted that message in case it held something private, so it doesn't stay in this chat.)"))
+            out.append(Reply(_("(I deleted that message in case it held something private, so it doesn't stay in this chat.)")))
         if incoming.other == "edited":
-            note = (
+            note = _(
                 "I noticed you edited a message. Edits don't change an answer I've already read; "
                 "to change your last answer use /back."
             )
         else:
-            what = OTHER_WORDS.get(incoming.other, "that")
-            note = f"I can only read typed answers and button taps here, so I didn't use {what}."
+            what = OTHER_WORDS.get(incoming.other)
+            what = _(what) if what else _("that")
+            note = _("I can only read typed answers and button taps here, so I didn't use {what}.").format(what=what)
         return out + [Reply(note)] + await _current_prompt(conv, ctx)
 
     flow = FLOWS[conv.flow]

@@ -73,6 +73,7 @@ TOP_KEYS = (
     "xfail",
     "skip",
     "databases",
+    "language",
 )
 #: the databases a transcript can run on (``databases: [sqlite, postgresql]``; sqlite when unsaid)
 DATABASES = ("sqlite", "postgresql")
@@ -254,6 +255,10 @@ class Transcript:
     includes: list[Path] = field(default_factory=list)
     #: the databases it runs on under pytest (``sabot script`` uses its own configured one)
     databases: list[str] = field(default_factory=lambda: ["sqlite"])
+    #: the language every user's Telegram app is set to (``language: es``; None: English)
+    language: str | None = None
+    #: a user's own app language (``users: {ana: {chat: 1001, language: es-MX}}``), by name
+    user_languages: dict = field(default_factory=dict)
 
     def cases(self) -> list[Row | None]:
         """One run per data row, or a single run without rows."""
@@ -337,6 +342,10 @@ def load_transcript(path: Path | str) -> Transcript:
     users = strip_lines(raw.get("users") or {})
     if not isinstance(users, dict):
         raise TranscriptError("'users:' maps a name to a chat id, e.g. {alice: 1001, bob: 1002}", path, line_of(raw))
+    users, user_languages = _user_languages(users, path, line_of(raw))
+    language = raw.get("language")
+    if language is not None and (not isinstance(language, str) or not language.strip()):
+        raise TranscriptError("'language:' is a Telegram language code such as es or es-MX", path, line_of(raw))
     databases = raw.get("databases") or ["sqlite"]
     if isinstance(databases, str):
         databases = [databases]
@@ -362,7 +371,29 @@ def load_transcript(path: Path | str) -> Transcript:
         xfail=raw.get("xfail"),
         skip=raw.get("skip"),
         includes=includes,
+        language=language.strip() if language else None,
+        user_languages=user_languages,
     )
+
+
+def _user_languages(users: dict, path: Path, line: int | None) -> tuple[dict, dict]:
+    """``users:`` as {name: chat id}, and the app language of those written as
+    ``{chat: 1001, language: es-MX}``."""
+    plain, languages = {}, {}
+    for name, value in users.items():
+        if isinstance(value, dict):
+            unknown = set(value) - {"chat", "id", "language"}
+            chat = value.get("chat", value.get("id"))
+            if unknown or chat is None:
+                raise TranscriptError(
+                    f"user {name!r}: a chat id, or {{chat: 1001, language: es-MX}}", path, line
+                )
+            plain[name] = chat
+            if value.get("language"):
+                languages[str(name)] = str(value["language"])
+        else:
+            plain[name] = value
+    return plain, languages
 
 
 def _default_name(path: Path) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from sabot_testing import coverage as coverage_mod
 from sabot_testing import extend
+from sabot_testing.leaks import leaks
 from sabot_testing.loader import Row, Step, Transcript, TranscriptError
 from sabot_testing.runtime import BotRuntime, deep_merge, parse_when
 
@@ -262,6 +263,7 @@ class Run:
             problems.append(f"the operator action was refused: {reply.error}")
         if reply is not None:
             problems.extend(too_long(reply))
+            problems.extend(await self.english_left(reply))
         try:
             if step.expect is not None:
                 problems.extend(await self.check(step, self.last))
@@ -274,6 +276,24 @@ class Run:
             if self.last is not None and self.last.chat_id is not None:
                 self.last_state = await self.runtime.engine.where(self.last.chat_id)
             raise StepFailure(step, problems, self.last, self, trace=trace)
+
+    async def english_left(self, reply: Reply) -> list[str]:
+        """English sentences in the reply of a chat that speaks another language
+        (:mod:`sabot_testing.leaks`)."""
+        if not reply.messages or reply.chat_id is None:
+            return []
+        language = await self.runtime.chat_language(reply.chat_id)
+        if not language or language == "en":
+            return []
+        texts = [m.text for m in reply.messages] + [label for m in reply.messages for row in m.buttons for label in row]
+        return [f"English left in a reply in {language!r}: {run!r}" for run in leaks(texts, language)]
+
+    def language_of(self, chat: int) -> str | None:
+        """The Telegram app language of the user of ``chat``: their own, or the transcript's."""
+        for name, value in self.transcript.users.items():
+            if str(value) == str(chat) and name in self.transcript.user_languages:
+                return self.transcript.user_languages[name]
+        return self.transcript.language
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -322,7 +342,7 @@ class Run:
     async def _user_action(self, step: Step) -> Reply:
         value = self.subst(step.value)
         chat = self.chat_for(self.subst(step.user))
-        client = await self.runtime.client(chat)
+        client = await self.runtime.client(chat, self.language_of(chat))
         kind = step.kind
         if kind == "say":
             act = lambda: client.send(_text(value))  # noqa: E731

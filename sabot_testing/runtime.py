@@ -127,13 +127,22 @@ class BotRuntime:
         app = build_application(token=FAKE_TOKEN, engine=engine, request=api, retry_policy=RetryPolicy(sleep=_no_sleep))
         return cls(settings=settings, services=services, engine=engine, api=api, app=app, clock=manual, workdir=workdir)
 
-    async def client(self, chat_id: int) -> TelegramTestClient:
+    async def client(self, chat_id: int, language_code: str | None = None) -> TelegramTestClient:
+        """The user of ``chat_id``; ``language_code`` is their Telegram app's language (English
+        when not given), fixed when they first appear."""
         client = self.clients.get(chat_id)
         if client is None:
-            client = TelegramTestClient(self.app, chat_id=chat_id)
+            client = TelegramTestClient(self.app, chat_id=chat_id, language_code=language_code or "en")
             await client.start()
             self.clients[chat_id] = client
         return client
+
+    async def chat_language(self, chat_id: int) -> str | None:
+        """The language the bot speaks in ``chat_id`` (None: it hasn't spoken there)."""
+        from bot.storage.repo import chat_language
+
+        async with self.services.sessions() as session:
+            return await chat_language(session, chat_id)
 
     async def outbox(self, after_id: int = 0):
         async with self.services.sessions() as session:

@@ -143,7 +143,7 @@ def test_the_commands_table_answers_each_name_in_order():
 
     names = {name for row in commands.COMMANDS for name in row.names}
     assert {"start", "help", "privacy", "delete_my_data", "deletemydata", "status", "back", "cancel", "login",
-            "signin", "logout", "signout", "profile", "register"} | set(admin.COMMANDS) == names
+            "signin", "logout", "signout", "profile", "register", "language", "idioma"} | set(admin.COMMANDS) == names
     # the conditional rows come before the general ones of the same name
     assert [row.when is not None for row in commands.COMMANDS_BY_NAME["start"]] == [True, False]
     assert [row.when is not None for row in commands.COMMANDS_BY_NAME["cancel"]] == [True, False]

@@ -52,10 +52,11 @@ def _as_data(value):
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _menus_set(calls) -> dict:
-    """scope (as a JSON string, for a dict key) -> the commands set for it."""
+def _menus_set(calls, language: str | None = None) -> dict:
+    """scope (as a JSON string, for a dict key) -> the commands set for it in ``language`` (None:
+    the default menu, in English)."""
     return {json.dumps(_as_data(c["params"].get("scope")), sort_keys=True): _as_data(c["params"]["commands"])
-            for c in calls}
+            for c in calls if c["params"].get("language_code") == language}
 
 
 def _scope(**scope) -> str:
@@ -88,12 +89,17 @@ async def test_menus_go_to_everyone_and_to_each_admin_chat():
     async with app:
         await set_command_menus(app.bot, [ADMIN_A, ADMIN_B], policy=RetryPolicy(sleep=_no_sleep))
     calls = api.calls_to("setMyCommands")
-    assert len(calls) == 3
+    assert len(calls) == 6  # each menu in English (the default) and in Spanish
     menus = _menus_set(calls)
     assert menus[_scope(type="default")] == _menu(PERSON_MENU)
     for chat in (ADMIN_A, ADMIN_B):
         # a chat's own menu replaces the default one there: the admin's holds the person's too
         assert menus[_scope(type="chat", chat_id=chat)] == _menu(PERSON_MENU + ADMIN_MENU)
+    spanish = _menus_set(calls, "es")
+    assert set(spanish) == set(menus)
+    assert [c["command"] for c in spanish[_scope(type="default")]] == [
+        "idioma" if name == "language" else name for name, _text in PERSON_MENU
+    ]
 
 
 async def test_a_chat_telegram_refuses_doesnt_stop_the_other_menus():
@@ -108,7 +114,8 @@ async def test_a_chat_telegram_refuses_doesnt_stop_the_other_menus():
     async with app:
         api.fail_next("setMyCommands", 429, retry_after=1)  # flood control on the first call: retried
         await set_command_menus(app.bot, [ADMIN_A, ADMIN_B], policy=RetryPolicy(sleep=_no_sleep))
-        assert [c["ok"] for c in api.calls_to("setMyCommands")] == [False, True, False, True]
+        # English and Spanish for everyone, then ADMIN_A refused (its Spanish menu not tried), ADMIN_B's two
+        assert [c["ok"] for c in api.calls_to("setMyCommands")] == [False, True, True, False, True, True]
         api.calls.clear()
         api.fail_next("setMyCommands", 400)  # the menu everyone sees is refused: nothing more is tried
         await set_command_menus(app.bot, [ADMIN_A, ADMIN_B], policy=RetryPolicy(sleep=_no_sleep))
@@ -215,7 +222,7 @@ def test_sabot_run_polling_sets_the_menus_and_asks_only_for_handled_updates(tmp_
         _create_firm(env, tmp_path)
         bot.start()
         bot.wait_polling(api)
-        menus = _wait_for_menus(api, 2)
+        menus = _wait_for_menus(api, 4)
         assert menus == {_scope(type="default"): _menu(PERSON_MENU),
                          _scope(type="chat", chat_id=ADMIN_A): _menu(PERSON_MENU + ADMIN_MENU)}
         for call in api.calls_to("getUpdates"):
@@ -238,7 +245,7 @@ def test_sabot_run_webhook_sets_the_menus_and_asks_only_for_handled_updates(tmp_
         [hook] = api.calls_to("setWebhook")
         assert hook["params"].get("allowed_updates") == list(ALLOWED_UPDATES)
         assert hook["params"].get("secret_token") == SECRET
-        menus = _wait_for_menus(api, 2)
+        menus = _wait_for_menus(api, 4)
         assert menus == {_scope(type="default"): _menu(PERSON_MENU),
                          _scope(type="chat", chat_id=ADMIN_A): _menu(PERSON_MENU + ADMIN_MENU)}
     finally:

@@ -64,6 +64,9 @@ class Conversation(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: the language the chat speaks ("en", "es": domain.i18n.LANGUAGES), from its first message's
+    #: app language or /language (None: not known yet, before migration 0007)
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class Account(Base):
@@ -187,6 +190,8 @@ class ExceptionCase(Base):
     email_enc: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: the language the person speaks (the assistor calls in it; the decision is sent in it)
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class Letter(Base):
@@ -202,6 +207,8 @@ class Letter(Base):
     code_expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the language of the person it goes to: the printed page and the reminder speak it
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class Notification(Base):
@@ -312,6 +319,8 @@ class FirmHire(Base):
     letter_warned_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: taken off the admin's list (a revoked invitation, someone who left)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the language the hire speaks in the chat (from when they open the invitation)
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class FirmInvite(Base):

@@ -18,7 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage import privacy
 from bot.storage.direct import connection, run
-from bot.storage.models import UTCDateTime, Account, Attempt, AuditEvent, ExceptionCase, Letter, Notification, OneTimeCode
+from bot.storage.models import (
+    UTCDateTime, Account, Attempt, AuditEvent, Conversation, ExceptionCase, FirmHire, Letter, Notification, OneTimeCode,
+)
+from domain.i18n import current_language
 from domain.ports import Clock, CodeCheck, CodePolicy, IssuedCode, TooManyCodes, Vault
 
 
@@ -331,6 +334,8 @@ class Repo:
         )
 
     async def add_letter(self, **fields) -> Letter:
+        # in the language of the turn (or of the help-desk case) that asks for it
+        fields.setdefault("language", current_language())
         letter = Letter(created_at=self.clock.now(), **fields)
         self.session.add(letter)
         await self.session.flush()
@@ -372,10 +377,36 @@ class Repo:
             self.session.add(case)
         case.chat_id = chat_id
         case.updated_at = now
+        case.language = current_language()
         if email:
             case.email_enc = self.vault.encrypt(email, context="case.email")
         await self.session.flush()
         return case
+
+
+    # -- languages -------------------------------------------------------------------------
+    async def chat_language(self, chat_id: int) -> str | None:
+        """The language ``chat_id`` speaks (None: a chat never seen, or from before languages)."""
+        return await chat_language(self.session, chat_id)
+
+    async def note_language(self, chat_id: int, language: str) -> None:
+        """The person in ``chat_id`` chose ``language``: their help-desk case and their place on a
+        firm's roster show it."""
+        await self.session.execute(update(FirmHire).where(FirmHire.chat_id == chat_id).values(language=language))
+        await self.session.execute(
+            update(ExceptionCase).where(ExceptionCase.chat_id == chat_id).values(language=language)
+        )
+
+
+async def chat_language(session: AsyncSession, chat_id: int) -> str | None:
+    """The language a chat speaks, as stored with its conversation."""
+    return await session.scalar(select(Conversation.language).where(Conversation.chat_id == chat_id))
+
+
+async def set_chat_language(sessions: async_sessionmaker, chat_id: int, language: str) -> None:
+    """Make a chat speak ``language`` (``sabot chat --lang``); a chat not held yet starts in it."""
+    async with sessions() as session, session.begin():
+        await session.execute(update(Conversation).where(Conversation.chat_id == chat_id).values(language=language))
 
 
 async def security_events(
