@@ -23,8 +23,9 @@ from bot.storage.models import Conversation, PendingReply
 _CONVERSATIONS: Table = Conversation.__table__
 _REPLIES: Table = PendingReply.__table__
 
-#: the columns a group reads of each conversation (what bot.turn reads)
-LOADED = ("chat_id", "flow", "state", "data_enc", "version")
+#: the columns a group reads of each conversation: all of them, so a column added to the table
+#: (and read by bot.turn) is there without a change here
+LOADED = tuple(c.key for c in _CONVERSATIONS.columns)
 
 #: every chat's advisory lock, in ascending order so two workers can't deadlock (the same key as
 #: bot.turn takes for one chat), taken before any row is read: the uncorrelated sub-select is
