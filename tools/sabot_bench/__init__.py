@@ -324,6 +324,18 @@ class CapturingDelivery:
             raise BenchError(f"no {channel} code was delivered to {to}") from None
 
 
+def take_replies(user, replies: list[dict]) -> list[str]:
+    """A step's replies as the user reads them: their texts (kept as ``user.last_texts``), the
+    keyboard to press next; the user moves on to their next step."""
+    texts = [reply.get("text") or reply.get("caption") or "" for reply in replies]
+    for reply in replies:
+        if (reply.get("reply_markup") or {}).get("inline_keyboard"):
+            user.keyboard = reply
+    user.last_texts = texts
+    user.pos += 1
+    return texts
+
+
 class BenchUser:
     __slots__ = ("chat_id", "chat", "user", "steps", "pos", "keyboard", "last_texts", "error", "registered", "stop")
 
@@ -414,14 +426,7 @@ class Driver:
         latency = time.perf_counter() - start
         if self.by_step is not None:
             self.by_step.setdefault(user.pos, []).append(latency)
-        replies = self.api.inbox.pop(user.chat_id, [])
-        texts = []
-        for reply in replies:
-            texts.append(reply.get("text") or reply.get("caption") or "")
-            if (reply.get("reply_markup") or {}).get("inline_keyboard"):
-                user.keyboard = reply
-        user.last_texts = texts
-        user.pos += 1
+        texts = take_replies(user, self.api.inbox.pop(user.chat_id, []))
         if user.pos >= len(user.steps) and any(self.done_marker in t for t in texts):
             user.registered = True
         return start, latency

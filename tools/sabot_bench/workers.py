@@ -33,6 +33,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sabot_bench import take_replies
+
 #: one update in this many is sent twice at once (a redelivery racing the original)
 DUPLICATE_EVERY = 8
 #: the webhook path the workers listen on
@@ -248,13 +250,7 @@ class HttpDriver:
         replies = next((a["replies"] for a in answers if a["replies"]), [])
         for answer in answers:
             user.codes.update(answer["codes"])
-        texts = []
-        for reply in replies:
-            texts.append(reply.get("text") or reply.get("caption") or "")
-            if (reply.get("reply_markup") or {}).get("inline_keyboard"):
-                user.keyboard = reply
-        user.last_texts = texts
-        user.pos += 1
+        texts = take_replies(user, replies)
         if user.done and any(self.done_marker in t for t in texts):
             user.registered = True
         return start, latency
