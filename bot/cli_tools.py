@@ -106,9 +106,12 @@ def diagram(out: Path, readme: Path, check: bool) -> None:
               help="Also run paced (open loop) at this many updates/s offered, with the latency window (0: don't).")
 @_count_option("--per-step", 100, 0, help="Users for the table of each update's cost alone, one in flight (0: skip it).")
 @_count_option("--rounds", 3, 1, help="Rounds of (baseline, sabot) runs for the ratio; the median round's is reported.")
+@_count_option("--workers", 0, 0,
+               help="Also run N webhook worker processes on one PostgreSQL database (and 1, 2, 4... below N): updates/s and CPU per process.")
+@_count_option("--workers-window", 64, 1, help="Updates in flight at most in the workers' runs.")
 @_file_option("--json", "json_out", help="Also write the figures as JSON.")
 def bench(users, window, latency_window, database, prefill, idle, password_users, hash_others, postgres_url, workdir, profile,
-          rate, per_step, rounds, json_out) -> None:
+          rate, per_step, rounds, workers, workers_window, json_out) -> None:
     """Measure throughput, latency and memory against plain python-telegram-bot (see BENCHMARKS.md)."""
     sabot_bench = _tool("sabot_bench")
     DEFAULT_POSTGRES_ADMIN_URL, BenchError = sabot_bench.DEFAULT_POSTGRES_ADMIN_URL, sabot_bench.BenchError
@@ -118,7 +121,7 @@ def bench(users, window, latency_window, database, prefill, idle, password_users
         databases=("sqlite", "postgresql") if database == "both" else (database,),
         prefill=prefill, idle=idle, password_users=password_users, hash_others=hash_others,
         postgres_admin_url=postgres_url or DEFAULT_POSTGRES_ADMIN_URL, workdir=workdir, profile=profile, rate=rate,
-        per_step=per_step, rounds=rounds, json_out=json_out,
+        per_step=per_step, rounds=rounds, workers=workers, workers_window=workers_window, json_out=json_out,
     )
     try:
         _run(run_bench(options, echo=click.echo))

@@ -24,8 +24,10 @@ from sqlalchemy import event
 from bot.crypto import NeedsWork, prepared_work
 from bot.outbox import EARLY, crash_point
 from bot.state_cache import StateCache
+from bot.storage import pg_batch
 from bot.storage.db import conversations_touched, transaction
-from bot.storage.direct import RELEASE, ROLLBACK_TO, STEP_KEY, connection, open_step_savepoint
+from bot.storage.direct import (OPEN, PENDING, RELEASE, ROLLBACK_TO, STEP_KEY, WROTE, connection, note_step_write,
+                                open_step_savepoint)
 from bot.turn import TurnRunner
 from domain.i18n import language_for
 from flows.notices import try_again
@@ -35,9 +37,20 @@ log = logging.getLogger("sabot.engine")
 
 
 def _open_step_savepoint(conn, cursor, statement, parameters, context, executemany) -> None:
-    """Set the running step's savepoint just before its first statement (statements sent
-    through SQLAlchemy; bot.storage.direct does the same for those it sends itself)."""
-    open_step_savepoint(conn.info, cursor.execute)
+    """Set the running step's savepoint just before its first write (statements sent through
+    SQLAlchemy; bot.storage.direct does the same for those it sends itself). On PostgreSQL the
+    write is only noted (see bot.storage.direct)."""
+    if conn.dialect.name == "postgresql":
+        note_step_write(conn.info, statement)
+    else:
+        open_step_savepoint(conn.info, cursor.execute, statement)
+
+
+def _database_error(exc: BaseException) -> bool:
+    """An error the database raised (on PostgreSQL it aborts the whole transaction)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return isinstance(exc, SQLAlchemyError) or type(exc).__module__.startswith("asyncpg")
 
 
 class _OneByOne(Exception):
@@ -68,17 +81,27 @@ def _answer(pending: Pending, actions: list[Action]) -> None:
         pending.future.set_result(actions)
 
 
+#: groups under way at once on PostgreSQL, each on a connection of its own: while one waits for
+#: the server (a lookup, its commit's fsync), the next one runs its steps. (SQLite takes one
+#: writer at a time: one group.)
+CONCURRENT_GROUPS = 3
+
+
 class GroupCommit:
-    def __init__(self, turns: TurnRunner, states: StateCache, *, max_group: int):
+    def __init__(self, turns: TurnRunner, states: StateCache, *, max_group: int, concurrent: int | None = None):
         self.turns = turns
         self.services = turns.services
         self.states = states
         self.max_group = max(1, max_group)
+        self._pg = self.services.engine.dialect.name == "postgresql"
+        #: how many groups may run at once (their chats never overlap: a chat's next update
+        #: waits for the answer to its last one, bot.engine)
+        self.concurrent = max(1, concurrent if concurrent is not None else CONCURRENT_GROUPS if self._pg else 1)
         self._queue: deque[Pending] = deque()
         self._wake: asyncio.Event | None = None
-        self._consumer: asyncio.Task | None = None
+        self._consumers: list[asyncio.Task] = []
         self._work: set[asyncio.Task] = set()
-        self._running = False
+        self._running = 0
         sync_engine = self.services.engine.sync_engine
         if not event.contains(sync_engine, "before_cursor_execute", _open_step_savepoint):
             event.listen(sync_engine, "before_cursor_execute", _open_step_savepoint)
@@ -87,6 +110,10 @@ class GroupCommit:
         """No group is waiting or running."""
         return not self._queue and not self._running
 
+    @property
+    def _consumer(self) -> asyncio.Task | None:
+        return self._consumers[0] if self._consumers else None
+
     async def handle(self, incoming: Incoming) -> list[Action]:
         pending = Pending(incoming, asyncio.get_running_loop().create_future())
         self.submit(pending)
@@ -94,9 +121,12 @@ class GroupCommit:
 
     def submit(self, pending: Pending) -> None:
         self._queue.append(pending)
-        if self._consumer is None or self._consumer.done():
-            self._wake = asyncio.Event()
-            self._consumer = asyncio.create_task(self._consume(), name="sabot-group-commit")
+        if len(self._consumers) < self.concurrent or any(task.done() for task in self._consumers):
+            alive = [task for task in self._consumers if not task.done()]
+            if not alive:
+                self._wake = asyncio.Event()
+            self._consumers = alive + [asyncio.create_task(self._consume(), name="sabot-group-commit")
+                                       for _ in range(self.concurrent - len(alive))]
         self._wake.set()
 
     async def _consume(self) -> None:
@@ -106,14 +136,14 @@ class GroupCommit:
                 await self._wake.wait()
                 continue
             group = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_group))]
-            self._running = True
+            self._running += 1
             try:
                 await self.run_group(group)
             except Exception:  # noqa: BLE001 - never let the consumer die
                 log.exception("a group of %d steps failed", len(group))
                 self._give_up(group)
             finally:
-                self._running = False
+                self._running -= 1
 
     async def run_group(self, group: list[Pending]) -> None:
         """Run a group in one transaction: its conversations read with one statement, its steps
@@ -147,8 +177,11 @@ class GroupCommit:
         chats = sorted({p.incoming.chat_id for p in group})
         async with transaction(self.services.sessions) as session:
             conn = await connection(session)
-            await turns.lock_chats(conn, chats)
-            stored = await turns.load(conn, chats)
+            # PostgreSQL: the chats' locks and their conversations in one round trip
+            stored = await pg_batch.lock_and_load(conn, chats) if self._pg else None
+            if stored is None:
+                await turns.lock_chats(conn, chats)
+                stored = await turns.load(conn, chats)
             driver = (await conn.get_raw_connection()).driver_connection
             info = conn.sync_connection.info
             writes: dict[int, dict] = {}
@@ -164,15 +197,16 @@ class GroupCommit:
                     token = prepared_work.set(pending.prepared)
                     # each step in a savepoint of its own, set on the driver's connection
                     # (SQLAlchemy's begin_nested cost as much as a short step) and only
-                    # once the step sends its first statement: most steps send none
-                    info[STEP_KEY] = "pending"
+                    # once the step writes: most steps write nothing but their conversation
+                    # (PostgreSQL: no savepoint, see bot.storage.direct)
+                    info[STEP_KEY] = PENDING
                     try:
                         actions, write, data = await turns.run(session, pending.incoming, stored.get(chat), now)
                         # (most steps hold no ORM object: nothing can be dirty or deleted then)
                         orm = session.sync_session
                         if (orm.identity_map or orm.new) and (orm.new or orm.dirty or orm.deleted):
                             await session.flush()
-                        if info.pop(STEP_KEY) == "open":
+                        if info.pop(STEP_KEY) == OPEN:
                             await driver.execute(RELEASE)
                         finished.append((pending, actions))
                         if write is not None:
@@ -182,7 +216,10 @@ class GroupCommit:
                             if row is not None:
                                 replies.append(row)
                     except NeedsWork as need:
-                        if info.pop(STEP_KEY, None) == "open":
+                        state = info.pop(STEP_KEY, None)
+                        if state == WROTE:
+                            raise _OneByOne from None  # its writes can only go with the group
+                        if state == OPEN:
                             await self._roll_back_step(driver)
                         early = self._deletion(pending, now)
                         if early is not None:
@@ -190,14 +227,16 @@ class GroupCommit:
                         # (its traceback would keep this frame, and the list holding it, alive
                         # in a cycle until the next full garbage collection)
                         needs.append((pending, need.with_traceback(None)))
-                    except Exception:  # noqa: BLE001 - this step alone is rolled back
-                        opened = info.pop(STEP_KEY, None) == "open"
-                        if not session.is_active:
-                            # a failed flush leaves the session unusable until the whole
-                            # transaction is rolled back: run the group the slow way
+                    except Exception as exc:  # noqa: BLE001 - this step alone is rolled back
+                        state = info.pop(STEP_KEY, None)
+                        if not session.is_active or state == WROTE or (self._pg and _database_error(exc)):
+                            # a failed flush leaves the session unusable, and on PostgreSQL a
+                            # failed statement the transaction, until it is rolled back; a
+                            # step that wrote without a savepoint can't be undone alone: run
+                            # the group the slow way
                             raise _OneByOne from None
                         log.exception("step failed for chat %s (kind=%s)", chat, pending.incoming.kind)
-                        if opened:
+                        if state == OPEN:
                             await self._roll_back_step(driver)
                         finished.append((pending, _apology(pending)))
                     finally:
@@ -210,8 +249,13 @@ class GroupCommit:
                 conversations_touched.reset(touched_token)
             if touched & set(chats):
                 raise _OneByOne
-            await turns.write(conn, writes, stored)
-            await outbox.store(conn, replies)
+            try:
+                written = self._pg and await outbox.write_group(conn, writes, stored, replies)
+            except pg_batch.Stale:
+                raise _OneByOne from None
+            if not written:
+                await turns.write(conn, writes, stored)
+                await outbox.store(conn, replies)
             crash_point("before_commit")
         return finished, needs, states
 
@@ -240,6 +284,9 @@ class GroupCommit:
                 token = prepared_work.set(pending.prepared)
                 try:
                     async with session.begin_nested():
+                        # (SQLAlchemy sets the savepoint only when the session itself next
+                        # uses its connection; the step's statements go to the connection)
+                        await session.connection()
                         actions = await self.turns.step(session, pending.incoming, now, locked=True)
                     finished.append((pending, actions))
                 except NeedsWork as need:
@@ -280,7 +327,7 @@ class GroupCommit:
         task.add_done_callback(self._work.discard)
 
     async def close(self) -> None:
-        for task in [self._consumer, *self._work]:
-            if task is not None and not task.done():
+        for task in [*self._consumers, *self._work]:
+            if not task.done():
                 task.cancel()
-        self._consumer = None
+        self._consumers = []

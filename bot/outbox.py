@@ -32,6 +32,7 @@ from typing import Callable
 
 from sqlalchemy import bindparam, or_, select, update
 
+from bot.storage import pg_batch
 from bot.storage.db import transaction
 from bot.storage.direct import connection, run, run_many
 from bot.storage.models import PendingReply
@@ -162,6 +163,27 @@ class Outbox:
         if rows:
             await run_many(conn, _INSERT, rows)
         await self.flush(conn)
+
+    async def write_group(self, conn, writes: dict[int, dict], stored: dict, rows: list[dict]) -> bool:
+        """PostgreSQL: a group's conversations (``writes``, inserted where not ``stored``), its
+        ``rows`` and the marks of replies sent since the last call, in one statement
+        (bot.storage.pg_batch). False: not on asyncpg, nothing written."""
+        sent = self._sent
+        self._sent = []
+        try:
+            done = await pg_batch.write(
+                conn,
+                [w for chat, w in writes.items() if chat in stored],
+                [w for chat, w in writes.items() if chat not in stored],
+                rows,
+                sent,
+            )
+        except BaseException:
+            self._sent = sent + self._sent  # marked with a later transaction
+            raise
+        if not done:
+            self._sent = sent + self._sent
+        return done
 
     async def flush(self, conn) -> None:
         """Delete the replies sent since the last flush, in the caller's transaction."""

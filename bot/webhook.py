@@ -87,6 +87,11 @@ class UpdateHandler(tornado.web.RequestHandler):
         """Before any of the body is read: the secret, then the declared length."""
         if self.request.method != "POST":
             return
+        # the answer goes out as soon as it is written, not held back for an acknowledgement
+        # (Nagle's algorithm against delayed ACKs: 40 ms per update on a keep-alive connection)
+        stream = getattr(self.request.connection, "stream", None)
+        if stream is not None:
+            stream.set_nodelay(True)
         given = (self.request.headers.get(SECRET_HEADER) or "").encode("utf-8")
         if not hmac.compare_digest(given, self.secret):
             log.warning("webhook request refused: wrong or missing secret token")

@@ -63,3 +63,37 @@ def test_bench_runs_at_small_n_and_every_user_registers(tmp_path):
     assert set(figures["per_step_median_ms"]["sqlite"]) >= {"/start", "password", "site image"}
     assert figures["idle"]["rows"] >= 40
     assert not figures["hashing"]["errors"], figures["hashing"]["errors"]
+
+
+def test_bench_workers_on_postgresql_register_everyone_exactly_once(tmp_path, postgres):
+    """`sabot bench --workers 2` on PostgreSQL: two webhook worker processes, some updates sent
+    twice at once as redeliveries; every user registers and no step runs twice."""
+    if postgres.url is None:
+        import pytest
+
+        pytest.skip(postgres.reason)
+    from sabot_testing.postgres import ADMIN_URL
+
+    figures_file = tmp_path / "bench.json"
+    result = CliRunner().invoke(
+        main,
+        [
+            "bench", "--users", "12", "--window", "4", "--latency-window", "4", "--database", "postgresql",
+            "--idle", "0", "--password-users", "0", "--per-step", "0", "--rounds", "1", "--workers", "2",
+            "--workers-window", "4", "--postgres-url", ADMIN_URL, "--workdir", str(tmp_path / "work"),
+            "--json", str(figures_file),
+        ],
+        catch_exceptions=False,
+    )
+    out = result.output
+    assert result.exit_code == 0, out
+    figures = json.loads(figures_file.read_text())
+    assert [w["workers"] for w in figures["workers"]] == [1, 2]
+    for run in figures["workers"]:
+        assert run["registered"] == run["users"] == 12, run
+        assert run["steps_twice"] == 0, run
+        assert run["duplicates"] > 0, run
+        assert not run["errors"], run["errors"]
+        assert len(run["cpu_workers"]) == run["workers"] and all(c > 0 for c in run["cpu_workers"])
+    assert re.search(r"^ratio: \d+\.\d\d  \(sabot on postgresql ÷ plain PTB", out, re.M), out
+    assert re.search(r"^      2 +[\d,]+ ", out, re.M), out

@@ -230,6 +230,13 @@ def test_sabot_diagram_writes_docs_and_readme_blocks(tmp_path):
     assert check.exit_code == 0
 
 
+def test_the_committed_diagrams_match_the_flows(monkeypatch):
+    """docs/flows/ and the README's diagram blocks are redrawn whenever a flow or a command changes."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    check = CliRunner().invoke(main, ["diagram", "--check"])
+    assert check.exit_code == 0, check.output
+
+
 def test_every_node_id_is_safe_and_every_transition_is_drawn():
     """A state named like a Mermaid keyword (``state``) gets an id that isn't one, so Mermaid
     reads back every edge: as many as the machine's transitions plus the declared exits."""

@@ -53,15 +53,23 @@ async def test_rows_match_what_sqlalchemy_reads(services):
         assert (await direct.run(conn, _CURRENT_CODE, {"subject": "nobody", "purpose": "email"})).first() is None
 
 
-async def test_a_step_savepoint_opens_before_the_first_statement_and_rolls_back(services):
+async def test_a_step_savepoint_opens_before_the_first_write_and_rolls_back(services):
     now = services.clock.now()
     async with transaction(services.sessions) as session:
         conn = await session.connection()
         info = conn.sync_connection.info
         await direct.run(conn, _NEW_CODE, _code(now, code_hash="kept"))
-        info[direct.STEP_KEY] = "pending"
+        info[direct.STEP_KEY] = direct.PENDING
+        # a read needs no savepoint
+        await direct.run(conn, _CURRENT_CODE, {"subject": "chat:1", "purpose": "email"})
+        assert info[direct.STEP_KEY] == direct.PENDING
         await direct.run(conn, _NEW_CODE, _code(now, subject="chat:2", code_hash="dropped"))
-        assert info.pop(direct.STEP_KEY) == "open"
+        if conn.dialect.name == "postgresql":
+            # no savepoint (two more round trips): the write is noted, and a failing step that
+            # wrote sends its group to the one-at-a-time path (bot.group_commit)
+            assert info.pop(direct.STEP_KEY) == direct.WROTE
+            return
+        assert info.pop(direct.STEP_KEY) == direct.OPEN
         driver = (await conn.get_raw_connection()).driver_connection
         await driver.execute(direct.ROLLBACK_TO)
         await driver.execute(direct.RELEASE)

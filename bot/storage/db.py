@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -10,6 +11,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.storage.files import make_private, private_file
@@ -77,6 +79,30 @@ def _sqlite_begin(conn):
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+#: a pooled connection idle at least this long is checked (a round trip) before it is used again
+PING_AFTER_IDLE_SECONDS = 2.0
+_IDLE_SINCE = "sabot_idle_since"
+
+
+def _checked_in(_dbapi_connection, record) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _checked_out(dbapi_connection, record, _proxy) -> None:
+    """A connection that sat in the pool for a while is pinged before use; a dead one (the
+    server restarted) is replaced then, before any step uses it. One in steady use isn't:
+    SQLAlchemy's pool_pre_ping would add three round trips to every group (BEGIN, a ping,
+    ROLLBACK on asyncpg), and a connection that broke meanwhile fails its first statement,
+    which the engine answers with "try again" and the pool replaces."""
+    since = record.info.get(_IDLE_SINCE)
+    if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure: a new connection instead
+        raise DisconnectionError(f"stale pooled connection ({type(exc).__name__})") from exc
+
+
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
@@ -100,7 +126,10 @@ def create_engine(url: str, *, echo: bool = False, inline: bool = True) -> Async
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     # hide_parameters: an SQL error's message never carries the (possibly personal) bound values
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
+    engine = create_async_engine(url, echo=echo, hide_parameters=True)
+    event.listen(engine.sync_engine, "checkin", _checked_in)
+    event.listen(engine.sync_engine, "checkout", _checked_out)
+    return engine
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

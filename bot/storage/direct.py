@@ -1,15 +1,20 @@
-"""Prebuilt statements run straight on SQLite's own connection.
+"""Prebuilt statements run straight on the database driver's own connection.
 
 The lookups of every checking step (codes, attempt counters, the account and record checks)
 take SQLite about 1.5 µs to answer, while sending one through SQLAlchemy's asyncio layer costs
 about 60 µs (a greenlet switch, an execution context, a result object). ``run`` keeps the
 statements as SQLAlchemy Core objects, compiles each one once for the connection's dialect with
-SQLAlchemy's own bind and result processors (dates, booleans), and, on the inline SQLite driver,
-sends it to ``sqlite3`` directly inside the step's transaction. On any other connection
-(PostgreSQL, SQLite through a thread) it goes through SQLAlchemy as usual, with the same result.
+SQLAlchemy's own bind and result processors (dates, booleans), and sends it to the driver
+directly inside the transaction SQLAlchemy began: to ``sqlite3`` on the inline SQLite driver,
+or to asyncpg on PostgreSQL, where asyncpg keeps each statement prepared on its connection (its
+statement cache), so a lookup is one round trip with no parsing or planning. On any other
+connection (SQLite through a thread) it goes through SQLAlchemy as usual, with the same result.
 
-The step's savepoint (see ``bot.engine``) is opened here too before the first statement of a
-step, exactly as the ``before_cursor_execute`` hook does for statements sent through SQLAlchemy.
+A step's savepoint (see ``bot.group_commit``) is opened here before the step's first write,
+exactly as the ``before_cursor_execute`` hook does for statements sent through SQLAlchemy; a
+step that only reads needs none. On PostgreSQL, where a savepoint is two more round trips, a
+step's first write is only noted (``WROTE``): if that step then fails, its group runs again a
+step at a time, each step in a savepoint of its own.
 """
 
 from __future__ import annotations
@@ -22,22 +27,39 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
-#: connection info key: "pending" while a step that has sent no statement yet runs, "open" once
-#: its savepoint is set
+#: connection info key: "pending" while a step that has written nothing yet runs, "open" once
+#: its savepoint is set (SQLite), WROTE once it wrote without one (PostgreSQL)
 STEP_KEY = "sabot_step_savepoint"
+PENDING = "pending"
+OPEN = "open"
+WROTE = "wrote"
 SAVEPOINT = "SAVEPOINT sabot_step"
 RELEASE = "RELEASE SAVEPOINT sabot_step"
 ROLLBACK_TO = "ROLLBACK TO SAVEPOINT sabot_step"
 
 #: connection info key of the sqlite3 connection under an inline driver (False: not one)
 _RAW_KEY = "sabot_direct_sqlite"
+#: connection info key of SQLAlchemy's adapter around an asyncpg connection (False: not one)
+_PG_KEY = "sabot_direct_asyncpg"
 
 
-def open_step_savepoint(info: dict, execute: Callable[[str], Any]) -> None:
-    """Set the running step's savepoint just before its first statement."""
-    if info.get(STEP_KEY) == "pending":
-        info[STEP_KEY] = "open"
+def is_write(sql: str) -> bool:
+    """Whether a statement may change rows (anything but a plain SELECT)."""
+    return sql.lstrip()[:6].upper() != "SELECT"
+
+
+def open_step_savepoint(info: dict, execute: Callable[[str], Any], sql: str | None = None) -> None:
+    """Set the running step's savepoint just before its first write (``sql``: the statement
+    about to run; None: treat it as a write)."""
+    if info.get(STEP_KEY) == PENDING and (sql is None or is_write(sql)):
+        info[STEP_KEY] = OPEN
         execute(SAVEPOINT)
+
+
+def note_step_write(info: dict, sql: str | None = None) -> None:
+    """PostgreSQL: note that the running step wrote (no savepoint: see the module's doc)."""
+    if info.get(STEP_KEY) == PENDING and (sql is None or is_write(sql)):
+        info[STEP_KEY] = WROTE
 
 
 @dataclass(frozen=True)
@@ -50,18 +72,20 @@ class _Plan:
     row: type | None
     #: False: this statement goes through SQLAlchemy (it needs a default computed in Python)
     direct: bool = True
+    #: it may change rows (see is_write)
+    write: bool = True
 
 
 #: a parameter the caller must give (no value in the statement, no default)
 _REQUIRED = object()
 
-#: (id of the statement, parameter names) -> (the statement, its plan); holding the statement
-#: keeps its id from being reused by another one while the plan is cached
-_PLANS: dict[tuple[int, tuple[str, ...]], tuple[Any, _Plan]] = {}
+#: (id of the statement, parameter names, dialect) -> (the statement, its plan); holding the
+#: statement keeps its id from being reused by another one while the plan is cached
+_PLANS: dict[tuple[int, tuple[str, ...], str], tuple[Any, _Plan]] = {}
 
 
 def _plan(statement, keys: tuple[str, ...], conn: AsyncConnection) -> _Plan:
-    cache_key = (id(statement), keys)
+    cache_key = (id(statement), keys, conn.dialect.name)
     cached = _PLANS.get(cache_key)
     if cached is not None and cached[0] is statement:
         return cached[1]
@@ -89,7 +113,8 @@ def _plan(statement, keys: tuple[str, ...], conn: AsyncConnection) -> _Plan:
             col.type._cached_result_processor(dialect, None) for col in compiled._result_columns
         )
         row = namedtuple("Row", [col.keyname for col in compiled._result_columns], rename=True)
-    plan = _Plan(str(compiled), params, columns, row)
+    sql = str(compiled)
+    plan = _Plan(sql, params, columns, row, write=is_write(sql))
     # (the callers' statements are module-level constants, built once: the cache stays small)
     _PLANS[cache_key] = (statement, plan)
     return plan
@@ -156,6 +181,67 @@ def _raw_sqlite(conn: AsyncConnection, info: dict | None = None):
     return raw or None
 
 
+async def _asyncpg(conn: AsyncConnection, info: dict):
+    """SQLAlchemy's adapter around the asyncpg connection to run on directly, or None; only
+    inside a transaction that SQLAlchemy began. (SQLAlchemy sends asyncpg's BEGIN with the
+    first statement it runs; when that statement is sent here, BEGIN is sent here first, the
+    way SQLAlchemy does it, and SQLAlchemy then commits or rolls it back as its own.)"""
+    adapter = info.get(_PG_KEY)
+    if adapter is None:
+        adapter = False
+        dbapi = conn.sync_connection.connection.dbapi_connection
+        if type(dbapi).__name__ == "AsyncAdapt_asyncpg_connection":
+            adapter = dbapi
+        info[_PG_KEY] = adapter
+    if not adapter:
+        return None
+    if adapter._transaction is None:
+        if not conn.in_transaction():
+            return None
+        async with adapter._execute_mutex:
+            if adapter._transaction is None:
+                await adapter._start_transaction()
+        if adapter._transaction is None:  # autocommit: no transaction to run in
+            return None
+    return adapter
+
+
+async def begun_asyncpg(conn: AsyncConnection):
+    """The asyncpg side of ``conn`` with its transaction started, or None (not asyncpg, or not
+    in a transaction): for statements sent straight to asyncpg (bot.storage.pg_batch)."""
+    return await _asyncpg(conn, conn.sync_connection.info)
+
+
+def _db_error(conn: AsyncConnection, adapter, plan: _Plan, args, error: Exception) -> Exception:
+    """An asyncpg error as SQLAlchemy would have raised it (IntegrityError, OperationalError...)."""
+    from sqlalchemy import exc
+
+    try:
+        adapter._handle_exception(error)  # raises asyncpg's error translated to the DBAPI's
+    except Exception as translated:  # noqa: BLE001
+        dialect = conn.dialect
+        return exc.DBAPIError.instance(plan.sql, args, translated, dialect.loaded_dbapi.Error,
+                                       hide_parameters=True, dialect=dialect)
+    return error  # pragma: no cover - _handle_exception always raises
+
+
+async def _run_asyncpg(conn: AsyncConnection, adapter, info: dict, plan: _Plan, args: list) -> Rows:
+    if plan.write:
+        note_step_write(info)
+    try:
+        records = await adapter._connection.fetch(plan.sql, *args)
+    except Exception as error:  # noqa: BLE001 - raised again as SQLAlchemy's
+        raise _db_error(conn, adapter, plan, args, error) from error
+    if plan.row is None:
+        return Rows([tuple(r) for r in records])
+    make, processors = plan.row, plan.columns
+    if not any(processors):
+        return Rows([make(*r) for r in records])
+    return Rows([
+        make(*[p(v) if p is not None else v for p, v in zip(processors, values)]) for values in records
+    ])
+
+
 def _args(plan: _Plan, params: dict[str, Any]) -> list:
     args = []
     for name, fixed, process in plan.params:
@@ -170,12 +256,21 @@ async def run(conn: AsyncConnection, statement, params: dict[str, Any]) -> Rows:
     """Run a prebuilt Core statement inside the step's transaction; rows read at once."""
     info = conn.sync_connection.info
     raw = _raw_sqlite(conn, info)
-    plan = None if raw is None else _plan(statement, tuple(params), conn)
-    if plan is None or not plan.direct:
+    if raw is None:
+        adapter = await _asyncpg(conn, info)
+        if adapter is not None:
+            plan = _plan(statement, tuple(params), conn)
+            if plan.direct:
+                return await _run_asyncpg(conn, adapter, info, plan, _args(plan, params))
+        result = await conn.execute(statement, params)
+        return Rows(list(result.all()) if result.returns_rows else [])
+    plan = _plan(statement, tuple(params), conn)
+    if not plan.direct:
         result = await conn.execute(statement, params)
         return Rows(list(result.all()) if result.returns_rows else [])
     args = _args(plan, params)
-    open_step_savepoint(info, raw.execute)
+    if plan.write:
+        open_step_savepoint(info, raw.execute)
     cursor = raw.execute(plan.sql, args)
     if plan.row is None:
         # a write, or a textual query whose columns SQLAlchemy doesn't know: rows as SQLite gives them
@@ -192,8 +287,21 @@ async def run_many(conn: AsyncConnection, statement, rows: list[dict[str, Any]])
         return
     info = conn.sync_connection.info
     raw = _raw_sqlite(conn, info)
-    plan = None if raw is None else _plan(statement, tuple(rows[0]), conn)
-    if plan is None or not plan.direct:
+    if raw is None:
+        adapter = await _asyncpg(conn, info)
+        plan = None if adapter is None else _plan(statement, tuple(rows[0]), conn)
+        if plan is None or not plan.direct:
+            await conn.execute(statement, rows)
+            return
+        note_step_write(info)
+        args = [_args(plan, row) for row in rows]
+        try:
+            await adapter._connection.executemany(plan.sql, args)
+        except Exception as error:  # noqa: BLE001 - raised again as SQLAlchemy's
+            raise _db_error(conn, adapter, plan, args, error) from error
+        return
+    plan = _plan(statement, tuple(rows[0]), conn)
+    if not plan.direct:
         await conn.execute(statement, rows)
         return
     open_step_savepoint(info, raw.execute)

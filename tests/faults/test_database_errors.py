@@ -120,7 +120,13 @@ async def test_a_failed_group_commit_answers_every_step_of_the_group(harness, mo
     async def refuse(self, conn, writes, stored):
         raise OperationalError("UPDATE conversations", {}, Exception("disk I/O error"))
 
+    async def refuse_batch(conn, *rows):
+        raise OperationalError("WITH updated AS (UPDATE conversations ...)", {}, Exception("disk I/O error"))
+
+    from bot.storage import pg_batch
+
     monkeypatch.setattr(TurnRunner, "write", refuse)
+    monkeypatch.setattr(pg_batch, "write", refuse_batch)  # PostgreSQL writes a group in one statement
     loop = asyncio.get_running_loop()
     group = [
         _Pending(Incoming(chat_id=8401, kind="text", text=JORDAN["password"]), loop.create_future()),
