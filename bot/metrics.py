@@ -107,12 +107,14 @@ _audit_counter: _AuditCounter | None = None
 
 
 def _count_audit_events() -> None:
+    """Open the audit logger to the counter; again after anything (a log setup, a test's log
+    capture) put back the logger's level or handlers since."""
     global _audit_counter
-    if _audit_counter is not None:
-        return
     audit = logging.getLogger("sabot.audit")
-    _audit_counter = _AuditCounter(audit.level)
-    audit.addHandler(_audit_counter)
+    if _audit_counter is None:
+        _audit_counter = _AuditCounter(audit.level)
+    if _audit_counter not in audit.handlers:
+        audit.addHandler(_audit_counter)
     # every event reaches the counter; the other handlers still see only what their level allows
     audit.setLevel(logging.INFO)
     audit.propagate = False
