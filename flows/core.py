@@ -376,6 +376,16 @@ class Flow:
 
         return register
 
+    def menu(self, *, ask: Dynamic, choices: Any, **options) -> Callable:
+        """Decorator: a step answered by its buttons only (nothing typed is read as an answer),
+        named after its check coroutine: ``@flow.menu(ask=..., choices=...)`` on ``async def
+        overview``."""
+
+        def register(check):
+            return self.step(check.__name__, ask=ask, choices=choices, typed=False, **options)(check)
+
+        return register
+
     def transitions(self, table: Iterable[dict | list]) -> None:
         for row in table:
             if isinstance(row, (list, tuple)):

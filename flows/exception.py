@@ -118,11 +118,9 @@ async def _handoff_choices(ctx: Ctx):
     return [[("refresh", _("I've called – check my case"))], [("online", _("Try online again"))]]
 
 
-@flow.step(
-    "handoff",
+@flow.menu(
     ask=_handoff_text,
     choices=_handoff_choices,
-    typed=False,
     help=N_("Exception processing is a phone call with the e-Help Desk. This chat remembers your case; come back any time."),
     stage=N_("Help desk"),
 )

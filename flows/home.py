@@ -25,36 +25,30 @@ CHECKLIST = N_(
 )
 
 
-@flow.step(
-    "welcome",
+@flow.menu(
     ask=lambda ctx: _(CHECKLIST).format(refused_cards=refused_cards(ctx)),
     choices=[[("begin", N_("Begin registration"))], [("login", N_("I already have an account – sign in"))]],
-    typed=False,
     help=N_("Tap \"Begin registration\" to start, or sign in if you registered before."),
 )
 async def welcome(ctx: Ctx, a: Answer):
     ctx.go("registration" if a.choice == "begin" else "login")
 
 
-@flow.step(
-    "registered",
+@flow.menu(
     ask=N_("Your account is ready. Sign in whenever you need it."),
     choices=[[("login", N_("Sign in"))]],
-    typed=False,
     help=N_("Tap \"Sign in\" (or send /login) to sign in with your username, password and a security code."),
 )
 async def registered(ctx: Ctx, a: Answer):
     ctx.go("login", carry={"login_from": "registered"})
 
 
-@flow.step(
-    "awaiting_letter",
+@flow.menu(
     ask=N_(
         "Your account is waiting for the activation code from your letter. When it arrives, sign in "
         "and type it."
     ),
     choices=[[("login", N_("Sign in"))]],
-    typed=False,
     help=N_("Sign in with your username and password once the letter has come, then type its code."),
 )
 async def awaiting_letter(ctx: Ctx, a: Answer):
@@ -69,11 +63,9 @@ def _signed_in_text(ctx: Ctx) -> str:
     )
 
 
-@flow.step(
-    "signed_in",
+@flow.menu(
     ask=_signed_in_text,
     choices=[[("logout", N_("Sign out"))]],
-    typed=False,
     help=N_("You're signed in. /logout signs you out."),
 )
 async def signed_in(ctx: Ctx, a: Answer):

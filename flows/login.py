@@ -292,11 +292,9 @@ async def set_site_phrase(ctx: Ctx, a: Answer):
 SITE_IMAGE_CHOICES: Choices = [[(k, label)] for k, label in SITE_IMAGES.items()]
 
 
-@flow.step(
-    "set_site_image",
+@flow.menu(
     ask=N_("Now choose a site image. It appears with your site phrase when you sign in."),
     choices=SITE_IMAGE_CHOICES,
-    typed=False,
     help=N_("Pick the picture you'll remember."),
 )
 async def set_site_image(ctx: Ctx, a: Answer):
@@ -356,11 +354,9 @@ code_entry_step(
 )
 
 
-@flow.step(
-    "choose_factor",
+@flow.menu(
     ask=N_("How would you like to get the security code you'll need at every sign-in?"),
     choices=[[("sms", N_("Text messages to a phone"))], [("app", N_("An authenticator app"))]],
-    typed=False,
     help=N_(
         "Any U.S. phone that receives texts works now (prepaid, family or work phones too), or an "
         "authenticator app on a phone or tablet."
@@ -470,11 +466,9 @@ async def totp_setup(ctx: Ctx, a: Answer):
 # -- an active account: the security code ------------------------------------------------------
 
 
-@flow.step(
-    "pick_factor",
+@flow.menu(
     ask=N_("How will you get your security code this time?"),
     choices=[[("sms", N_("Text me a code"))], [("app", N_("Use my authenticator app"))]],
-    typed=False,
     help=N_("Use whichever device you have with you."),
 )
 async def pick_factor(ctx: Ctx, a: Answer):

@@ -60,11 +60,9 @@ async def _overview_choices(ctx: Ctx):
     ]
 
 
-@flow.step(
-    "overview",
+@flow.menu(
     ask=_overview,
     choices=_overview_choices,
-    typed=False,
     help=N_("Your account details. Secrets such as your password or codes are never shown."),
 )
 async def overview(ctx: Ctx, a: Answer):
@@ -179,15 +177,13 @@ async def new_app(ctx: Ctx, a: Answer):
         ctx.say(_("Your authenticator app is added. You can use it for the security code from now on."))
 
 
-@flow.step(
-    "change_phone",
+@flow.menu(
     ask=N_(
         "A phone number can't simply be swapped: changing it means going through registration again "
         "(identity, financial account and the new phone). Your username stays the same, and your "
         "current phone keeps working until the new one is confirmed."
     ),
     choices=[[("start", N_("Start re-registering"))], [("cancel", N_("Not now"))]],
-    typed=False,
     help=N_("Re-registration proves the new phone is yours, the same way the first registration did."),
 )
 async def change_phone(ctx: Ctx, a: Answer):

@@ -82,15 +82,13 @@ async def site_phrase(ctx: Ctx, a: Answer):
     ctx.data["site_phrase"] = phrase
 
 
-@flow.step(
-    "site_image",
+@flow.menu(
     ask=lambda ctx: (
         _("Now choose a site image, shown with your site phrase when you sign in.")
         if via_mail(ctx)
         else _("Last step: choose a site image, shown with your site phrase when you sign in.")
     ),
     choices=[[(k, label)] for k, label in SITE_IMAGES.items()],
-    typed=False,
     help=N_("Pick the picture you'll remember."),
     stage="Sign-in details",
 )
@@ -147,11 +145,9 @@ def _question_prompt(ctx: Ctx) -> str:
     )
 
 
-@flow.step(
-    "secret_question",
+@flow.menu(
     ask=_question_prompt,
     choices=_question_choices,
-    typed=False,
     help=N_("Pick questions whose answers you'll remember and others can't look up."),
     stage="Sign-in details",
 )

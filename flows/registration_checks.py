@@ -39,15 +39,13 @@ def _kind_choices(ctx: Ctx):
     return [[(k, _(ACCOUNT_LABELS[k]))] for k in ctx.policy.financial.accepted_kinds if k in ACCOUNT_LABELS]
 
 
-@flow.step(
-    "fin_kind",
+@flow.menu(
     ask=N_(
         "Which kind of account will you use for the financial check? Its number is used once and never "
         "kept. The check may show on your credit report as a \"soft inquiry\", which doesn't affect "
         "your score."
     ),
     choices=_kind_choices,
-    typed=False,
     help=lambda ctx: _("Any of these accounts in your own name works. {refused} can't be used.").format(refused=refused_cards(ctx)),
     stage="Financial account",
 )
@@ -179,15 +177,13 @@ def _freeze_prompt(ctx: Ctx) -> str:
     )
 
 
-@flow.step(
-    "freeze_hold",
+@flow.menu(
     ask=_freeze_prompt,
     choices=[
         [("retry", N_("The freeze is lifted – try again"))],
         [("other", N_("Use a different account"))],
         [HELP_DESK_CHOICE],
     ],
-    typed=False,
     help=N_("A credit freeze blocks the financial check. Lift it temporarily with Experian, then try again."),
     stage="Financial account",
 )
@@ -261,11 +257,9 @@ def _no_phone_text(ctx: Ctx) -> str:
     )
 
 
-@flow.step(
-    "no_phone",
+@flow.menu(
     ask=_no_phone_text,
     choices=[[("mail", N_("Send me the code by mail"))], [("retry", N_("Try another number"))]],
-    typed=False,
     help=N_("A texted code needs a U.S. mobile number in your name. Otherwise the activation code can come by mail."),
     stage="Mobile phone",
 )

@@ -137,11 +137,9 @@ async def dob(ctx: Ctx, a: Answer):
     ctx.data["dob"] = born.isoformat()
 
 
-@flow.step(
-    "filing_status",
+@flow.menu(
     ask=N_("Which filing status did you use on your last-filed return?"),
     choices=[[(k, label)] for k, label in FILING_STATUS_LABELS.items()],
-    typed=False,
     help=N_("Pick the status of the most recent return you actually filed, even if your situation has changed since."),
     stage="Identity",
 )
@@ -149,11 +147,9 @@ async def filing_status(ctx: Ctx, a: Answer):
     ctx.data["filing_status"] = a.choice
 
 
-@flow.step(
-    "addr_where",
+@flow.menu(
     ask=N_("Next, the address on your last-filed return. Was it a U.S. address or one abroad?"),
     choices=[[("us", N_("A U.S. address"))], [("abroad", N_("An address outside the U.S."))]],
-    typed=False,
     help=N_("Use the address printed on your last-filed return, even if you have moved since."),
     stage="Identity",
 )
@@ -251,8 +247,7 @@ def _flag_doubt(ctx: Ctx, part: str) -> None:
         ctx.data.pop("addr_doubt", None)
 
 
-@flow.step(
-    "addr_doubt",
+@flow.menu(
     ask=lambda ctx: (
         _("{doubt} Please check it against your return. A typo here would cost an identity check.").format(
             doubt=(ctx.data.get("addr_doubt") or {}).get("text", "")
@@ -262,7 +257,6 @@ def _flag_doubt(ctx: Ctx, part: str) -> None:
         [("fix", _(DOUBT_FIX.get((ctx.data.get("addr_doubt") or {}).get("part", ""), FIX_IT)))],
         [("keep", _("Keep it – the return shows it so"))],
     ],
-    typed=False,
     help=N_("Fix the part if it was a typo. If your return really shows it this way, keep it."),
     stage="Identity",
 )
@@ -295,11 +289,9 @@ def _field_choices(ctx: Ctx):
     return rows + [[("whole", _("The whole address"))]]
 
 
-@flow.step(
-    "addr_field",
+@flow.menu(
     ask=N_("Which part of the address do you want to change?"),
     choices=_field_choices,
-    typed=False,
     help=N_(
         "Pick the one part to retype; you'll come back to the review after it. \"The whole address\" asks for every part again."
     ),
@@ -474,11 +466,9 @@ def _identity_budget_text(ctx: Ctx, checks: Budget, retry_at) -> str:
     return text.format(when=when(ctx, retry_at), button=help_desk_label())
 
 
-@flow.step(
-    "review",
+@flow.menu(
     ask=_review_text,
     choices=_review_choices,
-    typed=False,
     help=N_("Compare each item with your last-filed return. Tap a Change button to fix one, or check when all match."),
     stage="Identity",
     checkpoint=("verified",),
