@@ -29,7 +29,6 @@ from flows.replies import SCREEN_CHARS, Incoming, Notify
 from sabot_testing.leaks import english_runs, leaks
 from sabot_testing.loader import load_transcript
 from sabot_testing.runner import run_case
-from tests.conftest import make_harness
 from tests.conftest import test_settings as settings_in
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
@@ -60,59 +59,50 @@ async def _stored_language(services, chat: int) -> str | None:
         return await session.scalar(select(Conversation.language).where(Conversation.chat_id == chat))
 
 
-async def test_the_first_message_decides_and_the_chat_keeps_it(tmp_path):
-    h = await make_harness(settings_in(tmp_path))
-    try:
-        assert "Todavía no ha comenzado" in await _texts(h.engine, _say(7001, "status", "es-MX"))
-        assert await _stored_language(h.services, 7001) == "es"
-        # the app's language later changes nothing: the chat keeps what it started in (or chose)
-        assert "Todavía no ha comenzado" in await _texts(h.engine, _say(7001, "status", "en"))
-        assert "You haven't started yet" in await _texts(h.engine, _say(7002, "status", "fr"))
-        assert await _stored_language(h.services, 7002) == "en"
-        assert "You haven't started yet" in await _texts(h.engine, _say(7003, "status", None))
-    finally:
-        await h.close()
+async def test_the_first_message_decides_and_the_chat_keeps_it(harness):
+    h = harness
+    assert "Todavía no ha comenzado" in await _texts(h.engine, _say(7001, "status", "es-MX"))
+    assert await _stored_language(h.services, 7001) == "es"
+    # the app's language later changes nothing: the chat keeps what it started in (or chose)
+    assert "Todavía no ha comenzado" in await _texts(h.engine, _say(7001, "status", "en"))
+    assert "You haven't started yet" in await _texts(h.engine, _say(7002, "status", "fr"))
+    assert await _stored_language(h.services, 7002) == "en"
+    assert "You haven't started yet" in await _texts(h.engine, _say(7003, "status", None))
 
 
-async def test_language_switches_and_the_terminal_can_ask_for_one(tmp_path):
-    h = await make_harness(settings_in(tmp_path))
-    try:
-        await h.engine.handle(_say(7101, "start", "en"))
-        replies = await h.engine.handle(_say(7101, "idioma", "en"))
-        assert replies[-1].button_labels() == ["English", "Español"]
-        assert "A partir de ahora le escribo en español." in await _texts(
-            h.engine, Incoming(chat_id=7101, kind="button", data="_lang:es")
-        )
-        assert await _stored_language(h.services, 7101) == "es"
-        assert "From now on I'll write in English." in await _texts(h.engine, _say(7101, "language", None, "english"))
-        assert await _stored_language(h.services, 7101) == "en"
-        # `sabot chat --lang es` on a chat held before
-        await set_chat_language(h.services.sessions, 7101, "es")
-        assert "Todavía no ha comenzado" in await _texts(h.engine, _say(7101, "status", None))
-    finally:
-        await h.close()
+async def test_language_switches_and_the_terminal_can_ask_for_one(harness):
+    h = harness
+    await h.engine.handle(_say(7101, "start", "en"))
+    replies = await h.engine.handle(_say(7101, "idioma", "en"))
+    assert replies[-1].button_labels() == ["English", "Español"]
+    assert "A partir de ahora le escribo en español." in await _texts(
+        h.engine, Incoming(chat_id=7101, kind="button", data="_lang:es")
+    )
+    assert await _stored_language(h.services, 7101) == "es"
+    assert "From now on I'll write in English." in await _texts(h.engine, _say(7101, "language", None, "english"))
+    assert await _stored_language(h.services, 7101) == "en"
+    # `sabot chat --lang es` on a chat held before
+    await set_chat_language(h.services.sessions, 7101, "es")
+    assert "Todavía no ha comenzado" in await _texts(h.engine, _say(7101, "status", None))
 
 
-async def test_the_choice_is_noted_on_the_persons_case_and_hire(tmp_path):
-    h = await make_harness(settings_in(tmp_path))
-    try:
-        async with transaction(h.services.sessions) as session:
-            repo = Repo(session, h.services.vault, h.clock)
-            with using("es"):
-                case = await repo.open_exception_case("f" * 64, 7201, None)
-            assert case.language == "es"
-            firms = FirmStore(session, h.services.vault, h.clock)
-            session.add(firm := Firm(name="Acme", created_at=NOW))
-            await session.flush()
-            hire = await firms.create_hire(firm.id, name="Sam", email=None, invited_by=None)
-            hire.chat_id = 7201
-            await session.flush()
-            await repo.note_language(7201, "en")
-        async with h.services.sessions() as session:
-            assert await session.scalar(select(ExceptionCase.language)) == "en"
-            assert await session.scalar(select(FirmHire.language)) == "en"
-    finally:
-        await h.close()
+async def test_the_choice_is_noted_on_the_persons_case_and_hire(harness):
+    h = harness
+    async with transaction(h.services.sessions) as session:
+        repo = Repo(session, h.services.vault, h.clock)
+        with using("es"):
+            case = await repo.open_exception_case("f" * 64, 7201, None)
+        assert case.language == "es"
+        firms = FirmStore(session, h.services.vault, h.clock)
+        session.add(firm := Firm(name="Acme", created_at=NOW))
+        await session.flush()
+        hire = await firms.create_hire(firm.id, name="Sam", email=None, invited_by=None)
+        hire.chat_id = 7201
+        await session.flush()
+        await repo.note_language(7201, "en")
+    async with h.services.sessions() as session:
+        assert await session.scalar(select(ExceptionCase.language)) == "en"
+        assert await session.scalar(select(FirmHire.language)) == "en"
 
 
 async def test_the_help_desk_listing_shows_the_persons_language(tmp_path, monkeypatch):
@@ -135,25 +125,22 @@ async def test_the_help_desk_listing_shows_the_persons_language(tmp_path, monkey
 # -- messages for another chat ------------------------------------------------------------------------
 
 
-async def test_a_message_for_another_chat_is_written_in_its_language(tmp_path):
-    h = await make_harness(settings_in(tmp_path))
-    try:
-        await h.engine.handle(_say(7301, "start", "es"))  # a chat that speaks Spanish
-        await h.engine.handle(_say(7302, "start", "en"))
-        async with transaction(h.services.sessions) as session:
-            repo = Repo(session, h.services.vault, h.clock)
-            with using("en"):
-                ctx = Ctx(chat_id=7302, data={}, services=h.services, repo=repo, incoming=None)
-                await ctx.notify(7301, lambda: _("Why?"))
-                await ctx.notify(7303, lambda: _("Why?"))  # never seen: English
-                assert _("Why?") == "Why?"  # this turn's language is untouched
-            assert ctx.actions == [Notify(7301, "¿Por qué?"), Notify(7303, "Why?")]
-            await FirmStore(session, h.services.vault, h.clock).notify_chat(7301, lambda: _("Why?"))
-        async with h.services.sessions() as session:
-            row = await session.scalar(select(Notification).where(Notification.chat_id == 7301))
-            assert h.services.vault.decrypt(row.text_enc, context="notification") == "¿Por qué?"
-    finally:
-        await h.close()
+async def test_a_message_for_another_chat_is_written_in_its_language(harness):
+    h = harness
+    await h.engine.handle(_say(7301, "start", "es"))  # a chat that speaks Spanish
+    await h.engine.handle(_say(7302, "start", "en"))
+    async with transaction(h.services.sessions) as session:
+        repo = Repo(session, h.services.vault, h.clock)
+        with using("en"):
+            ctx = Ctx(chat_id=7302, data={}, services=h.services, repo=repo, incoming=None)
+            await ctx.notify(7301, lambda: _("Why?"))
+            await ctx.notify(7303, lambda: _("Why?"))  # never seen: English
+            assert _("Why?") == "Why?"  # this turn's language is untouched
+        assert ctx.actions == [Notify(7301, "¿Por qué?"), Notify(7303, "Why?")]
+        await FirmStore(session, h.services.vault, h.clock).notify_chat(7301, lambda: _("Why?"))
+    async with h.services.sessions() as session:
+        row = await session.scalar(select(Notification).where(Notification.chat_id == 7301))
+        assert h.services.vault.decrypt(row.text_enc, context="notification") == "¿Por qué?"
 
 
 def test_letters_are_printed_and_reminded_in_their_persons_language():
