@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import textwrap
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
@@ -187,6 +187,29 @@ def test_spanish_explanations_fit_on_a_screen(tmp_path):
             shown = text(ctx) if callable(text) else _(text)
             assert len(shown) <= SCREEN_CHARS, f"{key}: {len(shown)} characters"
         assert len(commands.privacy_text(ctx)) <= SCREEN_CHARS
+
+
+async def test_the_help_desk_hand_off_fits_on_a_screen_at_every_hour(tmp_path, monkeypatch):
+    """The hand-off is the longest reply: the call line, the hours, the desk's next opening in two
+    zones and the case reference. Every hour of a week, at home and abroad, in both languages."""
+    import flows.exception as exception
+
+    policy = settings_in(tmp_path).policy
+    for status in ("handed_off", "tac_referred", "approved"):
+        case = SimpleNamespace(status=status, reference="EX-ABCDEF")
+
+        async def stored_case(ctx, case=case):
+            return case
+
+        monkeypatch.setattr(exception, "_case", stored_case)
+        for address in ({"state": "IL", "country": "US"}, {"state": "HI", "country": "US"}, {"country": "DE"}):
+            for hour in range(7 * 24):
+                now = datetime(2027, 3, 1, tzinfo=timezone.utc) + timedelta(hours=hour)
+                ctx = SimpleNamespace(policy=policy, now=lambda now=now: now, data={"address": address})
+                for language in ("en", "es"):
+                    with using(language):
+                        text = await exception._handoff_text(ctx)
+                    assert len(text) <= SCREEN_CHARS, f"{language} {status} {address} {now}: {len(text)} characters"
 
 
 # -- English left in a Spanish reply ----------------------------------------------------------------
