@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar
 import base64
 import hashlib
 import hmac
@@ -28,6 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bot.config import Settings
 from domain.ports import DecryptionError
+from domain.rerun import prepared_work
 
 
 def _b64(data: bytes) -> str:
@@ -250,10 +250,6 @@ class NeedsWork(Exception):
         super().__init__("slow work needed before this step")
         self.key = key
         self.compute = compute
-
-
-#: results of slow work done for the step being (re)run; None outside a grouped step
-prepared_work: ContextVar[dict | None] = ContextVar("prepared_work", default=None)
 
 
 async def slow_work(key: tuple, compute):

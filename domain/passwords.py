@@ -32,6 +32,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from domain.i18n import N_, _, ngettext
+from domain.rerun import remembered
 from domain.text import Invalid, _has_unprintable, _is_letter, _nfc, _nfkc, _text
 
 
@@ -322,7 +323,8 @@ def password(
         # never more than a random string of the shortest length allowed takes (zxcvbn counts 10
         # guesses a character), so a shorter minimum set by the operator still admits one
         enough = min(math.log10(min_guesses), float(min_length))
-        guesses, kinds = _estimate(value, own_words, enough)
+        # (kept for this answer: its step runs again once the password is hashed)
+        guesses, kinds = remembered(("guesses", value, *own_words, enough), lambda: _estimate(value, own_words, enough))
         if guesses < enough:
             raise _guessable_refusal(kinds)
     return value

@@ -79,3 +79,31 @@ async def test_the_replay_of_a_password_step_reuses_its_hash(tmp_path, monkeypat
         assert await h.engine.where(8602) == ("registration", "site_phrase")
     finally:
         await h.close()
+
+
+@pytest.mark.parametrize("group_commit", [True, False])
+async def test_the_guess_estimate_of_a_password_answer_is_made_once(tmp_path, monkeypatch, group_commit):
+    """The guess estimate (zxcvbn, milliseconds of CPU) is kept for the answer while its step runs
+    again after hashing; the next answer gets an estimate of its own."""
+    from domain import passwords
+
+    estimates = []
+    original = passwords._estimate
+
+    def counted(value, user_inputs, enough):
+        estimates.append(value)
+        return original(value, user_inputs, enough)
+
+    monkeypatch.setattr(passwords, "_estimate", counted)
+    h = await make_harness(settings_for(tmp_path, database={"group_commit": group_commit}))
+    try:
+        counting, user = await counted_at_password(h, 8603)
+        await user.send("zxcvbnmasdfgh")  # a keyboard row: refused after one estimate
+        assert await h.engine.where(8603) == ("registration", "password")
+        assert estimates == ["zxcvbnmasdfgh"]
+        await user.send(JORDAN["password"])
+        assert await h.engine.where(8603) == ("registration", "site_phrase")
+        assert estimates == ["zxcvbnmasdfgh", JORDAN["password"]]
+        assert counting.hashes == 1
+    finally:
+        await h.close()
