@@ -458,7 +458,7 @@ def keys_generate() -> None:
 @main.command()
 def purge() -> None:
     """Erase abandoned registrations and everything past its retention period (config: privacy)."""
-    from bot.privacy import purge_abandoned
+    from bot.storage.privacy import purge_abandoned
 
     counts = _with_services(lambda services: purge_abandoned(services))
     for kind, n in counts.items():

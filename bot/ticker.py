@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot.firms import firm_notices
-from bot.privacy import purge_abandoned
+from bot.storage.privacy import purge_abandoned
 from bot.services import Services
 from bot.state_cache import StateCache
 from bot.storage.db import transaction

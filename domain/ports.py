@@ -181,6 +181,25 @@ class Audit(Protocol):
         """Record a security event: what and when, never personal data."""
 
 
+@dataclass(frozen=True)
+class NewAccount:
+    """What a new account is stored with: the plain values; the repository seals the personal ones."""
+
+    username: str
+    password_hash: str
+    ssn_hash: str
+    profile: dict
+    #: the site phrase and image (both empty until a help-desk person chooses them at first sign-in)
+    site_phrase: str
+    site_image: str
+    status: str
+    chat_id: int | None
+    phone_hash: str | None = None
+    phone: str | None = None
+    secret_answers: dict | None = None
+    must_change_password: bool = False
+
+
 class Accounts(Protocol):
     async def username_taken(self, username: str) -> bool: ...
 
@@ -196,22 +215,7 @@ class Accounts(Protocol):
 
     async def account(self, account_id: int) -> Any: ...
 
-    async def create_account(
-        self,
-        *,
-        username: str,
-        password_hash: str,
-        ssn_hash: str,
-        profile: dict,
-        site_phrase: str,
-        site_image: str,
-        status: str,
-        chat_id: int | None,
-        phone_hash: str | None = None,
-        phone: str | None = None,
-        secret_answers: dict | None = None,
-        must_change_password: bool = False,
-    ) -> int:
+    async def create_account(self, new: NewAccount) -> int:
         """Store a new account (its personal data sealed); its id."""
 
     async def update_account(self, account: Any, **fields: Any) -> None: ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Awaitable, Callable
 
-from flows.common import CodeKind, check_code, code_status_note
+from flows.common import CodeKind, check_code, code_status_note, send_code
 from flows.core import Answer, Ctx, Flow
 from domain.i18n import N_, _
 from domain.validators import Invalid
@@ -23,8 +23,8 @@ def code_entry_step(
     name: str,
     kind: CodeKind,
     *,
-    ask: Callable[[Ctx], str],
-    resend: Callable[[Ctx], Awaitable[None]],
+    ask: str | Callable[[Ctx], str],
+    resend: str | Callable[[Ctx], Awaitable[None]],
     on_success: Callable[[Ctx], Awaitable[str | None]],
     resend_choice: Choice = ("resend", N_("Send a new code")),
     change: tuple[str, str, str] | None = None,
@@ -36,8 +36,10 @@ def code_entry_step(
 ):
     """Declare the step ``name`` of ``flow`` where the code ``kind`` is typed.
 
-    ``ask(ctx)`` is the prompt (preceded by a note when the code waiting has expired, unless
-    ``note`` is off). The ``resend_choice`` button calls ``resend(ctx)`` and asks again; the
+    ``ask`` is the prompt: a sentence marked with ``N_`` whose ``{digits}`` becomes the code's
+    length in words ("six-digit"), or ``ask(ctx)`` returning it translated; it is preceded by a
+    note when the code waiting has expired, unless ``note`` is off. The ``resend_choice`` button sends a new code to the address kept under the answer key
+    ``resend`` (or calls ``resend(ctx)``) and asks again; the
     optional ``change`` button (value, label, trigger) leads back to where the destination was
     given. A right code calls ``on_success(ctx)``, whose answer is the step's trigger.
     ``subject(ctx)`` names whose code it is (the conversation's when not given). ``guard(ctx)``
@@ -46,7 +48,7 @@ def code_entry_step(
     ``on_success`` clears what it counted. Other options (help, stage, checkpoint) go to the step.
 
     The button labels (``resend_choice``, ``change``) are English marked with ``N_``: they are
-    translated where they are shown; ``ask`` returns its text already translated."""
+    translated where they are shown."""
     choices = [[resend_choice]] + ([[(change[0], change[1])]] if change else [])
 
     def key(ctx: Ctx) -> str | None:
@@ -57,11 +59,15 @@ def code_entry_step(
             # the code just typed can't work any more: one thing to do, said once
             return _('Tap "{button}", then type the new code.').format(button=_(resend_choice[1]))
         lead = await code_status_note(ctx, kind, subject_key=key(ctx)) if note else ""
-        return f"{lead}{ask(ctx)}"
+        text = ask(ctx) if callable(ask) else _(ask).format(digits=kind.digits(ctx))
+        return f"{lead}{text}"
 
     async def check(ctx: Ctx, a: Answer) -> str | None:
         if a.choice == resend_choice[0]:
-            await resend(ctx)
+            if callable(resend):
+                await resend(ctx)
+            else:
+                await send_code(ctx, kind, ctx.data[resend], subject_key=key(ctx))
             return "stay"
         if change and a.choice == change[0]:
             return change[2]

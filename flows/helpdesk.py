@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 
 from domain.i18n import N_, _, using
-from domain.ports import Repository, Services
+from domain.ports import NewAccount, Repository, Services
 from domain.validators import Invalid
 from flows.core import Ctx
 from flows.letters import arrival_dates, send_letter
@@ -91,21 +91,23 @@ async def approve(repo: Repository, services: Services, reference: str) -> Appro
     temp = temporary_password()
     email = vault.decrypt(case.email_enc, context="case.email") if case.email_enc else None
     account_id = await repo.create_account(
-        username=username,
-        password_hash=await vault.hash_password(temp),
-        ssn_hash=case.ssn_hash,
-        profile={
-            "first_name": person["first_name"],
-            "last_name": person["last_name"],
-            "email": email,
-            "address": person["address"],
-        },
-        # the person chooses both at their first sign-in
-        site_phrase="",
-        site_image="",
-        status="pending_letter",
-        must_change_password=True,
-        chat_id=case.chat_id,
+        NewAccount(
+            username=username,
+            password_hash=await vault.hash_password(temp),
+            ssn_hash=case.ssn_hash,
+            profile={
+                "first_name": person["first_name"],
+                "last_name": person["last_name"],
+                "email": email,
+                "address": person["address"],
+            },
+            # the person chooses both at their first sign-in
+            site_phrase="",
+            site_image="",
+            status="pending_letter",
+            must_change_password=True,
+            chat_id=case.chat_id,
+        )
     )
     # the letter is written as the person's own chat would write it (their zone, the limits, their
     # language)

@@ -345,7 +345,7 @@ code_entry_step(
     flow,
     "letter_code",
     LETTER_CODE,
-    ask=lambda ctx: _("Type the activation code from the letter we mailed you."),
+    ask=N_("Type the activation code from the letter we mailed you."),
     resend=_new_letter,
     resend_choice=("new_letter", N_("Send me a new letter")),
     on_success=_letter_accepted,
@@ -401,10 +401,6 @@ def _text_code_help(digits: int) -> str:
     return text.format(digits=spelled(digits))
 
 
-async def _resend_to_new_phone(ctx: Ctx) -> None:
-    await send_code(ctx, ACTIVATION_TEXT, ctx.data["new_phone"], subject_key=account_subject(ctx))
-
-
 async def _new_phone_confirmed(ctx: Ctx) -> None:
     account = await current_account(ctx)
     number = ctx.data.pop("new_phone")
@@ -422,10 +418,8 @@ code_entry_step(
     flow,
     "add_phone_code",
     ACTIVATION_TEXT,
-    ask=lambda ctx: _("Type the {digits}-digit activation code I just texted to that phone.").format(
-        digits=spelled(ACTIVATION_TEXT.policy(ctx).digits)
-    ),
-    resend=_resend_to_new_phone,
+    ask=N_("Type the {digits} activation code I just texted to that phone."),
+    resend="new_phone",
     change=("change", N_("Use a different number"), "change"),
     on_success=_new_phone_confirmed,
     subject=account_subject,
@@ -504,9 +498,7 @@ code_entry_step(
     flow,
     "login_code",
     SECURITY_TEXT,
-    ask=lambda ctx: _("Type the {digits}-digit security code I texted to your phone.").format(
-        digits=spelled(SECURITY_TEXT.policy(ctx).digits)
-    ),
+    ask=N_("Type the {digits} security code I texted to your phone."),
     resend=_send_security_code,
     on_success=_security_code_right,
     guard=_security_code_guard,

@@ -13,6 +13,7 @@ from domain import validators as v
 from domain.addresses import plain
 from domain.authenticator import STEP_SECONDS
 from domain.i18n import N_, _, ngettext
+from domain.ports import NewAccount
 from domain.validators import Invalid
 from flows.common import new_password, plural, refuse_password_as_phrase, site_phrase_help, site_phrase_of
 from flows.core import Answer, Ctx
@@ -214,17 +215,19 @@ async def create_account(ctx: Ctx) -> str | None:
         ctx.say(_("Someone took that username a moment ago. Please choose another; everything else is kept."))
         return "username_taken"
     d["account_id"] = await ctx.repo.create_account(
-        username=d["username"],
-        password_hash=d["password_hash"],
-        ssn_hash=d["ssn_hash"],
-        profile=profile,
-        phone_hash=d.get("phone_hash"),
-        phone=d.get("phone"),
-        site_phrase=d["site_phrase"],
-        site_image=d["site_image"],
-        status="pending_letter" if via_mail(ctx) else "active",
-        secret_answers=d.get("secret_answers"),
-        chat_id=ctx.chat_id,
+        NewAccount(
+            username=d["username"],
+            password_hash=d["password_hash"],
+            ssn_hash=d["ssn_hash"],
+            profile=profile,
+            phone_hash=d.get("phone_hash"),
+            phone=d.get("phone"),
+            site_phrase=d["site_phrase"],
+            site_image=d["site_image"],
+            status="pending_letter" if via_mail(ctx) else "active",
+            secret_answers=d.get("secret_answers"),
+            chat_id=ctx.chat_id,
+        )
     )
     return None
 

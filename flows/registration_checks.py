@@ -289,16 +289,12 @@ async def _phone_confirmed(ctx: Ctx) -> None:
         ctx.go("home", "signed_in" if ctx.data.get("session") else "registered")
 
 
-async def _send_phone_code(ctx: Ctx) -> None:
-    await send_code(ctx, ACTIVATION_TEXT, ctx.data["phone"])
-
-
 code_entry_step(
     flow,
     "phone_code",
     ACTIVATION_TEXT,
-    ask=lambda ctx: _("Type the {digits} activation code I texted to your phone.").format(digits=ACTIVATION_TEXT.digits(ctx)),
-    resend=_send_phone_code,
+    ask=N_("Type the {digits} activation code I texted to your phone."),
+    resend="phone",
     change=("change", N_("Use a different number"), "change_phone"),
     on_success=_phone_confirmed,
     help=lambda ctx: by_article(

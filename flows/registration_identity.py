@@ -32,24 +32,28 @@ from flows.registration_base import FILING_STATUS_LABELS, HELP_DESK_CHOICE, addr
 # =============================================================================================
 
 
-@flow.step(
+def _name_step(key: str, field: str, *, ask: str, help: str) -> None:
+    """A step that keeps one part of the name as the tax return shows it (``field`` names it in
+    a refusal)."""
+
+    async def check(ctx: Ctx, a: Answer):
+        ctx.data[key] = v.person_name(a.text, field=field)
+
+    flow.step(key, ask=ask, help=help, stage="Name and email")(check)
+
+
+_name_step(
     "first_name",
+    "first name",
     ask=N_("What is your first name, exactly as it appears on your last-filed tax return?"),
     help=N_("Your name is matched against the tax records, so type it the way your last return shows it."),
-    stage="Name and email",
 )
-async def first_name(ctx: Ctx, a: Answer):
-    ctx.data["first_name"] = v.person_name(a.text, field="first name")
-
-
-@flow.step(
+_name_step(
     "last_name",
+    "last name",
     ask=N_("And your last name? Add a suffix such as Jr. only if the return has one."),
     help=N_("Type your family name as your last-filed return shows it, including any hyphen."),
-    stage="Name and email",
 )
-async def last_name(ctx: Ctx, a: Answer):
-    ctx.data["last_name"] = v.person_name(a.text, field="last name")
 
 
 @flow.step(
@@ -75,10 +79,6 @@ def _just_sent(ctx: Ctx, purpose: str) -> bool:
     return any(sent == purpose for _key, sent in ctx.fresh_codes)
 
 
-async def _send_email_code(ctx: Ctx) -> None:
-    await send_code(ctx, CONFIRMATION, ctx.data["email"])
-
-
 code_entry_step(
     flow,
     "email_code",
@@ -90,7 +90,7 @@ code_entry_step(
             digits=CONFIRMATION.digits(ctx), email=ctx.data.get("email")
         )
     ),
-    resend=_send_email_code,
+    resend="email",
     change=("change", N_("Use a different email"), "change_email"),
     on_success=_email_confirmed,
     help=N_(

@@ -1,5 +1,5 @@
 """Abandoned registrations and everything past its retention period are deleted on a schedule
-(bot.privacy.purge_abandoned, `sabot purge`); nothing still in use is touched."""
+(bot.storage.privacy.purge_abandoned, `sabot purge`); nothing still in use is touched."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import timedelta
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from bot.privacy import purge_abandoned
+from bot.storage.privacy import purge_abandoned
 from bot.storage.models import Account, Attempt, AuditEvent, Conversation, Delivery, ExceptionCase, Letter, OneTimeCode
 from tests.conftest import cli_env, make_harness, run_on_harness
 from tests.conftest import test_settings as settings_for

@@ -22,7 +22,7 @@ from bot.storage.models import (
     UTCDateTime, Account, Attempt, AuditEvent, Conversation, ExceptionCase, FirmHire, Letter, Notification, OneTimeCode,
 )
 from domain.i18n import current_language
-from domain.ports import Clock, CodeCheck, CodePolicy, IssuedCode, TooManyCodes, Vault
+from domain.ports import Clock, CodeCheck, CodePolicy, IssuedCode, NewAccount, TooManyCodes, Vault
 
 
 audit_log = logging.getLogger("sabot.audit")
@@ -247,41 +247,26 @@ class Repo:
     async def account(self, account_id: int) -> Account | None:
         return await self.session.get(Account, account_id)
 
-    async def create_account(
-        self,
-        *,
-        username: str,
-        password_hash: str,
-        ssn_hash: str,
-        profile: dict,
-        site_phrase: str,
-        site_image: str,
-        status: str,
-        chat_id: int | None,
-        phone_hash: str | None = None,
-        phone: str | None = None,
-        secret_answers: dict | None = None,
-        must_change_password: bool = False,
-    ) -> int:
+    async def create_account(self, new: NewAccount) -> int:
         """Store a new account, its personal data sealed; its id. (A Core insert: an ORM flush
         cost ~250 µs, at the end of every registration; nothing here needs the account as an
         object.)"""
         now = self.clock.now()
         seal = self.vault.encrypt
         fields = {
-            "username": username,
-            "username_key": username.lower(),
-            "password_hash": password_hash,
-            "ssn_hash": ssn_hash,
-            "profile_enc": seal(profile, context="account.profile"),
-            "phone_hash": phone_hash,
-            "phone_enc": seal(phone, context="account.phone") if phone else None,
-            "site_phrase_enc": seal(site_phrase, context="account.site_phrase"),
-            "site_image": site_image,
-            "status": status,
-            "secret_answers_enc": seal(secret_answers, context="account.answers") if secret_answers else None,
-            "must_change_password": must_change_password,
-            "chat_id": chat_id,
+            "username": new.username,
+            "username_key": new.username.lower(),
+            "password_hash": new.password_hash,
+            "ssn_hash": new.ssn_hash,
+            "profile_enc": seal(new.profile, context="account.profile"),
+            "phone_hash": new.phone_hash,
+            "phone_enc": seal(new.phone, context="account.phone") if new.phone else None,
+            "site_phrase_enc": seal(new.site_phrase, context="account.site_phrase"),
+            "site_image": new.site_image,
+            "status": new.status,
+            "secret_answers_enc": seal(new.secret_answers, context="account.answers") if new.secret_answers else None,
+            "must_change_password": new.must_change_password,
+            "chat_id": new.chat_id,
         }
         conn = await self._conn()
         row = (await run(conn, _NEW_ACCOUNT, {**fields, "created_at": now, "password_changed_at": now})).one()

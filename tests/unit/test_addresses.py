@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,208 +31,22 @@ TORONTO_POSTAL_IN_LINE1 = A("M5V 2T6 100 King St W", "Apt 1203", "Toronto", "ON"
 TORONTO_PROVINCE_IN_CITY = A("100 King St W", "Apt 1203", "Toronto ON", "", "M5V 2T6", "CA")
 ALL = set(CATEGORIES)
 
+
+def _address(value) -> Address:
+    """An address of the data file: a record's name, or its parts (country U.S. when left out)."""
+    return RECORDS[value] if isinstance(value, str) else A(*value)
+
+
+RECORDS = {"ELM": ELM, "TORONTO": TORONTO}
+#: (case, entered, record, parts that differ), from tests/data/address_pairs.yaml
 PAIRS = [
-    # ---- domestic: equal once evened out -------------------------------------------------------
-    ("identical", ELM, ELM, set()),
-    ("case and long forms", A("1234 ELM STREET", "APARTMENT 5B", "SPRINGFIELD", "il", "62704"), ELM, set()),
-    ("line 2 folded into line 1", A("1234 Elm St Apt 5B", "", "Springfield", "IL", "62704"), ELM, set()),
     (
-        "line 2 split out of a folded record",
-        ELM,
-        A("1234 Elm Street Apartment 5B", "", "Springfield", "IL", "62704"),
-        set(),
-    ),
-    ("hash sign for apartment", A("1234 Elm St #5B", "", "Springfield", "IL", "62704"), ELM, set()),
-    ("hash on line 2", A("1234 Elm St", "# 5B", "Springfield", "IL", "62704"), ELM, set()),
-    ("Apartment in full", A("1234 Elm St", "Apartment 5B", "Springfield", "IL", "62704"), ELM, set()),
-    ("Unit for Apt", A("1234 Elm St", "Unit 5B", "Springfield", "IL", "62704"), ELM, set()),
-    ("Apt #", A("1234 Elm St", "Apt. #5-B", "Springfield", "IL", "62704"), ELM, set()),
-    ("punctuation", A("1234 Elm St.,", "Apt. 5B", "Springfield.", "I.L.", "62704"), ELM, set()),
-    ("extra spaces", A("  1234   Elm  St ", " Apt  5B ", " Springfield ", " IL ", " 62704 "), ELM, set()),
-    ("state name", A("1234 Elm St", "Apt 5B", "Springfield", "Illinois", "62704"), ELM, set()),
-    ("ZIP+4", A("1234 Elm St", "Apt 5B", "Springfield", "IL", "62704-1234"), ELM, set()),
-    ("ZIP+4 without hyphen", A("1234 Elm St", "Apt 5B", "Springfield", "IL", "627041234"), ELM, set()),
-    (
-        "directional spelled out",
-        A("1234 North Elm Street", "", "Springfield", "IL", "62704"),
-        A("1234 N. Elm St", "", "Springfield", "IL", "62704"),
-        set(),
-    ),
-    (
-        "ordinal word",
-        A("100 First Avenue", "", "New York", "New York", "10001"),
-        A("100 1st Ave", "", "New York", "NY", "10001"),
-        set(),
-    ),
-    (
-        "compound ordinal",
-        A("12 Twenty-First Street NW", "", "Washington", "District of Columbia", "20036"),
-        A("12 21st St Northwest", "", "Washington", "DC", "20036"),
-        set(),
-    ),
-    (
-        "Saint in the city",
-        A("1 Market St", "", "Saint Louis", "Missouri", "63101"),
-        A("1 Market Street", "", "St. Louis", "MO", "63101"),
-        set(),
-    ),
-    (
-        "post office box",
-        A("P.O. Box 123", "", "Austin", "Texas", "78701"),
-        A("Post Office Box 123", "", "Austin", "TX", "78701"),
-        set(),
-    ),
-    (
-        "suite folded and abbreviated",
-        A("500 Market Street Suite 12", "", "San Francisco", "California", "94105"),
-        A("500 Market St", "Ste 12", "San Francisco", "CA", "94105"),
-        set(),
-    ),
-    (
-        "accents and Puerto Rico as a country",
-        A("123 Calle José de Diego", "", "San Juan", "PR", "00901"),
-        A("123 CALLE JOSE DE DIEGO", "", "SAN JUAN", "", "00901", "PR"),
-        set(),
-    ),
-    (
-        "ZIP that lost its leading zero",
-        A("77 Harbor Road", "", "Portland", "Maine", "04101"),
-        A("77 Harbor Rd", "", "Portland", "ME", "4101"),
-        set(),
-    ),
-    # ---- domestic: real differences -----------------------------------------------------------
-    ("moved", A("77 Harbor Rd", "", "Portland", "ME", "04101"), ELM, {"address_line", "city", "state", "postal_code"}),
-    ("house number", A("1243 Elm St", "Apt 5B", "Springfield", "IL", "62704"), ELM, {"address_line"}),
-    ("ZIP", A("1234 Elm St", "Apt 5B", "Springfield", "IL", "62705"), ELM, {"postal_code"}),
-    ("Suite is not Apt", A("1234 Elm St", "Ste 5B", "Springfield", "IL", "62704"), ELM, {"address_line"}),
-    ("apartment left out", A("1234 Elm St", "", "Springfield", "IL", "62704"), ELM, {"address_line"}),
-    ("moved abroad", TORONTO, ELM, ALL),
-    # ---- Canada ---------------------------------------------------------------------------------
-    (
-        "Canada evened out",
-        A("100 KING STREET WEST", "Apartment 1203", "toronto", "Ontario", "m5v2t6", "CA"),
-        TORONTO,
-        set(),
-    ),
-    ("Canada line 2 folded", A("100 King St W Apt 1203", "", "Toronto", "ON", "M5V 2T6", "CA"), TORONTO, set()),
-    ("Canada country in city", TORONTO, TORONTO_COUNTRY_IN_CITY, {"city"}),
-    ("Canada postal in line 1", TORONTO, TORONTO_POSTAL_IN_LINE1, {"address_line"}),
-    ("Canada province in city", TORONTO, TORONTO_PROVINCE_IN_CITY, {"city", "state"}),
-    (
-        "Canada country in city, typed the record's way",
-        A("100 King Street West", "Apt. 1203", "CANADA", "Ontario", "M5V2T6", "CA"),
-        TORONTO_COUNTRY_IN_CITY,
-        set(),
-    ),
-    # ---- United Kingdom ---------------------------------------------------------------------------
-    (
-        "UK evened out",
-        A("10 Downing Street", "", "London", "", "SW1A 2AA", "GB"),
-        A("10 DOWNING ST", "", "LONDON", "", "sw1a2aa", "GB"),
-        set(),
-    ),
-    (
-        "UK country in city",
-        A("10 Downing Street", "", "London", "", "SW1A 2AA", "GB"),
-        A("10 Downing St", "", "United Kingdom", "", "SW1A 2AA", "GB"),
-        {"city"},
-    ),
-    (
-        "UK postcode in line 1",
-        A("221B Baker Street", "", "London", "", "NW1 6XE", "GB"),
-        A("NW1 6XE 221B Baker St", "", "London", "", "NW1 6XE", "GB"),
-        {"address_line"},
-    ),
-    # ---- Germany ------------------------------------------------------------------------------------
-    (
-        "Germany Strasse and umlaut",
-        A("Hauptstraße 5", "", "München", "Bayern", "80331", "DE"),
-        A("Hauptstr. 5", "", "MUNCHEN", "BY", "D-80331", "DE"),
-        set(),
-    ),
-    (
-        "Germany postal in line 1",
-        A("Hauptstraße 5", "", "München", "BY", "80331", "DE"),
-        A("80331 Hauptstrasse 5", "", "Munchen", "BY", "80331", "DE"),
-        {"address_line"},
-    ),
-    (
-        "Germany country in city and postal in line 1",
-        A("Hauptstraße 5", "", "München", "BY", "80331", "DE"),
-        A("80331 Hauptstrasse 5", "", "Germany", "BY", "80331", "DE"),
-        {"address_line", "city"},
-    ),
-    # ---- Mexico -------------------------------------------------------------------------------------
-    (
-        "Mexico evened out",
-        A("Av. Paseo de la Reforma No. 222", "Col. Juárez", "Ciudad de México", "CDMX", "06600", "MX"),
-        A("Avenida Paseo de la Reforma 222 Col Juarez", "", "CIUDAD DE MEXICO", "CDMX", "06600", "MX"),
-        set(),
-    ),
-    (
-        "Mexico country in city",
-        A("Av. Paseo de la Reforma 222", "", "Ciudad de México", "CDMX", "06600", "MX"),
-        A("Av Paseo de la Reforma 222", "", "Mexico", "CDMX", "06600", "MX"),
-        {"city"},
-    ),
-    # ---- Australia ----------------------------------------------------------------------------------
-    (
-        "Australia evened out",
-        A("Unit 3, 45 George Street", "", "Sydney", "New South Wales", "2000", "AU"),
-        A("UNIT 3 45 GEORGE ST", "", "SYDNEY", "NSW", "2000", "AU"),
-        set(),
-    ),
-    (
-        "Australia state in city",
-        A("45 George Street", "", "Sydney", "NSW", "2000", "AU"),
-        A("45 George St", "", "Sydney NSW", "", "2000", "AU"),
-        {"city", "state"},
-    ),
-    # ---- India --------------------------------------------------------------------------------------
-    (
-        "India evened out",
-        A("Flat 12, M.G. Road", "Indiranagar", "Bengaluru", "Karnataka", "560 038", "IN"),
-        A("FLAT 12 MG RD INDIRANAGAR", "", "BENGALURU", "KA", "560038", "IN"),
-        set(),
-    ),
-    (
-        "India PIN in line 1",
-        A("Flat 12, M.G. Road", "Indiranagar", "Bengaluru", "KA", "560038", "IN"),
-        A("560038 Flat 12 MG Road", "Indiranagar", "Bengaluru", "KA", "", "IN"),
-        {"address_line", "postal_code"},
-    ),
-    # ---- Japan --------------------------------------------------------------------------------------
-    (
-        "Japan evened out",
-        A("1-2-3 Shibuya", "Shibuya-ku", "Tokyo", "Tokyo", "150-0002", "JP"),
-        A("1 2 3 SHIBUYA SHIBUYA KU", "", "TOKYO", "TOKYO", "1500002", "JP"),
-        set(),
-    ),
-    (
-        "Japan country in city",
-        A("1-2-3 Shibuya", "Shibuya-ku", "Tokyo", "Tokyo", "150-0002", "JP"),
-        A("1-2-3 Shibuya", "Shibuya-ku", "JAPAN", "Tokyo", "150-0002", "JP"),
-        {"city"},
-    ),
-    # ---- France, country codes --------------------------------------------------------------------
-    (
-        "France apostrophe and accents",
-        A("12 Rue de l'Église", "", "Paris", "", "75004", "FR"),
-        A("12 RUE DE L EGLISE", "", "PARIS", "", "75004", "FR"),
-        set(),
-    ),
-    (
-        "UK written as a country alias",
-        A("10 Downing Street", "", "London", "", "SW1A 2AA", "UK"),
-        A("10 Downing St", "", "London", "", "SW1A 2AA", "GB"),
-        set(),
-    ),
-    (
-        "other country",
-        A("10 Downing Street", "", "London", "", "SW1A 2AA", "GB"),
-        A("10 Downing Street", "", "London", "", "SW1A 2AA", "IE"),
-        {"country"},
-    ),
+        row["case"],
+        _address(row["entered"]),
+        _address(row["record"]),
+        ALL if row["differ"] == "all" else set(row["differ"]),
+    )
+    for row in yaml.safe_load((Path(__file__).parents[1] / "data" / "address_pairs.yaml").read_text(encoding="utf-8"))
 ]
 
 
