@@ -153,6 +153,14 @@ def _zxcvbn():
     return zxcvbn.zxcvbn, tuple(tuple(subs) for subs in matching.L33T_TABLE.values())
 
 
+def load_tables() -> None:
+    """Load the common-password list and the guess estimator's dictionaries now rather than at
+    someone's first password (about 0.3 s), so a long-running bot can set them aside from the
+    garbage collector's full passes (bot.runtime)."""
+    _common_passwords()
+    _zxcvbn()
+
+
 def _piece_cost(piece: str, l33t: tuple[tuple[str, ...], ...]) -> int:
     """zxcvbn's work for ``piece``, in units of a few microseconds: its dictionary matcher runs
     over every substring once forwards, once reversed and once per l33t reading of the piece."""
