@@ -38,14 +38,14 @@ def code_entry_step(
 
     ``ask`` is the prompt: a sentence marked with ``N_`` whose ``{digits}`` becomes the code's
     length in words ("six-digit"), or ``ask(ctx)`` returning it translated; it is preceded by a
-    note when the code waiting has expired, unless ``note`` is off. The ``resend_choice`` button sends a new code to the address kept under the answer key
-    ``resend`` (or calls ``resend(ctx)``) and asks again; the
-    optional ``change`` button (value, label, trigger) leads back to where the destination was
-    given. A right code calls ``on_success(ctx)``, whose answer is the step's trigger.
-    ``subject(ctx)`` names whose code it is (the conversation's when not given). ``guard(ctx)``
-    runs before a typed code is checked (it raises Invalid to refuse the check, e.g. for a locked
-    account); ``on_failure(ctx)`` runs after a wrong code, before its explanation is shown, and
-    ``on_success`` clears what it counted. Other options (help, stage, checkpoint) go to the step.
+    note when the code waiting has expired, unless ``note`` is off. The ``resend_choice`` button
+    sends a new code to the address kept under the answer key ``resend`` (or calls
+    ``resend(ctx)``) and asks again; the optional ``change`` button (value, label, trigger) leads
+    back to where the destination was given. A right code calls ``on_success(ctx)``, whose
+    answer is the step's trigger. ``subject(ctx)`` names whose code it is (the conversation's
+    when not given). ``guard(ctx)`` runs before a typed code is checked (it raises Invalid to
+    refuse the check, e.g. for a locked account); ``on_failure(ctx)`` runs after a wrong code,
+    before its explanation is shown, and ``on_success`` clears what it counted. Other options (help, stage, checkpoint) go to the step.
 
     The button labels (``resend_choice``, ``change``) are English marked with ``N_``: they are
     translated where they are shown."""

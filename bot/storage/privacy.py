@@ -10,8 +10,8 @@ What stays after ``/delete_my_data`` (and why) is told to the user by flows/comm
 * an active account the chat is not signed in to (signing in proves it is theirs).
 
 The erasure itself is :func:`erase_chat`, run inside the caller's transaction; the flows reach it
-through the repository. :func:`purge_abandoned` applies the retention periods of ``privacy:`` in config.yaml;
-``sabot purge`` runs it, and the bot's periodic tick can call it.
+through the repository. :func:`purge_abandoned` applies the retention periods of ``privacy:`` in
+config.yaml; ``sabot purge`` runs it, and the bot's periodic tick can call it.
 """
 
 from __future__ import annotations
