@@ -42,13 +42,16 @@ def test_bench_runs_at_small_n_and_every_user_registers(tmp_path):
         assert run["updates"] == 20 * updates_per_user, run
         assert not run["errors"], run["errors"]
         assert run["updates_per_s"] > 0 and run["peak_rss_mb"] > 0
+        assert run["cpu_us_per_update"] > 0, run
     assert all(r["db_bytes"] > 0 for r in runs if r["system"] == "sabot")
 
     # the report's lines
     assert "password hashing at minimal cost in the throughput runs" in out
-    for column in ("updates/s", "p50 ms", "p99 ms", "max ms", "peak RSS MB", "DB MB"):
+    for column in ("updates/s", "p50 ms", "p99 ms", "max ms", "peak RSS MB", "DB MB", "CPU µs/update"):
         assert column in out
     assert re.search(r"^ratio: \d+\.\d\d .*median of 2 rounds: \d+\.\d\d, \d+\.\d\d\)$", out, re.M), out
+    assert re.search(r"^CPU per update in that round: sabot on sqlite [\d,]+ µs, plain PTB [\d,]+ µs; "
+                     r"0\.80 leaves sabot [\d,]+ µs", out, re.M), out
     assert re.search(r"^sabot on sqlite, round 2 +8 ", out, re.M)
     assert re.search(r"^baseline: PTB, round 1 +8 ", out, re.M)
     assert re.search(r"^baseline: PTB ConversationHandler +4 ", out, re.M)

@@ -438,6 +438,8 @@ class Drive:
     starts: array
     latencies: array
     users: list[BenchUser]
+    #: CPU time of this process (every thread: the bot, the driver, the fake Bot API) during the run
+    cpu_seconds: float = 0.0
 
     @property
     def errors(self) -> list[str]:
@@ -448,8 +450,16 @@ async def drive(driver: Driver, users: list[BenchUser], window: int, *, forget: 
                 rate: float | None = None) -> Drive:
     """Run every user to its stop with at most ``window`` updates in flight: back to back (closed
     loop), or with ``rate`` one update offered every 1/rate seconds (open loop, see _drive_paced)."""
+    cpu_began = time.process_time()
     if rate:
-        return await _drive_paced(driver, users, window, rate, forget=forget)
+        run = await _drive_paced(driver, users, window, rate, forget=forget)
+    else:
+        run = await _drive_closed(driver, users, window, forget=forget)
+    run.cpu_seconds = time.process_time() - cpu_began
+    return run
+
+
+async def _drive_closed(driver: Driver, users: list[BenchUser], window: int, *, forget: bool) -> Drive:
     queue = deque(u for u in users if not u.done)
     starts, latencies = array("d"), array("d")
 
@@ -822,6 +832,8 @@ class RunResult:
     offered: float | None = None
     #: which round of the ratio's runs this was (None: not one of them)
     round: int | None = None
+    #: CPU time of the benchmark's process per update (its PostgreSQL server's not included)
+    cpu_us_per_update: float = 0.0
 
     @property
     def updates_per_s(self) -> float:
@@ -836,6 +848,7 @@ def _result(system, database, window, stored, result: Drive, peak, db_bytes) -> 
         p50_ms=percentile(ordered, 0.50) * 1000, p99_ms=percentile(ordered, 0.99) * 1000,
         max_ms=(ordered[-1] * 1000) if ordered else float("nan"), peak_rss_mb=peak, db_bytes=db_bytes,
         registered=sum(1 for u in result.users if u.registered), errors=result.errors,
+        cpu_us_per_update=result.cpu_seconds / len(ordered) * 1e6 if ordered else 0.0,
     )
 
 
@@ -1264,7 +1277,7 @@ def _mb(n: int | None) -> str:
 
 
 HEADER = (f"{'run':<34} {'window':>6} {'stored':>8} {'updates':>8} {'updates/s':>10} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'max ms':>7} {'peak RSS MB':>11} {'DB MB':>7} {'registered':>11} {'ratio':>6}")
+          f"{'max ms':>7} {'peak RSS MB':>11} {'DB MB':>7} {'registered':>11} {'ratio':>6} {'CPU µs/update':>13}")
 
 
 def format_run(run: RunResult) -> str:
@@ -1277,7 +1290,7 @@ def format_run(run: RunResult) -> str:
     ratio = "-" if run.ratio is None else f"{run.ratio:.2f}"
     return (f"{name:<34} {run.window:>6} {stored:>8} {run.updates:>8} {run.updates_per_s:>10,.0f} {run.p50_ms:>7.2f} "
             f"{run.p99_ms:>7.2f} {run.max_ms:>7.1f} {run.peak_rss_mb:>11.1f} {_mb(run.db_bytes):>7} "
-            f"{f'{run.registered}/{run.users}':>11} {ratio:>6}")
+            f"{f'{run.registered}/{run.users}':>11} {ratio:>6} {run.cpu_us_per_update:>13,.0f}")
 
 
 #: (file suffix, function): what the profile counts per update
@@ -1459,6 +1472,9 @@ async def _run_bench(options: BenchOptions, echo, data_dir: Path, security) -> d
         echo(f"ratio: {main.ratio:.2f}  (sabot on {kind} ÷ plain PTB, window {options.window}, "
              f"{main.updates_per_s:,.0f} vs {base.updates_per_s:,.0f} updates/s; target ≥ 0.80"
              + (f"; median of {len(rounds[kind])} rounds: {each})" if len(rounds[kind]) > 1 else ")"))
+        echo(f"CPU per update in that round: sabot on {kind} {main.cpu_us_per_update:,.0f} µs, plain PTB "
+             f"{base.cpu_us_per_update:,.0f} µs; 0.80 leaves sabot {base.cpu_us_per_update / 0.8:,.0f} µs "
+             "(the whole process: bot, driver and fake Bot API)")
         latency = next(r for r in closed if r.window == options.latency_window and r.stored == 0)
         echo(f"p99 with window {options.latency_window} and {options.users:,} open conversations on {kind}: "
              f"{latency.p99_ms:.2f} ms (target ≤ 10 ms; back to back, so the mean is at least "
