@@ -35,6 +35,9 @@ class DatabaseSettings(BaseModel):
     echo: bool = False
     group_commit: bool = True
     max_group: int = 128
+    #: a group with fewer than group_wait_below steps waiting waits group_wait_ms for more
+    group_wait_ms: float = Field(default=2.0, ge=0, le=50)
+    group_wait_below: int = Field(default=8, ge=0)
     #: decrypted states of this many recently committed conversations kept in memory (0: none),
     #: each for at most state_cache_minutes
     state_cache: int = 2048

@@ -38,7 +38,11 @@ class Engine:
         #: the replies stored with each turn until they are sent
         self.outbox = Outbox(services)
         self.turns = TurnRunner(services, self.states, self.outbox)
-        self.group = GroupCommit(self.turns, self.states, max_group=db.max_group) if db.group_commit else None
+        self.group = (
+            GroupCommit(self.turns, self.states, max_group=db.max_group, wait_ms=db.group_wait_ms,
+                        wait_below=db.group_wait_below)
+            if db.group_commit else None
+        )
         if self.group is not None:
             self.outbox.idle = self.group.idle
         self.ticker = Ticker(services, self.states)

@@ -88,11 +88,15 @@ CONCURRENT_GROUPS = 3
 
 
 class GroupCommit:
-    def __init__(self, turns: TurnRunner, states: StateCache, *, max_group: int, concurrent: int | None = None):
+    def __init__(self, turns: TurnRunner, states: StateCache, *, max_group: int, concurrent: int | None = None,
+                 wait_ms: float = 0.0, wait_below: int = 0):
         self.turns = turns
         self.services = turns.services
         self.states = states
         self.max_group = max(1, max_group)
+        #: a group with fewer than ``wait_below`` steps queued waits this long for more first
+        self.wait = max(0.0, wait_ms) / 1000
+        self.wait_below = wait_below
         self._pg = self.services.engine.dialect.name == "postgresql"
         #: how many groups may run at once (their chats never overlap: a chat's next update
         #: waits for the answer to its last one, bot.engine)
@@ -135,6 +139,12 @@ class GroupCommit:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            if self.wait and len(self._queue) < self.wait_below:
+                # the steps that arrive meanwhile share this group's transaction and commit,
+                # which cost about as much as a step when updates come one by one
+                await asyncio.sleep(self.wait)
+                if not self._queue:  # another group took them
+                    continue
             group = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_group))]
             self._running += 1
             try:

@@ -26,6 +26,9 @@ DEFAULT_START = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
 BASE_SETTINGS: dict[str, Any] = {
     "security": {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1},
     "delivery": {"email": {"backend": "outbox"}, "sms": {"backend": "outbox"}},
+    # a scripted conversation sends one update at a time: its groups start at once instead of
+    # waiting for company that never comes
+    "database": {"group_wait_ms": 0},
 }
 
 

@@ -29,7 +29,9 @@ CODE = re.compile(r"\b(\d{6})\b")
 def test_settings(tmp_path: Path, **extra):
     overrides = {
         "data_dir": str(tmp_path / "data"),
-        "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"},
+        # (a group starts at once: a conversation test sends one update at a time, and would wait
+        # for company on every one; tests/test_group_wait.py checks the wait)
+        "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'test.db'}", "group_wait_ms": 0},
         # cheap argon2 parameters: tests exercise the logic, the benchmark measures the real cost
         "security": {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1},
         "delivery": {"email": {"backend": "outbox"}, "sms": {"backend": "outbox"}},
