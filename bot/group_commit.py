@@ -141,7 +141,7 @@ class GroupCommit:
                 continue
             if self.wait and len(self._queue) < self.wait_below:
                 # the steps that arrive meanwhile share this group's transaction and commit,
-                # which cost about as much as a step when updates come one by one
+                # whose cost is paid per group, not per step (BENCHMARKS.md: paced runs)
                 await asyncio.sleep(self.wait)
                 if not self._queue:  # another group took them
                     continue
