@@ -38,6 +38,8 @@ class DatabaseSettings(BaseModel):
     #: a group with fewer than group_wait_below steps waiting waits group_wait_ms for more
     group_wait_ms: float = Field(default=2.0, ge=0, le=50)
     group_wait_below: int = Field(default=8, ge=0)
+    #: groups under way at once on PostgreSQL, each on a connection of its own
+    concurrent_groups: int = Field(default=3, ge=1, le=10)
     #: decrypted states of this many recently committed conversations kept in memory (0: none),
     #: each for at most state_cache_minutes
     state_cache: int = 2048

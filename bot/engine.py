@@ -39,8 +39,8 @@ class Engine:
         self.outbox = Outbox(services)
         self.turns = TurnRunner(services, self.states, self.outbox)
         self.group = (
-            GroupCommit(self.turns, self.states, max_group=db.max_group, wait_ms=db.group_wait_ms,
-                        wait_below=db.group_wait_below)
+            GroupCommit(self.turns, self.states, max_group=db.max_group, concurrent=db.concurrent_groups,
+                        wait_ms=db.group_wait_ms, wait_below=db.group_wait_below)
             if db.group_commit else None
         )
         if self.group is not None:

@@ -81,14 +81,8 @@ def _answer(pending: Pending, actions: list[Action]) -> None:
         pending.future.set_result(actions)
 
 
-#: groups under way at once on PostgreSQL, each on a connection of its own: while one waits for
-#: the server (a lookup, its commit's fsync), the next one runs its steps. (SQLite takes one
-#: writer at a time: one group.)
-CONCURRENT_GROUPS = 3
-
-
 class GroupCommit:
-    def __init__(self, turns: TurnRunner, states: StateCache, *, max_group: int, concurrent: int | None = None,
+    def __init__(self, turns: TurnRunner, states: StateCache, *, max_group: int, concurrent: int = 1,
                  wait_ms: float = 0.0, wait_below: int = 0):
         self.turns = turns
         self.services = turns.services
@@ -98,9 +92,11 @@ class GroupCommit:
         self.wait = max(0.0, wait_ms) / 1000
         self.wait_below = wait_below
         self._pg = self.services.engine.dialect.name == "postgresql"
-        #: how many groups may run at once (their chats never overlap: a chat's next update
-        #: waits for the answer to its last one, bot.engine)
-        self.concurrent = max(1, concurrent if concurrent is not None else CONCURRENT_GROUPS if self._pg else 1)
+        #: how many groups may run at once on PostgreSQL (database.concurrent_groups), each on a
+        #: connection of its own: while one waits for the server, the next runs its steps. Their
+        #: chats never overlap (a chat's next update waits for the answer to its last one,
+        #: bot.engine). SQLite takes one writer at a time: one group.
+        self.concurrent = max(1, concurrent) if self._pg else 1
         self._queue: deque[Pending] = deque()
         self._wake: asyncio.Event | None = None
         self._consumers: list[asyncio.Task] = []

@@ -72,13 +72,16 @@ __all__ = [
 # names
 
 
+#: the most characters a name part can have (the records' field size)
+NAME_MAX_LENGTH = 40
+
 #: the refusals of a name, per field (a whole sentence each, so a translation can give each field
 #: its own article and gender); a field not listed here is named in the sentences of ``None``
 _NAME_TEXTS: dict[str | None, dict[str, str]] = {
     "first name": {
         "name.empty": N_("I didn't get your first name. Please type it, using letters."),
         "name.too_long": N_(
-            "That's longer than 40 characters, which is the most we can take for your first name. "
+            "That's longer than {max} characters, which is the most we can take for your first name. "
             "Please type a shorter form of it (you can leave out extra parts)."
         ),
         "name.digits": N_(
@@ -94,7 +97,7 @@ _NAME_TEXTS: dict[str | None, dict[str, str]] = {
     "last name": {
         "name.empty": N_("I didn't get your last name. Please type it, using letters."),
         "name.too_long": N_(
-            "That's longer than 40 characters, which is the most we can take for your last name. "
+            "That's longer than {max} characters, which is the most we can take for your last name. "
             "Please type a shorter form of it (you can leave out extra parts)."
         ),
         "name.digits": N_(
@@ -110,7 +113,7 @@ _NAME_TEXTS: dict[str | None, dict[str, str]] = {
     "new hire's name": {
         "name.empty": N_("I didn't get your new hire's name. Please type it, using letters."),
         "name.too_long": N_(
-            "That's longer than 40 characters, which is the most we can take for your new hire's name. "
+            "That's longer than {max} characters, which is the most we can take for your new hire's name. "
             "Please type a shorter form of it (you can leave out extra parts)."
         ),
         "name.digits": N_(
@@ -126,7 +129,7 @@ _NAME_TEXTS: dict[str | None, dict[str, str]] = {
     None: {
         "name.empty": N_("I didn't get your {field}. Please type it, using letters."),
         "name.too_long": N_(
-            "That's longer than 40 characters, which is the most we can take for your {field}. "
+            "That's longer than {max} characters, which is the most we can take for your {field}. "
             "Please type a shorter form of it (you can leave out extra parts)."
         ),
         "name.digits": N_(
@@ -145,20 +148,21 @@ _NAME_TEXTS: dict[str | None, dict[str, str]] = {
 def _name_refusal(field: str, code: str) -> Invalid:
     texts = _NAME_TEXTS.get(field)
     if texts is not None:
-        return Invalid(_(texts[code]), code)
-    return Invalid(_(_NAME_TEXTS[None][code]).format(field=field), code)
+        return Invalid(_(texts[code]).format(max=NAME_MAX_LENGTH), code)
+    return Invalid(_(_NAME_TEXTS[None][code]).format(field=field, max=NAME_MAX_LENGTH), code)
 
 
 def person_name(text: str, *, field: str = "first name") -> str:
     """A person's name part: letters of any script (with accents), spaces, hyphens, apostrophes and
-    periods; 1-40 characters. Whitespace is trimmed/collapsed; capitalisation is kept."""
+    periods; 1 to NAME_MAX_LENGTH characters. Whitespace is trimmed/collapsed; capitalisation is
+    kept."""
     raw = _text(text)
     value = _nfc(_collapse(raw))
     for src, dst in {**_APOSTROPHES, **_DASHES}.items():
         value = value.replace(src, dst)
     if not value:
         raise _name_refusal(field, "name.empty")
-    if len(value) > 40:
+    if len(value) > NAME_MAX_LENGTH:
         raise _name_refusal(field, "name.too_long")
     if any(unicodedata.category(ch) == "Nd" or ch.isdigit() for ch in value):
         raise _name_refusal(field, "name.digits")
